@@ -1,0 +1,31 @@
+# Set-up and checks for switchboard. `make test` and `make demo` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+OPENCODE_VERSION := 1.18.33
+BIN := $(VENV)/bin
+
+.PHONY: setup test bench demo clean
+
+$(BIN)/switchboard: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first, so sentence-transformers does not pull a CUDA one.
+	$(BIN)/pip install --quiet "torch==2.13.0"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+build/opencode/node_modules/.bin/opencode:
+	npm install --silent --no-audit --no-fund --prefix build/opencode opencode-ai@$(OPENCODE_VERSION)
+
+setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode
+
+test: setup
+	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode $(BIN)/pytest
+
+demo: setup
+	SB=$(CURDIR)/$(BIN)/sb examples/mailbox-demo.sh
+
+bench: setup
+	$(BIN)/python bench/mailbox.py
+
+clean:
+	rm -rf $(VENV) build

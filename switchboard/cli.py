@@ -1,0 +1,78 @@
+"""The `switchboard` (alias `sb`) command: mounts each part's commands.
+
+Every command works on the database directly. Errors a user can cause print as
+one line, `error: ...`, on standard error and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import typer.main
+from typer.core import TyperGroup
+
+from switchboard import __version__
+from switchboard.errors import SwitchboardError
+
+
+# Each part's commands, imported only when used so that `sb mail ...` never pays
+# for the memory model, the OpenCode client or the coordinator. name: (module, help)
+PARTS = {
+    "mail": ("switchboard.mailbox.cli", "Send, check, claim and ack messages between agents."),
+}
+
+
+class _Root(TyperGroup):
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *PARTS})
+
+    def get_command(self, ctx: typer.Context, name: str):  # noqa: ANN201
+        if name not in PARTS:
+            return super().get_command(ctx, name)
+        module, help_text = PARTS[name]
+        command = typer.main.get_command(importlib.import_module(module).app)
+        command.name, command.help = name, help_text
+        return command
+
+    def invoke(self, ctx: typer.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except SwitchboardError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+
+
+app = typer.Typer(
+    cls=_Root,
+    help="Coordinate headless AI coding agents running in OpenCode.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"switchboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[Optional[Path], typer.Option(help="Home directory [env SWITCHBOARD_HOME].")] = None,
+    database_url: Annotated[
+        Optional[str], typer.Option("--database-url", help="Database URL [env SWITCHBOARD_DATABASE_URL].")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"home": home, "database_url": database_url}
+
+
+def main() -> None:
+    app()

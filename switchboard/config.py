@@ -1,0 +1,93 @@
+"""Settings: command-line flags beat environment variables beat the config file.
+
+The home directory (`SWITCHBOARD_HOME`, default `~/.switchboard`) holds the
+config file `config.toml`, the default SQLite database and runtime files.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from switchboard.errors import ConfigError
+
+CONFIG_FILE = "config.toml"
+DATABASE_FILE = "switchboard.db"
+
+# Environment variable for each setting that has one.
+ENV_VARS = {
+    "database_url": "SWITCHBOARD_DATABASE_URL",
+    "agent": "SWITCHBOARD_AGENT",
+    "max_payload_bytes": "SWITCHBOARD_MAX_PAYLOAD_BYTES",
+    "memory_model": "SWITCHBOARD_MEMORY_MODEL",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    agent: str | None = None
+    max_payload_bytes: int = 1024 * 1024
+    mail_lease_seconds: float = 300.0
+    mail_max_attempts: int = 5
+    busy_timeout_seconds: float = 30.0
+    # Memory: the sentence-transformers model (a name or a local directory), the torch
+    # threads it may use, and the cosine similarity below which a vector match is noise.
+    memory_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    memory_threads: int = 1
+    memory_min_similarity: float = 0.2
+
+    @classmethod
+    def load(cls, home: str | Path | None = None, **flags: Any) -> Settings:
+        """Build settings from flags (non-None keyword arguments), environment and file."""
+        home_path = Path(home or os.environ.get("SWITCHBOARD_HOME") or "~/.switchboard")
+        home_path = home_path.expanduser().resolve()
+        values: dict[str, Any] = _read_file(home_path / CONFIG_FILE)
+        for name, var in ENV_VARS.items():
+            if os.environ.get(var):
+                values[name] = os.environ[var]
+        values.update({k: v for k, v in flags.items() if v is not None})
+        values.setdefault("database_url", f"sqlite:///{home_path / DATABASE_FILE}")
+        return cls(home=home_path, **_coerce(values))
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    known = {f.name for f in fields(Settings)} - {"home"}
+    unknown = sorted(k for k, v in data.items() if k not in known and not isinstance(v, dict))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    # Tables ([memory], [opencode] ...) belong to parts that read them on their own.
+    return {k: v for k, v in data.items() if k in known}
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    types = {f.name: f.type for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = types[name]
+        try:
+            if kind == "int":
+                out[name] = int(value)
+            elif kind == "float":
+                out[name] = float(value)
+            else:
+                out[name] = str(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting {name} must be {kind}, got {value!r}") from None
+        if kind in ("int", "float") and out[name] <= 0:
+            raise ConfigError(f"setting {name} must be positive, got {value!r}")
+    return out

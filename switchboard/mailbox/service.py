@@ -1,0 +1,318 @@
+"""`Mailbox`: the Python API of the mailbox. The CLI is a thin skin over it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from typing import Any
+
+from switchboard.config import Settings
+from switchboard.errors import Conflict, InvalidInput, NotFound
+from switchboard.mailbox.models import (
+    Agent,
+    Delivery,
+    Message,
+    MessageType,
+    Priority,
+    PruneReport,
+    parse_type,
+)
+from switchboard.names import check_name
+from switchboard.store import Store, Tx, open_store
+
+ALL = "all"
+DEFAULT_SENDER = "user"
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class Mailbox:
+    """Durable messages between named agents.
+
+    People read their inbox (`check`, `read`, `archive`); programs take work with
+    leases (`claim`, `ack`, `nack`): a message whose lease runs out is handed out
+    again, and after `max_attempts` claims it becomes a dead letter.
+    """
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._claimer = f"{socket.gethostname()}:{os.getpid()}"
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Mailbox:
+        settings = settings or Settings.load()
+        return cls(open_store(settings), settings)
+
+    # -- sending -------------------------------------------------------------
+
+    def send(
+        self,
+        to: str,
+        type: str | MessageType,
+        payload: str,
+        *,
+        sender: str | None = None,
+        priority: str | Priority = Priority.NORMAL,
+        convoy: str | None = None,
+        reply_to: int | None = None,
+    ) -> list[Message]:
+        """Send a message; `to="all"` or type broadcast delivers a copy to every
+        active agent but the sender. Returns the messages written."""
+        kind = parse_type(type)
+        rank = Priority.parse(priority)
+        sender = check_name(sender or self.settings.agent or DEFAULT_SENDER, "sender name")
+        if to != ALL:
+            check_name(to, "recipient name")
+        if convoy is not None:
+            check_name(convoy, "convoy name")
+        self._check_payload(payload)
+        now = time.time()
+        with self.store.transaction(write=True) as tx:
+            thread_id = None
+            if reply_to is not None:
+                parent = self._get(tx, reply_to)
+                thread_id = parent.thread_root
+            if to == ALL or kind is MessageType.BROADCAST:
+                recipients = [r["name"] for r in tx.all("mailbox.broadcast_recipients", {"sender": sender})]
+                if not recipients:
+                    raise InvalidInput("no active agents to broadcast to: register some first")
+            else:
+                recipients = [to]
+            sent = []
+            for recipient in recipients:
+                row = tx.one("mailbox.insert", {
+                    "from_agent": sender, "to_agent": recipient, "type": kind.value,
+                    "priority": int(rank), "convoy": convoy, "payload": payload,
+                    "reply_to": reply_to, "thread_id": thread_id,
+                    "max_attempts": self.settings.mail_max_attempts, "now": now,
+                })
+                sent.append(Message.from_row(row))
+                tx.notify(recipient)
+            tx.execute("mailbox.touch", {"name": sender, "now": now})
+        return sent
+
+    def _check_payload(self, payload: str) -> None:
+        if not payload or not payload.strip():
+            raise InvalidInput("payload is empty")
+        size = len(payload.encode("utf-8"))
+        if size > self.settings.max_payload_bytes:
+            raise InvalidInput(
+                f"payload is {size} bytes, over the limit of {self.settings.max_payload_bytes} "
+                "(setting max_payload_bytes)"
+            )
+
+    # -- the human inbox -----------------------------------------------------
+
+    def check(
+        self,
+        agent: str | None = None,
+        *,
+        unread_only: bool = False,
+        type: str | MessageType | None = None,
+        include_archived: bool = False,
+        limit: int = 100,
+    ) -> list[Message]:
+        """An agent's messages (everyone's if `agent` is None), most urgent, then oldest, first."""
+        if agent is not None:
+            check_name(agent)
+        kind = parse_type(type).value if type is not None else None
+        with self.store.transaction() as tx:
+            rows = tx.all("mailbox.check", {
+                "agent": agent, "type": kind, "include_read": not unread_only,
+                "include_archived": include_archived and not unread_only, "limit": limit,
+            })
+        return [Message.from_row(r) for r in rows]
+
+    def get(self, message_id: int) -> Message:
+        with self.store.transaction() as tx:
+            return self._get(tx, message_id)
+
+    def read(self, message_id: int) -> Message:
+        """Mark a message read and return it."""
+        return self._update("mailbox.mark_read", message_id)
+
+    def archive(self, message_id: int) -> Message:
+        return self._update("mailbox.archive", message_id)
+
+    def thread(self, message_id: int) -> list[Message]:
+        """The thread a message belongs to: its root and every reply, in order."""
+        with self.store.transaction() as tx:
+            root = self._get(tx, message_id).thread_root
+            return [Message.from_row(r) for r in tx.all("mailbox.thread", {"root": root})]
+
+    # -- delivery for programs ----------------------------------------------
+
+    def claim(
+        self,
+        agent: str,
+        *,
+        type: str | MessageType | None = None,
+        lease: float | None = None,
+        wait: float = 0.0,
+    ) -> Message | None:
+        """Lease the most urgent, oldest deliverable message for `agent`.
+
+        With `wait`, block up to that many seconds for one to arrive; the wait
+        sleeps until a sender's wake-up or the next retry or lease expiry is due.
+        """
+        check_name(agent)
+        kind = parse_type(type).value if type is not None else None
+        lease = self.settings.mail_lease_seconds if lease is None else lease
+        if lease <= 0:
+            raise InvalidInput("lease must be a positive number of seconds")
+        deadline = time.monotonic() + max(0.0, wait)
+        waiter = self.store.listen(agent) if wait > 0 else None
+        try:
+            while True:
+                message, due = self._claim_once(agent, kind, lease)
+                remaining = deadline - time.monotonic()
+                if message is not None or remaining <= 0 or waiter is None:
+                    return message
+                sleep = remaining if due is None else min(remaining, max(0.01, due - time.time()))
+                waiter.wait(sleep)
+        finally:
+            if waiter is not None:
+                waiter.close()
+
+    def _claim_once(self, agent: str, kind: str | None, lease: float) -> tuple[Message | None, float | None]:
+        now = time.time()
+        with self.store.transaction(write=True) as tx:
+            tx.execute("mailbox.bury_expired", {"agent": agent, "now": now})
+            row = tx.one("mailbox.claim", {
+                "agent": agent, "type": kind, "now": now, "expires": now + lease,
+                "token": secrets.token_hex(8), "claimer": self._claimer,
+            })
+            if row is not None:
+                tx.execute("mailbox.touch", {"name": agent, "now": now})
+                return Message.from_row(row), None
+            return None, tx.scalar("mailbox.next_due", {"agent": agent, "type": kind})
+
+    def ack(self, message_id: int, lease_token: str | None = None) -> Message:
+        """Mark a leased message done. With `lease_token`, only if that lease still holds it."""
+        with self.store.transaction(write=True) as tx:
+            token = self._held_lease(tx, message_id, lease_token)
+            row = tx.one("mailbox.ack", {"id": message_id, "token": token, "now": time.time()})
+            return Message.from_row(row)
+
+    def nack(
+        self,
+        message_id: int,
+        *,
+        reason: str | None = None,
+        retry_in: float | None = None,
+        lease_token: str | None = None,
+    ) -> Message:
+        """Give a leased message back: it is retried after `retry_in` seconds (default:
+        exponential backoff), or becomes a dead letter if it has used its attempts."""
+        if retry_in is not None and retry_in < 0:
+            raise InvalidInput("retry-in must be zero or more seconds")
+        with self.store.transaction(write=True) as tx:
+            token = self._held_lease(tx, message_id, lease_token)
+            attempts = self._get(tx, message_id).attempts
+            delay = retry_in if retry_in is not None else min(2.0 ** attempts, MAX_BACKOFF_SECONDS)
+            row = tx.one("mailbox.nack", {
+                "id": message_id, "token": token, "reason": reason,
+                "available_at": time.time() + delay,
+            })
+            message = Message.from_row(row)
+            tx.notify(message.to_agent)
+            return message
+
+    def _held_lease(self, tx: Tx, message_id: int, lease_token: str | None) -> str:
+        message = self._get(tx, message_id)
+        if message.delivery is not Delivery.LEASED:
+            raise Conflict(f"message {message_id} is not leased (it is {message.delivery.value})")
+        if lease_token is not None and lease_token != message.lease_token:
+            raise Conflict(f"message {message_id}: the lease has passed to another claim")
+        return message.lease_token  # type: ignore[return-value]
+
+    def dead(self, agent: str | None = None) -> list[Message]:
+        """Dead letters: messages that used all their attempts."""
+        if agent is not None:
+            check_name(agent)
+        with self.store.transaction() as tx:
+            return [Message.from_row(r) for r in tx.all("mailbox.dead", {"agent": agent})]
+
+    def retry(self, message_id: int) -> Message:
+        """Requeue a dead letter with a fresh set of attempts."""
+        with self.store.transaction(write=True) as tx:
+            message = self._get(tx, message_id)
+            if message.delivery is not Delivery.DEAD:
+                raise Conflict(f"message {message_id} is not dead (it is {message.delivery.value})")
+            message = Message.from_row(tx.one("mailbox.retry", {"id": message_id, "now": time.time()}))
+            tx.notify(message.to_agent)
+            return message
+
+    # -- agents ----------------------------------------------------------------
+
+    def register(self, agent: str, role: str = "worker") -> Agent:
+        check_name(agent)
+        check_name(role, "role")
+        with self.store.transaction(write=True) as tx:
+            return Agent.from_row(tx.one("mailbox.register", {"name": agent, "role": role, "now": time.time()}))
+
+    def deregister(self, agent: str) -> Agent:
+        check_name(agent)
+        with self.store.transaction(write=True) as tx:
+            row = tx.one("mailbox.deregister", {"name": agent})
+        if row is None:
+            raise NotFound(f"no agent named {agent!r}")
+        return Agent.from_row(row)
+
+    def agents(self, active_only: bool = False) -> list[Agent]:
+        with self.store.transaction() as tx:
+            return [Agent.from_row(r) for r in tx.all("mailbox.agents", {"active_only": active_only})]
+
+    # -- housekeeping ------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Message counts by inbox status, by delivery state and by type."""
+        with self.store.transaction() as tx:
+            rows = tx.all("mailbox.counts")
+            agents = tx.all("mailbox.agents", {"active_only": False})
+        counts: dict[str, Counter[str]] = {"status": Counter(), "delivery": Counter(), "type": Counter()}
+        for row in rows:
+            for key in counts:
+                counts[key][row[key]] += row["n"]
+        return {
+            "database": self.store.connector.describe(),
+            "messages": sum(counts["type"].values()),
+            **{f"by_{key}": dict(sorted(c.items())) for key, c in counts.items()},
+            "agents": {"active": sum(a["status"] == "active" for a in agents),
+                       "inactive": sum(a["status"] == "inactive" for a in agents)},
+        }
+
+    def prune(self, older_than_days: float = 7, force: bool = False) -> PruneReport:
+        """Report (or with `force`, delete) handled messages older than the cutoff.
+
+        Unread, unacked and leased messages are never pruned.
+        """
+        if older_than_days < 0:
+            raise InvalidInput("older-than-days must be zero or more")
+        cutoff = time.time() - older_than_days * 86400
+        with self.store.transaction(write=force) as tx:
+            rows = tx.all("mailbox.prunable", {"cutoff": cutoff})
+            if force and rows:
+                tx.execute("mailbox.delete_upto", {"max_id": rows[-1]["id"], "cutoff": cutoff})
+        if force and rows:
+            self.store.compact()
+        by_type = Counter(r["type"] for r in rows)
+        return PruneReport(cutoff=cutoff, by_type=dict(sorted(by_type.items())), deleted=force)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _get(self, tx: Tx, message_id: int) -> Message:
+        row = tx.one("mailbox.get", {"id": message_id})
+        if row is None:
+            raise NotFound(f"no message with id {message_id}")
+        return Message.from_row(row)
+
+    def _update(self, query: str, message_id: int) -> Message:
+        with self.store.transaction(write=True) as tx:
+            row = tx.one(query, {"id": message_id, "now": time.time()})
+        if row is None:
+            raise NotFound(f"no message with id {message_id}")
+        return Message.from_row(row)

@@ -1,0 +1,134 @@
+"""SQLite connector: WAL, busy timeout, foreign keys, sqlite-vec, and socket wake-ups.
+
+The running Python's `sqlite3` is used when it can load extensions; otherwise
+(pyenv and macOS system Pythons among others) `sqlean.py`, a drop-in `sqlite3`
+built with extension loading and FTS5, is used transparently. With neither,
+switchboard still works; only the vector index is missing (`vec_version` None).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+from urllib.parse import quote
+from typing import Any
+
+from switchboard.errors import StoreError
+from switchboard.store.notify import SocketWaiter, notify_sockets
+
+
+def _driver() -> ModuleType:
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import sqlean
+    except ImportError:
+        return sqlite3
+    return sqlean
+
+
+def _vec_path() -> str | None:
+    # Found without importing sqlite_vec, whose __init__ pulls in numpy (~90 ms).
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(spec.submodule_search_locations[0]) / "vec0")
+
+
+def _dict_row(cursor: Any, row: tuple) -> dict[str, Any]:
+    return {col[0]: value for col, value in zip(cursor.description, row)}
+
+
+class SQLiteConnector:
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, busy_timeout: float, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.busy_timeout = busy_timeout
+        self.module = _driver()
+        self.vec_version: str | None = None
+        self.notify_dir = path.with_name(path.name + ".notify")
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}" + ("?mode=ro" if self.read_only else "")
+
+    def connect(self) -> Any:
+        if not self.path.parent.is_dir():
+            raise StoreError(f"cannot open database {self.path}: directory does not exist")
+        try:
+            target = f"file:{quote(str(self.path))}?mode=ro" if self.read_only else str(self.path)
+            conn = self.module.connect(
+                target, timeout=self.busy_timeout, isolation_level=None, uri=self.read_only
+            )
+            conn.row_factory = _dict_row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except self.module.OperationalError:
+                pass  # a read-only database keeps its journal mode; writes fail clearly later
+        except self.module.Error as exc:
+            raise self.error(exc) from None
+        self._load_vec(conn)
+        return conn
+
+    def _load_vec(self, conn: Any) -> None:
+        path = _vec_path()
+        if path is None or not hasattr(conn, "enable_load_extension"):
+            return
+        try:
+            conn.enable_load_extension(True)
+            conn.load_extension(path)
+            conn.enable_load_extension(False)
+            self.vec_version = conn.execute("SELECT vec_version() AS v").fetchone()["v"]
+        except self.module.Error:
+            self.vec_version = None
+
+    def begin(self, conn: Any, write: bool) -> None:
+        # A write takes the write lock up front: a deferred transaction that later
+        # upgrades can fail at once with SQLITE_BUSY, bypassing the busy timeout.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def translate(self, sql: str) -> str:
+        return sql  # sqlite3 takes :name parameters as written
+
+    def error(self, exc: BaseException) -> StoreError | None:
+        if not isinstance(exc, self.module.Error) or isinstance(exc, self.module.ProgrammingError):
+            return None
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"database {self.path} stayed locked by another process for over "
+                f"{self.busy_timeout:g}s"
+            )
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"database {self.path} is read-only")
+        if "unable to open" in text:
+            return StoreError(f"cannot open database {self.path}: {text}")
+        if isinstance(exc, self.module.IntegrityError):
+            return None  # a constraint is the caller's to explain
+        return StoreError(f"database {self.path}: {text}")
+
+    def run_script(self, conn: Any, script: str) -> None:
+        # executescript() would commit the open transaction, so run statements one by one.
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            statement += line
+            if self.module.complete_statement(statement):
+                conn.execute(statement)
+                statement = ""
+        if statement.strip():
+            conn.execute(statement)
+
+    def notify(self, conn: Any, channels: set[str]) -> None:
+        notify_sockets(self.notify_dir, channels)
+
+    def listen(self, channel: str) -> SocketWaiter:
+        return SocketWaiter(self.notify_dir, channel)
+
+    def compact(self, conn: Any) -> None:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
