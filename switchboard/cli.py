@@ -22,6 +22,13 @@ from switchboard.errors import SwitchboardError
 # for the memory model, the OpenCode client or the coordinator. name: (module, help)
 PARTS = {
     "mail": ("switchboard.mailbox.cli", "Send, check, claim and ack messages between agents."),
+    "memory": ("switchboard.memory.cli", "Store and recall namespaced memories (keyword + semantic search)."),
+    "opencode": ("switchboard.opencode.cli", "Install OpenCode, run the managed server, dispatch a prompt."),
+    "model": ("switchboard.modelserver.cli", "The scripted model: an offline OpenAI-compatible server."),
+    "runner": ("switchboard.runners.cli", "Create runners and run tasks in their OpenCode sessions."),
+    "task": ("switchboard.coordinator.task_cli", "Queue tasks for the coordinator and wait for them."),
+    "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
+    "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),
 }
 
 

@@ -23,6 +23,8 @@ ENV_VARS = {
     "agent": "SWITCHBOARD_AGENT",
     "max_payload_bytes": "SWITCHBOARD_MAX_PAYLOAD_BYTES",
     "memory_model": "SWITCHBOARD_MEMORY_MODEL",
+    "opencode_bin": "SWITCHBOARD_OPENCODE_BIN",
+    "opencode_url": "SWITCHBOARD_OPENCODE_URL",
 }
 
 
@@ -35,6 +37,11 @@ class Settings:
     mail_lease_seconds: float = 300.0
     mail_max_attempts: int = 5
     busy_timeout_seconds: float = 30.0
+    task_max_attempts: int = 3
+    # OpenCode: the binary to run (else the home install, else PATH) and the URL of a
+    # server to use instead of the managed one (`--attach` beats it).
+    opencode_bin: str | None = None
+    opencode_url: str | None = None
     # Memory: the sentence-transformers model (a name or a local directory), the torch
     # threads it may use, and the cosine similarity below which a vector match is noise.
     memory_model: str = "sentence-transformers/all-MiniLM-L6-v2"

@@ -22,42 +22,47 @@ _FALLBACK_STEP = 0.2
 
 
 class SocketWaiter:
-    def __init__(self, directory: Path, channel: str) -> None:
-        self.path = directory / f"{channel}.{os.getpid()}.{next(_counter)}.sock"
-        self.sock: socket.socket | None = None
-        if len(str(self.path)) > _MAX_SOCKET_PATH or not hasattr(socket, "AF_UNIX"):
-            return
-        try:
-            directory.mkdir(mode=0o700, exist_ok=True)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.bind(str(self.path))
-            sock.setblocking(False)
-            self.sock = sock
-        except OSError:
-            self.sock = None
+    """Waits on one or more channels."""
+
+    def __init__(self, directory: Path, channels: tuple[str, ...]) -> None:
+        self.socks: list[tuple[socket.socket, Path]] = []
+        self.degraded = not hasattr(socket, "AF_UNIX")
+        for channel in channels:
+            path = directory / f"{channel}.{os.getpid()}.{next(_counter)}.sock"
+            if self.degraded or len(str(path)) > _MAX_SOCKET_PATH:
+                self.degraded = True
+                continue
+            try:
+                directory.mkdir(mode=0o700, exist_ok=True)
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                sock.bind(str(path))
+                sock.setblocking(False)
+            except OSError:
+                self.degraded = True
+                continue
+            self.socks.append((sock, path))
 
     def wait(self, timeout: float) -> bool:
         """Block until notified or `timeout` seconds pass. True if notified."""
         if timeout <= 0:
             return False
-        if self.sock is None:
+        if self.degraded:
             time.sleep(min(timeout, _FALLBACK_STEP))
             return False
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if not ready:
-            return False
-        try:
-            while self.sock.recv(64):  # drain: several notifications are one wake-up
+        ready, _, _ = select.select([s for s, _ in self.socks], [], [], timeout)
+        for sock in ready:
+            try:
+                while sock.recv(64):  # drain: several notifications are one wake-up
+                    pass
+            except BlockingIOError:
                 pass
-        except BlockingIOError:
-            pass
-        return True
+        return bool(ready)
 
     def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.path.unlink(missing_ok=True)
-            self.sock = None
+        for sock, path in self.socks:
+            sock.close()
+            path.unlink(missing_ok=True)
+        self.socks = []
 
     def __enter__(self) -> SocketWaiter:
         return self

@@ -126,8 +126,8 @@ class SQLiteConnector:
     def notify(self, conn: Any, channels: set[str]) -> None:
         notify_sockets(self.notify_dir, channels)
 
-    def listen(self, channel: str) -> SocketWaiter:
-        return SocketWaiter(self.notify_dir, channel)
+    def listen(self, channels: tuple[str, ...]) -> SocketWaiter:
+        return SocketWaiter(self.notify_dir, channels)
 
     def compact(self, conn: Any) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

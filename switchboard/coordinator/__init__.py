@@ -1,0 +1,1 @@
+"""The coordinator: tasks, schedules, and the loop that hands them to runners."""

@@ -1,0 +1,155 @@
+"""Running the coordinator as a process: foreground (systemd, supervisors) or in the
+background with a state file and a log in the home directory."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from switchboard.config import Settings
+from switchboard.errors import Conflict, SwitchboardError
+
+STATE_FILE = "coordinator.json"
+LOG_FILE = "coordinator.log"
+LOCK_FILE = "coordinator.lock"
+
+
+def state_path(settings: Settings) -> Path:
+    return settings.home / STATE_FILE
+
+
+def log_path(settings: Settings) -> Path:
+    return settings.home / LOG_FILE
+
+
+def read_state(settings: Settings) -> dict[str, Any] | None:
+    """The running coordinator's record, or None if none runs (a stale record is removed)."""
+    path = state_path(settings)
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not _alive(int(state.get("pid", 0))):
+        path.unlink(missing_ok=True)
+        return None
+    return state
+
+
+def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
+    """Run the loop in this process until SIGTERM or SIGINT."""
+    import anyio
+
+    from switchboard.coordinator.loop import Coordinator
+
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = (settings.home / LOCK_FILE).open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        running = read_state(settings)
+        raise Conflict("a coordinator already runs for this home"
+                       + (f" (pid {running['pid']})" if running else "")) from None
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
+    coordinator = Coordinator(settings, **options)
+    state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
+             "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
+             "database": coordinator.store.connector.describe()}
+    state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+    logging.getLogger("switchboard.coordinator").info(
+        "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
+        coordinator.concurrency, ", ".join(coordinator.pool.urls))
+
+    async def main() -> None:
+        stop = anyio.Event()
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    stop.set()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(on_signal)
+            await coordinator.run(stop, grace=grace)
+            group.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    finally:
+        state_path(settings).unlink(missing_ok=True)
+        logging.getLogger("switchboard.coordinator").info("coordinator stopped")
+        lock.close()
+
+
+def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -> dict[str, Any]:
+    """Start `switchboard coordinator start --foreground ARGV` detached; return its state."""
+    running = read_state(settings)
+    if running is not None:
+        raise Conflict(f"a coordinator already runs for this home (pid {running['pid']})")
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log = log_path(settings)
+    offset = log.stat().st_size if log.exists() else 0
+    command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
+               "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        state = read_state(settings)
+        if state is not None and state["pid"] == process.pid:
+            return state
+        if process.poll() is not None:
+            raise SwitchboardError(f"the coordinator exited at start: {_tail(log, offset)}")
+        time.sleep(0.1)
+    process.terminate()
+    raise SwitchboardError(f"the coordinator did not start within {wait:g}s: {_tail(log, offset)}")
+
+
+def stop_background(settings: Settings, timeout: float = 60.0) -> dict[str, Any] | None:
+    """SIGTERM the running coordinator and wait for it to finish its grace period."""
+    state = read_state(settings)
+    if state is None:
+        return None
+    os.kill(state["pid"], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(state["pid"]):
+        if time.monotonic() > deadline:
+            raise SwitchboardError(f"coordinator (pid {state['pid']}) still running after {timeout:g}s")
+        time.sleep(0.1)
+    return state
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is dead too
+        return not os.waitpid(pid, os.WNOHANG)[0]
+    except ChildProcessError:
+        return True
+
+
+def _tail(path: Path, offset: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(offset)
+            lines = fh.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(no output)"

@@ -1,0 +1,107 @@
+"""Tasks and schedules as the coordinator stores them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from switchboard.mailbox.models import Priority
+from switchboard.timefmt import iso
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskStatus.DONE, TaskStatus.DEAD, TaskStatus.CANCELLED)
+
+
+_TASK_TIMES = ("available_at", "lease_expires_at", "started_at", "deadline_at", "last_event_at",
+               "finished_at", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    prompt: str
+    runner: str | None
+    role: str | None
+    status: TaskStatus
+    priority: Priority
+    convoy: str | None
+    attempts: int
+    max_attempts: int
+    timeout_seconds: float | None
+    available_at: float
+    assigned_runner: str | None
+    owner: str | None
+    lease_expires_at: float | None
+    server_url: str | None
+    session_id: str | None
+    run_id: int | None
+    started_at: float | None
+    deadline_at: float | None
+    last_event_at: float | None
+    finished_at: float | None
+    result: str | None
+    error: str | None
+    failed_dependency: int | None
+    source: str
+    source_ref: str | None
+    created_at: float
+    updated_at: float
+    after: tuple[int, ...] = field(default=())
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], after: tuple[int, ...] = ()) -> Task:
+        values = {f.name: row[f.name] for f in fields(cls) if f.name != "after"}
+        values["status"] = TaskStatus(values["status"])
+        values["priority"] = Priority(values["priority"])
+        return cls(**values, after=after)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["priority"] = self.priority.label
+        data["after"] = list(self.after)
+        for name in _TASK_TIMES:
+            data[name] = iso(data[name])
+        return data
+
+    @property
+    def target(self) -> str:
+        """Who may run it, for people: a runner, a role, or anyone."""
+        if self.runner:
+            return self.runner
+        return f"role:{self.role}" if self.role else "any"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: int
+    name: str
+    schedule: str
+    prompt: str
+    runner: str | None
+    role: str | None
+    status: str
+    catch_up: str
+    next_run_at: float
+    last_run_at: float | None
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Schedule:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("next_run_at", "last_run_at", "created_at"):
+            data[name] = iso(data[name])
+        return data

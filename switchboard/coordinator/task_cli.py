@@ -1,0 +1,175 @@
+"""`switchboard task`: queue work for the coordinator and wait for it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
+from switchboard.coordinator.models import Task
+from switchboard.coordinator.tasks import Tasks
+from switchboard.coordinator.todo import parse_todo
+from switchboard.errors import InvalidInput
+from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.timefmt import age, iso
+
+app = part_app()
+
+IdArg = Annotated[int, typer.Argument(help="Task id.", min=1)]
+RunnerOpt = Annotated[Optional[str], typer.Option("--runner", help="Run it on this runner.")]
+RoleOpt = Annotated[Optional[str], typer.Option("--role", help="Run it on any runner with this role.")]
+ConvoyOpt = Annotated[Optional[str], typer.Option("--convoy", help="Group tasks under a name.")]
+WAIT_TIMED_OUT = 124  # as timeout(1)
+
+
+def _tasks(ctx: typer.Context) -> Tasks:
+    return Tasks.open(settings(ctx))
+
+
+def _ids(text: Optional[str]) -> list[int]:
+    if not text:
+        return []
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput(f"--after takes task ids separated by commas, got {text!r}") from None
+
+
+def tasks_table(tasks: list[Task], empty: str = "no tasks") -> None:
+    now = time.time()
+    print_table(
+        ["id", "status", "runner", "attempts", "priority", "convoy", "after", "age", "prompt / outcome"],
+        [(t.id, t.status.value, t.assigned_runner or t.target, f"{t.attempts}/{t.max_attempts}",
+          t.priority.label, t.convoy, ",".join(map(str, t.after)), age(t.created_at, now),
+          preview(t.error if t.error and t.status.value != "done" else (t.result or t.prompt), 50))
+         for t in tasks],
+        empty=empty,
+    )
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    prompt: Annotated[str, typer.Argument(help="What to do; '-' reads standard input.")],
+    runner: RunnerOpt = None,
+    role: RoleOpt = None,
+    after: Annotated[Optional[str], typer.Option("--after", help="Ids of tasks that must finish first: 1,2.")] = None,
+    priority: Annotated[str, typer.Option(help="urgent, high, normal or low.")] = "normal",
+    convoy: ConvoyOpt = None,
+    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue a task and print its id."""
+    task = _tasks(ctx).add(read_text_arg(prompt), runner=runner, role=role, after=_ids(after),
+                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout)
+    print_json(task.to_dict()) if as_json else typer.echo(task.id)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option(help="queued, running, done, dead or cancelled.")] = None,
+    convoy: ConvoyOpt = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """List tasks, newest first."""
+    tasks = _tasks(ctx).list(status=status, convoy=convoy, limit=limit)
+    print_json([t.to_dict() for t in tasks]) if as_json else tasks_table(tasks)
+
+
+@app.command()
+def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
+    """Show a task, its result or its error."""
+    task = _tasks(ctx).get(task_id)
+    if as_json:
+        print_json(task.to_dict())
+        return
+    print_fields([("id", task.id), ("status", task.status.value), ("for", task.target),
+                  ("runner", task.assigned_runner), ("attempts", f"{task.attempts}/{task.max_attempts}"),
+                  ("priority", task.priority.label), ("convoy", task.convoy),
+                  ("after", ", ".join(map(str, task.after)) or None), ("source", task.source),
+                  ("session", task.session_id), ("server", task.server_url), ("run", task.run_id),
+                  ("created", iso(task.created_at)), ("finished", iso(task.finished_at)),
+                  ("error", task.error)],
+                 body=f"{task.prompt}\n\n--- result ---\n{task.result}" if task.result else task.prompt)
+
+
+@app.command()
+def cancel(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
+    """Cancel a queued or running task (its session is aborted); tasks after it die too."""
+    task = _tasks(ctx).cancel(task_id)
+    print_json(task.to_dict()) if as_json else typer.echo(f"cancelled {task.id}")
+
+
+@app.command()
+def retry(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
+    """Requeue a finished task with fresh attempts (and the tasks that died waiting on it)."""
+    task = _tasks(ctx).retry(task_id)
+    print_json(task.to_dict()) if as_json else typer.echo(f"requeued {task.id}")
+
+
+@app.command()
+def wait(
+    ctx: typer.Context,
+    task_ids: Annotated[Optional[list[int]], typer.Argument(help="Task ids.")] = None,
+    convoy: ConvoyOpt = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Wait until tasks (or a convoy) finish. Exit 0 if all are done, 1 if any died or was
+    cancelled, 124 on timeout."""
+    tasks, finished = _tasks(ctx).wait(task_ids or [], convoy=convoy, timeout=timeout)
+    if as_json:
+        print_json({"finished": finished, "tasks": [t.to_dict() for t in tasks]})
+    else:
+        tasks_table(tasks)
+    if not finished:
+        if not as_json:
+            typer.echo(f"timed out after {timeout:g}s", err=True)
+        raise typer.Exit(WAIT_TIMED_OUT)
+    if any(t.status.value != "done" for t in tasks):
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A TODO.md file.")],
+    runner: RunnerOpt = None,
+    role: RoleOpt = None,
+    convoy: ConvoyOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue the open `- [ ]` lines of a TODO.md, with `blocked-by:` as dependencies.
+    Importing the same file again adds only new lines."""
+    tasks = import_todo(_tasks(ctx), path, runner=runner, role=role, convoy=convoy)
+    print_json([t.to_dict() for t in tasks]) if as_json else tasks_table(tasks, "no open tasks in the file")
+
+
+def import_todo(tasks: Tasks, path: Path, *, runner: str | None = None, role: str | None = None,
+                convoy: str | None = None) -> list[Task]:
+    items, _done = parse_todo(path)
+    source = str(path.resolve())
+    by_key: dict[str, Task] = {}
+    for item in items:  # blocked-by may point forward: add blockers first
+        _add_item(tasks, item, items, by_key, source, runner, role, convoy, set())
+    return [by_key[item.key] for item in items]
+
+
+def _add_item(tasks, item, items, by_key, source, runner, role, convoy, visiting):  # noqa: ANN001, ANN202
+    if item.key in by_key:
+        return by_key[item.key]
+    if item.key in visiting:
+        raise InvalidInput(f"{source}:{item.line}: blocked-by forms a cycle")
+    visiting.add(item.key)
+    index = {i.key: i for i in items}
+    after = [_add_item(tasks, index[b], items, by_key, source, runner, role, convoy, visiting).id
+             for b in item.blocked_by if b in index]
+    by_key[item.key] = tasks.add(item.text, runner=runner, role=role, after=after, convoy=convoy,
+                                 source="todo", source_ref=f"{source}#{item.key}")
+    return by_key[item.key]

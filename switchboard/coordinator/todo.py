@@ -1,0 +1,68 @@
+"""Tasks from a TODO.md file, in the todo-md format the reference coordinator read.
+
+    - [ ] t001 Review the auth module @alice #security ~2h logged:2025-01-15
+    - [ ] t002 Write tests for it blocked-by:t001
+    - [x] t000 Done already
+
+Open lines (`- [ ]`) become tasks; done (`[x]`) and declined (`[-]`) lines are
+skipped, and a dependency on a done line counts as met. The optional leading id
+(`t001`, `t001.2`) is what `blocked-by:` refers to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from switchboard.errors import InvalidInput
+
+_LINE = re.compile(r"^\s*[-*]\s+\[(?P<mark>[ xX-])\]\s+(?P<body>.+?)\s*$")
+_ID = re.compile(r"^(?P<id>t\d+(?:\.\d+)*)\b\s*")
+_BLOCKED_BY = re.compile(r"(?:^|\s)blocked-by:(?P<ids>\S+)")
+# Metadata tokens that describe the task to people, not to the agent doing it.
+_METADATA = re.compile(
+    r"(?:^|\s)(?:(?:blocks|logged|started|completed|actual|risk|blocked-by):\S+|~\S+(?:\s+\([^)]*\))?)"
+)
+
+
+@dataclass
+class TodoItem:
+    line: int
+    key: str  # the line's id, or a hash of its text when it has none
+    text: str
+    blocked_by: list[str] = field(default_factory=list)
+
+
+def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
+    """Open items in file order, and the ids of lines already done."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    items: list[TodoItem] = []
+    done: set[str] = set()
+    for number, line in enumerate(lines, 1):
+        match = _LINE.match(line)
+        if not match:
+            continue
+        body = match["body"]
+        id_match = _ID.match(body)
+        item_id = id_match["id"] if id_match else None
+        if match["mark"] != " ":
+            if item_id:
+                done.add(item_id)
+            continue
+        blocked = _BLOCKED_BY.search(body)
+        text = _METADATA.sub("", body[id_match.end():] if id_match else body).strip()
+        if not text:
+            raise InvalidInput(f"{path}:{number}: a task line with no text")
+        key = item_id or hashlib.sha1(text.encode()).hexdigest()[:12]
+        items.append(TodoItem(number, key, text, blocked["ids"].split(",") if blocked else []))
+    known = {i.key for i in items} | done
+    for item in items:
+        unknown = [b for b in item.blocked_by if b not in known]
+        if unknown:
+            raise InvalidInput(f"{path}:{item.line}: blocked-by names unknown task(s): {', '.join(unknown)}")
+    return items, done

@@ -1,0 +1,230 @@
+"""`switchboard runner`: a thin CLI over `Runners`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
+from switchboard.errors import InvalidInput
+from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.runners.models import DEFAULT_TIMEOUT, Run
+from switchboard.runners.service import Runners, describe_event
+from switchboard.timefmt import age, iso
+
+app = part_app()
+
+NameArg = Annotated[str, typer.Argument(help="Runner name.")]
+AttachOpt = Annotated[Optional[str], typer.Option("--attach", help="OpenCode server URL [default: the managed server].")]
+
+
+def _runners(ctx: typer.Context) -> Runners:
+    return Runners.open(settings(ctx))
+
+
+def _instructions(path: Optional[Path]) -> Optional[str]:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read instructions {path}: {exc.strerror}") from None
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    name: NameArg,
+    description: Annotated[str, typer.Option(help="What the runner is for.")] = "",
+    model: Annotated[Optional[str], typer.Option(help="provider/model [default: the server's].")] = None,
+    agent: Annotated[Optional[str], typer.Option(help="OpenCode agent to use.")] = None,
+    workdir: Annotated[Optional[Path], typer.Option(help="Project directory the session works in [default: .].")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds a run may take.")] = DEFAULT_TIMEOUT,
+    instructions: Annotated[Optional[Path], typer.Option(help="AGENTS.md to use [default: a stub].")] = None,
+    role: Annotated[str, typer.Option(help="Role, for tasks given to a role.")] = "worker",
+    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Tasks it may run at once.")] = 1,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
+    runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
+                                  timeout=timeout, instructions=_instructions(instructions), role=role,
+                                  max_parallel=max_parallel)
+    if as_json:
+        print_json(runner.to_dict())
+    else:
+        typer.echo(f"created runner {runner.name} (workdir {runner.workdir}, "
+                   f"instructions in {_runners(ctx).folder(name) / 'AGENTS.md'})")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    name: NameArg,
+    prompt: Annotated[str, typer.Argument(help="The task; '-' reads standard input.")],
+    attach: AttachOpt = None,
+    model: Annotated[Optional[str], typer.Option(help="provider/model for this run.")] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds before the session is aborted.")] = None,
+    continue_session: Annotated[bool, typer.Option("--continue", help="Continue the runner's last session.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a task in the runner's OpenCode session and print the answer.
+    Exit code 1 if the run failed (model error, timeout)."""
+    if output not in ("text", "json"):
+        raise InvalidInput("--format must be text or json")
+    as_json = as_json or output == "json"
+
+    def progress(event) -> None:  # noqa: ANN001 - an opencode Event
+        line = describe_event(event)
+        if line and not as_json:
+            typer.echo(f"  · {line}", err=True)
+
+    finished, turn = _runners(ctx).run(name, read_text_arg(prompt), attach=attach, model=model, timeout=timeout,
+                                       continue_session=continue_session, on_event=progress)
+    if as_json:
+        print_json({**finished.to_dict(), "turn": turn.to_dict() if turn is not None else None})
+    elif finished.ok:
+        typer.echo(finished.answer)
+    else:
+        typer.echo(f"run {finished.id} failed: {finished.error}", err=True)
+    if not finished.ok:
+        raise typer.Exit(1)
+
+
+def _runs_table(runs: list[Run]) -> None:
+    now = time.time()
+    print_table(["run", "status", "started", "duration", "tokens in/out", "cost", "session", "prompt"],
+                [(r.id, r.status, age(r.started_at, now) + " ago",
+                  f"{r.duration_seconds:.1f}s" if r.duration_seconds is not None else "-",
+                  f"{r.tokens_input or 0}/{r.tokens_output or 0}", f"{r.cost or 0:.4f}", r.session_id,
+                  preview(r.prompt, 40)) for r in runs], empty="no runs yet")
+
+
+@app.command()
+def status(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
+    """A runner's settings and its recent runs."""
+    runners = _runners(ctx)
+    runner, runs = runners.get(name), runners.runs(name, limit=10)
+    if as_json:
+        print_json({**runner.to_dict(), "runs": [r.to_dict() for r in runs]})
+        return
+    print_fields([("runner", runner.name), ("description", runner.description), ("role", runner.role),
+                  ("model", runner.model or "(server default)"), ("agent", runner.agent),
+                  ("workdir", runner.workdir), ("timeout", f"{runner.timeout_seconds:g}s"),
+                  ("session", runner.session_id), ("server", runner.server_url),
+                  ("created", iso(runner.created_at))])
+    _runs_table(runs)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """All runners with their last run."""
+    rows = _runners(ctx).list()
+    if as_json:
+        print_json([{**r.to_dict(), "run_count": n, "last_run": last.to_dict() if last else None}
+                    for r, n, last in rows])
+        return
+    now = time.time()
+    print_table(["name", "role", "model", "runs", "last run", "last status", "description"],
+                [(r.name, r.role, r.model or "-", n, age(last.started_at, now) + " ago" if last else "-",
+                  last.status if last else "-", preview(r.description, 40)) for r, n, last in rows],
+                empty="no runners: create one with `switchboard runner create NAME`")
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    name: NameArg,
+    description: Annotated[Optional[str], typer.Option(help="New description.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="New provider/model.")] = None,
+    agent: Annotated[Optional[str], typer.Option(help="New OpenCode agent.")] = None,
+    workdir: Annotated[Optional[Path], typer.Option(help="New workdir.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="New timeout in seconds.")] = None,
+    instructions: Annotated[Optional[Path], typer.Option(help="Replace AGENTS.md with this file.")] = None,
+    role: Annotated[Optional[str], typer.Option(help="New role.")] = None,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change a runner. With no options, opens its AGENTS.md in $EDITOR."""
+    runners = _runners(ctx)
+    changes = {"description": description, "model": model, "agent": agent,
+               "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
+               "instructions": _instructions(instructions), "role": role, "max_parallel": max_parallel}
+    if all(v is None for v in changes.values()):
+        path = runners.folder(name) / "AGENTS.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(runners.get(name).instructions)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        if subprocess.call([*editor.split(), str(path)]) != 0:
+            raise InvalidInput(f"{editor} exited with an error; instructions unchanged")
+        changes["instructions"] = path.read_text()
+    runner = runners.update(name, **changes)
+    print_json(runner.to_dict()) if as_json else typer.echo(f"updated runner {runner.name}")
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    name: NameArg,
+    tail: Annotated[Optional[int], typer.Option(help="Only the last N lines.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the run goes on.")] = False,
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A given run [default: the latest].")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the log of a runner's latest (or given) run."""
+    runners = _runners(ctx)
+    chosen = runners.get_run(run_id) if run_id is not None else next(iter(runners.runs(name, limit=1)), None)
+    if chosen is None or chosen.runner != name:
+        raise InvalidInput(f"runner {name!r} has no such run" if run_id else f"runner {name!r} has not run yet")
+    path = Path(chosen.log_path or runners.log_path(chosen))
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if tail is not None:
+        lines = lines[-tail:]
+    if as_json:
+        print_json({"run": chosen.to_dict(), "lines": lines})
+        return
+    for line in lines:
+        typer.echo(line)
+    if follow:
+        _follow(runners, chosen, path)
+
+
+def _follow(runners: Runners, run: Run, path: Path) -> None:
+    offset = path.stat().st_size if path.exists() else 0
+    while True:
+        if path.exists() and path.stat().st_size > offset:
+            with path.open(encoding="utf-8") as fh:
+                fh.seek(offset)
+                sys.stdout.write(fh.read())
+                sys.stdout.flush()
+                offset = fh.tell()
+        elif runners.get_run(run.id).status != "running":
+            return
+        time.sleep(0.5)
+
+
+@app.command()
+def stop(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
+    """Abort the runner's running session."""
+    import anyio
+
+    session_id = anyio.run(_runners(ctx).stop, name)
+    print_json({"runner": name, "aborted": session_id}) if as_json else typer.echo(f"aborted session {session_id}")
+
+
+@app.command()
+def destroy(
+    ctx: typer.Context,
+    name: NameArg,
+    force: Annotated[bool, typer.Option("--force", help="Even with a run in progress.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove a runner, its history, its folder and its memory namespace."""
+    runner = _runners(ctx).destroy(name, force=force)
+    print_json(runner.to_dict()) if as_json else typer.echo(f"destroyed runner {runner.name}")
