@@ -22,7 +22,7 @@ test: setup
 	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode $(BIN)/pytest
 
 demo: setup
-	SB=$(CURDIR)/$(BIN)/sb examples/mailbox-demo.sh
+	SB=$(CURDIR)/$(BIN)/sb SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode examples/demo.sh
 
 bench: setup
 	$(BIN)/python bench/mailbox.py

@@ -71,6 +71,7 @@ def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def status(
     ctx: typer.Context,
     watch: Annotated[bool, typer.Option("--watch", help="Keep refreshing until Ctrl-C.")] = False,
+    until_done: Annotated[bool, typer.Option("--until-done", help="With --watch: stop when no task is queued or running.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The coordinator, the runners, and the tasks in flight."""
@@ -91,7 +92,10 @@ def status(
         try:
             while True:
                 time.sleep(1.0)
-                live.update(render(snapshot(config)))
+                current = snapshot(config)
+                live.update(render(current))
+                if until_done and not (current["tasks"].get("queued") or current["tasks"].get("running")):
+                    return
         except KeyboardInterrupt:
             pass
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The main job: a coordinator dispatching tasks to three runners working in parallel
+# in OpenCode sessions on a sample repository, with the scripted model (no API key).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+sb() { "${SB:-sb}" "$@"; }
+
+work="$(mktemp -d)"
+export SWITCHBOARD_HOME="$work/switchboard"
+repo="$work/calc-service"
+cp -r "$here/demo/sample-repo" "$repo"
+
+cleanup() {
+  sb coordinator stop >/dev/null 2>&1 || true
+  sb opencode stop >/dev/null 2>&1 || true
+  [ -n "${model_pid:-}" ] && kill "$model_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== the scripted model (an OpenAI-compatible server answering from $here/demo/model.yaml)"
+sb model serve --script "$here/demo/model.yaml" --port 0 --configure "$repo" > "$work/model.log" 2>&1 &
+model_pid=$!
+for _ in $(seq 100); do [ -f "$repo/opencode.json" ] && break; sleep 0.1; done
+
+echo "== three runners"
+for runner in code-reviewer test-generator docs-writer; do
+  sb runner create "$runner" --workdir "$repo" --instructions "$here/demo/agents/$runner.md" \
+    --description "demo $runner" --timeout 120
+done
+
+echo "== tasks"
+review=$(sb task add "Review src/ for security issues" --runner code-reviewer --convoy demo --priority high)
+tests=$(sb task add "Generate unit tests for src/calc.py" --runner test-generator --convoy demo)
+docs=$(sb task add "Write API docs for src/" --runner docs-writer --convoy demo)
+sb task add "Summarise the review, tests and docs as release notes" --runner docs-writer \
+  --after "$review,$tests,$docs" --convoy demo >/dev/null
+sb task list --convoy demo
+
+echo "== the coordinator (managed OpenCode server on 127.0.0.1, random port and password)"
+sb coordinator start --concurrency 3
+sb coordinator status --watch --until-done
+
+echo "== results"
+sb task wait --convoy demo --timeout 300
+for id in $(sb task list --convoy demo --json | python3 -c 'import json,sys; print(*[t["id"] for t in json.load(sys.stdin)][::-1])'); do
+  echo; sb task show "$id"
+done
+echo; echo "== status reports in the coordinator's inbox"
+sb mail check --agent coordinator --type status_report
