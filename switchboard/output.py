@@ -15,23 +15,27 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def console():  # noqa: ANN201 - a rich Console, imported lazily
+    """A rich console; piped output is not cut to 80 columns: it is read in files and logs."""
+    from rich.console import Console
+
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
                 empty: str = "nothing to show") -> None:
-    from rich.console import Console
     from rich.table import Table
 
     rows = list(rows)
-    # Piped output is not cut to 80 columns: it is read in files and logs.
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
     if not rows:
-        console.print(f"[dim]{empty}[/dim]")
+        console().print(f"[dim]{empty}[/dim]")
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, overflow="ellipsis", no_wrap=True)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    console().print(table)
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]], body: str | None = None) -> None:

@@ -11,7 +11,7 @@ from switchboard.cliopts import JsonFlag, part_app, settings
 from switchboard.config import Settings
 from switchboard.coordinator import daemon
 from switchboard.errors import InvalidInput
-from switchboard.output import print_json
+from switchboard.output import console, print_json
 
 app = part_app()
 
@@ -82,22 +82,21 @@ def status(
         print_json(snapshot(config))
         return
     if not watch:
-        from rich.console import Console
-
-        Console().print(render(snapshot(config)))
+        console().print(render(snapshot(config)))
         return
     from rich.live import Live
 
-    with Live(render(snapshot(config)), refresh_per_second=2, screen=False) as live:
+    with Live(render(snapshot(config)), console=console(), refresh_per_second=2, screen=False) as live:
         try:
             while True:
                 time.sleep(1.0)
                 current = snapshot(config)
                 live.update(render(current))
                 if until_done and not (current["tasks"].get("queued") or current["tasks"].get("running")):
-                    return
+                    break
         except KeyboardInterrupt:
             pass
+    typer.echo()
 
 
 @app.command()

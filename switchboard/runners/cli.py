@@ -15,7 +15,7 @@ from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
 from switchboard.errors import InvalidInput
 from switchboard.output import preview, print_fields, print_json, print_table
 from switchboard.runners.models import DEFAULT_TIMEOUT, Run
-from switchboard.runners.service import Runners, describe_event
+from switchboard.runners.service import Runners
 from switchboard.timefmt import age, iso
 
 app = part_app()
@@ -80,9 +80,8 @@ def run(
         raise InvalidInput("--format must be text or json")
     as_json = as_json or output == "json"
 
-    def progress(event) -> None:  # noqa: ANN001 - an opencode Event
-        line = describe_event(event)
-        if line and not as_json:
+    def progress(line: str) -> None:
+        if not as_json:
             typer.echo(f"  · {line}", err=True)
 
     finished, turn = _runners(ctx).run(name, read_text_arg(prompt), attach=attach, model=model, timeout=timeout,

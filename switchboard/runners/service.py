@@ -141,12 +141,13 @@ class Runners:
 
     async def arun(self, name: str, prompt: str, *, attach: str | None = None, model: str | None = None,
                    timeout: float | None = None, continue_session: bool = False,
-                   on_event: Callable[[Event], Any] | None = None) -> tuple[Run, Turn | None]:
+                   on_event: Callable[[str], Any] | None = None) -> tuple[Run, Turn | None]:
         """Run a prompt in the runner's session and record it.
 
         Memory recalled for the task and the runner's unread mail go into the session
         first; the answer, tokens and cost are recorded; a `status_report` goes to
-        `coordinator`. A server that is down or a timeout (the session is aborted)
+        `coordinator`. `on_event` gets a line for each step worth showing (tool
+        calls, status changes), as the run's log does. A server that is down or a timeout (the session is aborted)
         make a failed run; `SwitchboardError` is raised only for bad input, after the
         run is recorded.
         """
@@ -216,7 +217,10 @@ class Runners:
     async def prepare(self, client: OpenCodeClient, runner: Runner, session_id: str, prompt: str) -> Prepared:
         """Put recalled memory and unread mail into the session (no reply), then return
         the system prompt (the runner's AGENTS.md) and the task."""
-        context = self.context(runner, prompt)
+        import anyio
+
+        # Recall may load the embedding model: keep it off the event loop.
+        context = await anyio.to_thread.run_sync(self.context, runner, prompt)
         if context:
             await client.add_context(session_id, context)
         return Prepared(system=runner.instructions, prompt=prompt, context=context)
@@ -373,10 +377,16 @@ def describe_event(event: Event) -> str | None:
 
 
 def _logging(path: Path, on_event: Callable[[Event], Any] | None) -> Callable[[Event], Any]:
+    """Log each event worth a line (not the same line twice in a row), then pass it on."""
+    last: list[str | None] = [None]
+
     def hook(event: Event) -> Any:
         line = describe_event(event)
-        if line:
+        if line and line != last[0]:
+            last[0] = line
             _append_log(path, line)
-        return on_event(event) if on_event is not None else None
+            if on_event is not None:
+                return on_event(line)
+        return None
 
     return hook
