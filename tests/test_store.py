@@ -47,10 +47,9 @@ def test_database_from_a_newer_version_is_refused(settings: Settings) -> None:
         open_store(settings)
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_is_in_wal_mode_with_sqlite_vec(settings: Settings) -> None:
     store = open_store(settings)
-    if store.dialect != "sqlite":
-        pytest.skip("SQLite only")
     conn = store.connection()
     assert conn.execute("PRAGMA journal_mode").fetchone()["journal_mode"] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()["foreign_keys"] == 1

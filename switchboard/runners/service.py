@@ -324,9 +324,16 @@ def report_text(run: Run) -> str:
 
 
 def server_endpoint(settings: Settings, url: str) -> Endpoint:
-    """Credentials for a server by URL: the managed server's own, else the environment's."""
-    from switchboard.opencode.server import ManagedServer, endpoint
+    """Credentials for a server by URL: from the URL (`http://user:password@host:port`),
+    the managed server's own, else the environment's."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
 
+    from switchboard.opencode.server import Endpoint, ManagedServer, endpoint
+
+    parts = urlsplit(url)
+    if parts.password is not None:
+        bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+        return Endpoint(bare.rstrip("/"), unquote(parts.password), unquote(parts.username or "opencode"))
     managed = ManagedServer(settings).read()
     if managed is not None and managed.url == url.rstrip("/"):
         return managed.endpoint

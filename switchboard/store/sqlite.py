@@ -129,6 +129,20 @@ class SQLiteConnector:
     def listen(self, channels: tuple[str, ...]) -> SocketWaiter:
         return SocketWaiter(self.notify_dir, channels)
 
+    def encode_vector(self, vector: Any) -> bytes:
+        """A float32 vector as stored: little-endian bytes (sqlite-vec's format)."""
+        import numpy as np
+
+        return np.asarray(vector, dtype="<f4").tobytes()
+
+    def decode_vector(self, value: Any) -> Any:
+        import numpy as np
+
+        return np.frombuffer(bytes(value), dtype="<f4")
+
+    def after_bulk_load(self, conn: Any, tables: list[str]) -> None:
+        pass  # AUTOINCREMENT follows the largest id by itself
+
     def compact(self, conn: Any) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("VACUUM")

@@ -22,6 +22,9 @@ WHERE m.search @@ q.query AND m.namespace IN (:namespace, :shared)
 ORDER BY rank DESC, m.id
 LIMIT :k;
 
+-- name: term_count
+SELECT count(*) AS n FROM memories WHERE search @@ websearch_to_tsquery('english', :match);
+
 -- name: search_semantic
 SELECT v.memory_id AS id, v.embedding <=> CAST(:embedding AS vector) AS distance
 FROM memory_vectors v JOIN memories m ON m.id = v.memory_id

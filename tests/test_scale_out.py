@@ -1,0 +1,112 @@
+"""Scale-out: three coordinators (three homes, as if three hosts) and two OpenCode
+servers share one PostgreSQL; one coordinator is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from switchboard.config import Settings
+from switchboard.coordinator.tasks import Tasks
+from switchboard.modelserver import ScriptedModel, configure
+from switchboard.opencode.server import Endpoint, ManagedServer
+from switchboard.runners import Runners
+
+pytestmark = pytest.mark.postgres_only
+
+TASKS = 60
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[ScriptedModel]:
+    with ScriptedModel([{"match": r"^job (\d+)", "delay": 0.4, "reply": "did job {1}"}]) as served:
+        yield served
+
+
+@pytest.fixture
+def second_server(opencode_bin: str, opencode_env: dict[str, str], tmp_path: Path) -> Iterator[Endpoint]:
+    server = ManagedServer(Settings.load(tmp_path / "second-host"), binary=opencode_bin, env=opencode_env)
+    info, _ = server.start()
+    yield info.endpoint
+    server.stop()
+
+
+def _url(endpoint: Endpoint) -> str:
+    host = endpoint.url.removeprefix("http://")
+    return f"http://{endpoint.username}:{endpoint.password}@{host}"
+
+
+def test_three_coordinators_two_servers_one_database(
+        settings: Settings, model: ScriptedModel, opencode_server: Endpoint, second_server: Endpoint,
+        tmp_path: Path) -> None:
+    workdir = tmp_path / "project"
+    configure(workdir, model.base_url)
+    for server in (opencode_server, second_server):  # warm both servers' instance of the project
+        with server.sync_client(directory=workdir) as client:
+            client.run(client.create_session(title="warm-up").id, "warm up", timeout=120)
+    runners = Runners.open(settings)
+    for i in range(6):
+        runners.create(f"worker-{i}", workdir=workdir, max_parallel=2)
+    tasks = Tasks(runners.store, settings)
+    ids = [tasks.add(f"job {i}").id for i in range(TASKS)]
+
+    database = os.environ["SWITCHBOARD_DATABASE_URL"]
+    attach = [f"--attach={_url(opencode_server)}", f"--attach={_url(second_server)}"]
+    coordinators = []
+    for host in range(3):
+        env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path / f"host-{host}"), "SWITCHBOARD_DATABASE_URL": database}
+        env.pop("OPENCODE_SERVER_PASSWORD", None)
+        coordinators.append(subprocess.Popen(
+            [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", "--no-memory",
+             "--concurrency=4", "--lease=3", *attach], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    victim_owner = None
+    try:
+        deadline = time.monotonic() + 120
+        while victim_owner is None and time.monotonic() < deadline:
+            running = [t for t in tasks.list(status="running") if t.session_id]
+            owners = Counter(t.owner for t in running)
+            if len(tasks.list(status="done", limit=TASKS)) >= 10 and len(owners) == 3:
+                victim_owner = owners.most_common(1)[0][0]
+            time.sleep(0.05)
+        assert victim_owner, "the three coordinators never all had work in flight"
+        victim = next(p for p, host in zip(coordinators, range(3)) if victim_owner.endswith(
+            _owner_suffix(tmp_path / f"host-{host}")))
+        orphaned = [t.id for t in tasks.list(status="running") if t.owner == victim_owner]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        while time.monotonic() < deadline and not all(tasks.get(i).status.finished for i in ids):
+            time.sleep(0.2)
+    finally:
+        for process in coordinators:
+            process.terminate()
+        for process in coordinators:
+            process.wait(timeout=30)
+
+    finished = [tasks.get(i) for i in ids]
+    assert [t.status.value for t in finished] == ["done"] * TASKS
+    assert orphaned and all(tasks.get(i).status.value == "done" for i in orphaned)
+    successes = Counter(run.task_id for name in (f"worker-{i}" for i in range(6))
+                        for run in runners.runs(name, limit=1000) if run.status == "success")
+    assert successes == Counter({i: 1 for i in ids})  # every task finished exactly once
+    prompts = Counter()
+    for request in list(model.requests):
+        users = [m for m in request["messages"] if m.get("role") == "user"]
+        if users and request["messages"][-1] is users[-1]:
+            prompts[str(users[-1]["content"])] += 1
+    asked = {p: n for p, n in prompts.items() if p.startswith("job ")}
+    assert len(asked) == TASKS and set(asked.values()) == {1}  # and no prompt ran twice
+    assert {t.server_url for t in finished} == {opencode_server.url, second_server.url}
+
+
+def _owner_suffix(home: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:8]
