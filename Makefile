@@ -18,14 +18,21 @@ build/opencode/node_modules/.bin/opencode:
 
 setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode
 
+# The whole suite twice: on SQLite, then on PostgreSQL.
 test: setup
 	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode $(BIN)/pytest
+	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode SWITCHBOARD_TEST_BACKEND=postgresql $(BIN)/pytest
 
 demo: setup
 	SB=$(CURDIR)/$(BIN)/sb SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode examples/demo.sh
 
 bench: setup
-	$(BIN)/python bench/mailbox.py
+	export SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode; \
+	$(BIN)/python bench/mailbox.py && \
+	$(BIN)/python bench/memory.py && \
+	$(BIN)/python bench/dispatch.py && \
+	$(BIN)/python bench/coordinator.py && \
+	$(BIN)/python bench/backends.py
 
 clean:
 	rm -rf $(VENV) build

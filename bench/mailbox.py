@@ -11,7 +11,6 @@ CLI process per call, which is what each of its calls spawns at least.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import shutil
 import statistics
@@ -23,37 +22,7 @@ from pathlib import Path
 
 from switchboard.config import Settings
 from switchboard.mailbox import Mailbox
-
-
-def _send(home: str, count: int, tag: int) -> None:
-    mailbox = Mailbox.open(Settings.load(home))
-    for i in range(count):
-        mailbox.send("worker", "task_dispatch", f"task {tag}:{i} " + "x" * 200, sender=f"s{tag}")
-
-
-def _drain(home: str, count: int) -> None:
-    """Claim and ack until `count` messages are done by this process or the queue is empty."""
-    mailbox = Mailbox.open(Settings.load(home))
-    for _ in range(count):
-        message = mailbox.claim("worker")
-        if message is None:
-            return
-        mailbox.ack(message.id, message.lease_token)
-
-
-def _parallel(target, home: str, total: int, processes: int, drain: bool) -> float:  # noqa: ANN001
-    ctx = mp.get_context("spawn")
-    per = total // processes
-    args = [(home, total if drain else per) if drain else (home, per, n) for n in range(processes)]
-    procs = [ctx.Process(target=target, args=a) for a in args]
-    started = time.perf_counter()
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
-    elapsed = time.perf_counter() - started
-    assert all(p.exitcode == 0 for p in procs)
-    return total / elapsed
+from workers import drain, run_parallel, send_messages  # bench/workers.py
 
 
 def _timed_calls(argv: list[str], calls: int, env: dict[str, str]) -> float:
@@ -77,8 +46,8 @@ def main() -> None:
             home = str(Path(tmp, f"home{processes}"))
             Mailbox.open(Settings.load(home))  # schema, outside the timing
             # Process start-up is inside the timing; it is small next to n messages.
-            send_rate = _parallel(_send, home, n, processes, drain=False)
-            ack_rate = _parallel(_drain, home, n, processes, drain=True)
+            send_rate = run_parallel(send_messages, home, n, processes, drain=False)
+            ack_rate = run_parallel(drain, home, n, processes, drain=True)
             assert Mailbox.open(Settings.load(home)).status()["by_delivery"] == {"acked": n}
             rows.append((f"send, {processes} process(es)", f"{send_rate:,.0f} msg/s"))
             rows.append((f"claim+ack, {processes} process(es)", f"{ack_rate:,.0f} msg/s"))

@@ -18,8 +18,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== the scripted model (an OpenAI-compatible server answering from $here/demo/model.yaml)"
-sb model serve --script "$here/demo/model.yaml" --port 0 --configure "$repo" > "$work/model.log" 2>&1 &
-model_pid=$!
+"${SB:-sb}" model serve --script "$here/demo/model.yaml" --port 0 --configure "$repo" > "$work/model.log" 2>&1 &
+model_pid=$!  # the server itself, not a subshell: started without the sb() wrapper
 for _ in $(seq 100); do [ -f "$repo/opencode.json" ] && break; sleep 0.1; done
 
 echo "== three runners"

@@ -234,3 +234,17 @@ def test_prune_reports_then_deletes_only_handled_old_messages(mailbox: Mailbox) 
     left = {m.id for m in mailbox.check(include_archived=True)}
     assert left == {unread.id, leased.id} and acked.id not in left
     assert mailbox.prune(older_than_days=1, force=True).total == 0
+
+
+def test_prune_keeps_discoveries_and_reports_as_memories(mailbox: Mailbox, settings: Settings) -> None:
+    from switchboard.memory import Memory
+
+    found = mailbox.send("reviewer", "discovery", "The auth module caches tokens for 24h in redis")[0]
+    mailbox.read(found.id)
+    secret = mailbox.send("reviewer", "status_report", "done; api_key=sk-live-abcdefghijklmnopqrstuv")[0]
+    mailbox.read(secret.id)
+    mailbox.read(mailbox.send("reviewer", "request", "a request is not worth keeping")[0].id)
+    report = mailbox.prune(older_than_days=0, force=True)
+    assert (report.total, report.remembered) == (3, 1)
+    (kept,) = Memory.open(settings).list(namespace="reviewer")
+    assert "caches tokens for 24h" in kept.content and kept.source == f"mail-{found.id}"

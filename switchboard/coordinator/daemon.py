@@ -16,6 +16,7 @@ from typing import Any
 
 from switchboard.config import Settings
 from switchboard.errors import Conflict, SwitchboardError
+from switchboard.processes import alive
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
@@ -37,7 +38,7 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
         state = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not _alive(int(state.get("pid", 0))):
+    if not alive(int(state.get("pid", 0))):
         path.unlink(missing_ok=True)
         return None
     return state
@@ -123,26 +124,11 @@ def stop_background(settings: Settings, timeout: float = 60.0) -> dict[str, Any]
         return None
     os.kill(state["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(state["pid"]):
+    while alive(state["pid"]):
         if time.monotonic() > deadline:
             raise SwitchboardError(f"coordinator (pid {state['pid']}) still running after {timeout:g}s")
         time.sleep(0.1)
     return state
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours is dead too
-        return not os.waitpid(pid, os.WNOHANG)[0]
-    except ChildProcessError:
-        return True
 
 
 def _tail(path: Path, offset: int) -> str:

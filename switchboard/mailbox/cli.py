@@ -253,13 +253,16 @@ def prune(
     force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Report handled messages older than the cutoff; with --force, delete them."""
+    """Report handled messages older than the cutoff; with --force, delete them
+    (discoveries and status reports are kept as memories of their recipient)."""
     report = _mailbox(ctx).prune(older_than_days, force=force)
     if as_json:
         print_json(report.to_dict())
         return
     verb = "deleted" if force else "would delete"
     typer.echo(f"{verb} {report.total} message(s) older than {older_than_days:g} day(s)")
+    if report.remembered:
+        typer.echo(f"kept {report.remembered} discovery/status_report message(s) as memories")
     if report.by_type:
         print_table(["type", "count"], report.by_type.items())
     if not force and report.total:

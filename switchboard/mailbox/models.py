@@ -144,6 +144,7 @@ class PruneReport:
     cutoff: float
     by_type: dict[str, int]
     deleted: bool
+    remembered: int = 0  # discoveries and status reports kept as memories
 
     @property
     def total(self) -> int:
@@ -151,4 +152,4 @@ class PruneReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"cutoff": iso(self.cutoff), "by_type": self.by_type, "total": self.total,
-                "deleted": self.deleted}
+                "deleted": self.deleted, "remembered": self.remembered}

@@ -285,22 +285,45 @@ class Mailbox:
                        "inactive": sum(a["status"] == "inactive" for a in agents)},
         }
 
-    def prune(self, older_than_days: float = 7, force: bool = False) -> PruneReport:
+    def prune(self, older_than_days: float = 7, force: bool = False, remember: bool = True) -> PruneReport:
         """Report (or with `force`, delete) handled messages older than the cutoff.
 
-        Unread, unacked and leased messages are never pruned.
+        Unread, unacked and leased messages are never pruned. Before deleting, the
+        `discovery` and `status_report` messages are kept as memories in their
+        recipient's namespace (`remember`), as the reference helper did.
         """
         if older_than_days < 0:
             raise InvalidInput("older-than-days must be zero or more")
         cutoff = time.time() - older_than_days * 86400
-        with self.store.transaction(write=force) as tx:
+        with self.store.transaction() as tx:
             rows = tx.all("mailbox.prunable", {"cutoff": cutoff})
-            if force and rows:
-                tx.execute("mailbox.delete_upto", {"max_id": rows[-1]["id"], "cutoff": cutoff})
+        remembered = self._remember(rows) if force and remember else 0
         if force and rows:
+            with self.store.transaction(write=True) as tx:
+                tx.execute("mailbox.delete_upto", {"max_id": rows[-1]["id"], "cutoff": cutoff})
             self.store.compact()
         by_type = Counter(r["type"] for r in rows)
-        return PruneReport(cutoff=cutoff, by_type=dict(sorted(by_type.items())), deleted=force)
+        return PruneReport(cutoff=cutoff, by_type=dict(sorted(by_type.items())), deleted=force,
+                           remembered=remembered)
+
+    def _remember(self, rows: list[dict[str, Any]]) -> int:
+        worth = [Message.from_row(r) for r in rows
+                 if r["type"] in (MessageType.DISCOVERY.value, MessageType.STATUS_REPORT.value)]
+        if not worth:
+            return 0
+        from switchboard.memory import Memory
+
+        memory = Memory(self.store, self.settings)
+        kept = 0
+        for message in worth:
+            try:
+                memory.store(f"{message.type.value} from {message.from_agent}: {message.payload}",
+                             namespace=message.to_agent, source=f"mail-{message.id}",
+                             type="CODEBASE_PATTERN" if message.type is MessageType.DISCOVERY else "CONTEXT")
+                kept += 1
+            except InvalidInput:
+                pass  # e.g. a payload that looks like a secret: memory refuses it, the mail still goes
+        return kept
 
     # -- helpers -----------------------------------------------------------------
 

@@ -1,0 +1,119 @@
+"""The coordinator: N tasks over R runners, against raw parallel HTTP and cold `opencode run`.
+
+All three drive the same scripted model (zero latency) through the same pinned
+OpenCode, so what differs is the dispatch:
+
+1. raw parallel HTTP — switchboard's client straight to the server, R prompts in
+   flight at a time (the limit: what R runners could do with no bookkeeping);
+2. cold `opencode run`, one after another (the reference's method 1), timed on a
+   sample and extrapolated to N;
+3. switchboard — N tasks queued, R runners, the coordinator loop in-process
+   (database, leases, context injection, event following, reports).
+
+Prints wall times, ratios, per-task overhead and dispatch latency (the gap between
+a runner finishing one task and its next task's prompt going out).
+
+    python bench/coordinator.py [--tasks 50] [--runners 4] [--cold-sample 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from dispatch import SCRIPT, _check, _prompt, cold, parallel  # bench/dispatch.py: the same prompts and baselines
+from switchboard.config import Settings
+from switchboard.coordinator.loop import Coordinator
+from switchboard.coordinator.tasks import Tasks
+from switchboard.modelserver import ScriptedModel, configure
+from switchboard.opencode import find_binary
+from switchboard.opencode.sandbox import isolated_env
+from switchboard.opencode.server import QUIET_ENV, ManagedServer
+from switchboard.runners import Runners
+
+
+def coordinated(settings: Settings, workdir: Path, count: int, width: int) -> tuple[float, list[float]]:
+    runners = Runners.open(settings)
+    for r in range(width):
+        runners.create(f"runner-{r}", workdir=workdir)
+    tasks = Tasks(runners.store, settings)
+    coordinator = Coordinator(settings, concurrency=width, remember=False)
+
+    async def main() -> float:
+        stop = anyio.Event()
+        started = time.perf_counter()
+        ids = [tasks.add(_prompt(i)).id for i in range(count)]
+
+        async def watch() -> None:
+            while not all(tasks.get(i).status.finished for i in ids):
+                await anyio.sleep(0.05)
+            stop.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            await coordinator.run(stop, grace=5)
+        elapsed = time.perf_counter() - started
+        for i, task_id in enumerate(ids):
+            task = tasks.get(task_id)
+            assert task.status.value == "done", (task_id, task.error)
+            _check(i, task.result or "")
+        return elapsed
+
+    elapsed = anyio.run(main)
+    gaps: list[float] = []
+    for r in range(width):
+        runs = sorted(runners.runs(f"runner-{r}", limit=count), key=lambda run: run.started_at)
+        gaps += [b.started_at - a.finished_at for a, b in zip(runs, runs[1:])]
+    return elapsed, gaps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=50)
+    parser.add_argument("--runners", type=int, default=4)
+    parser.add_argument("--cold-sample", type=int, default=5, help="cold `opencode run`s actually timed")
+    parser.add_argument("--bin", help="opencode binary [default: as switchboard finds it]")
+    args = parser.parse_args()
+    n, width = args.tasks, args.runners
+
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp, ScriptedModel(SCRIPT) as model:
+        root = Path(tmp)
+        settings = Settings.load(root / "home")
+        binary = find_binary(settings, args.bin)
+        workdir = root / "project"
+        configure(workdir, model.base_url)
+        print(f"{n} tasks over {width} runners; scripted model at {model.base_url}; {binary}", flush=True)
+
+        env = {**os.environ, **QUIET_ENV, **isolated_env(root / "opencode")}
+        env.pop("OPENCODE_SERVER_PASSWORD", None)
+        sample = max(1, min(args.cold_sample, n))
+        t_cold = cold(binary, workdir, env, sample) * n / sample
+
+        server = ManagedServer(settings, binary=binary, env=isolated_env(root / "opencode"))
+        info, _ = server.start()
+        try:
+            parallel(info.endpoint, workdir, 1)  # warm the project's instance
+            t_raw = parallel(info.endpoint, workdir, n, width)
+            t_sb, gaps = coordinated(settings, workdir, n, width)
+        finally:
+            server.stop()
+
+    print(f"raw parallel HTTP, {width} in flight (the limit): {t_raw:7.2f} s")
+    print(f"switchboard coordinator, {width} runners:        {t_sb:7.2f} s")
+    print(f"cold `opencode run`, one after another:      {t_cold:7.2f} s  (timed on {sample}, scaled to {n})")
+    print(f"ratios: switchboard / raw = {t_sb / t_raw:.2f}x, cold / switchboard = {t_cold / t_sb:.1f}x")
+    print(f"per-task overhead over raw HTTP: {(t_sb - t_raw) * width / n * 1000:.0f} ms of runner time")
+    if gaps:
+        print(f"dispatch latency (runner free -> next prompt): median {statistics.median(gaps) * 1000:.0f} ms, "
+              f"max {max(gaps) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
