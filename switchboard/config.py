@@ -58,11 +58,20 @@ class Settings:
             if os.environ.get(var):
                 values[name] = os.environ[var]
         values.update({k: v for k, v in flags.items() if v is not None})
-        values.setdefault("database_url", f"sqlite:///{home_path / DATABASE_FILE}")
+        values.setdefault("database_url", _home_database_url(home_path))
         return cls(home=home_path, **_coerce(values))
+
+    @property
+    def default_database_url(self) -> str:
+        """The home's own SQLite database, used when no URL is configured."""
+        return _home_database_url(self.home)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _home_database_url(home: Path) -> str:
+    return f"sqlite:///{home / DATABASE_FILE}"
 
 
 def _read_file(path: Path) -> dict[str, Any]:

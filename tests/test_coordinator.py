@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -20,7 +19,7 @@ from switchboard.coordinator.loop import Coordinator
 from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.tasks import Tasks
 from switchboard.mailbox import Mailbox
-from switchboard.modelserver import ScriptedModel, configure
+from switchboard.modelserver import ScriptedModel
 from switchboard.opencode.server import Endpoint, ManagedServer
 from switchboard.runners import Runners
 
@@ -28,23 +27,6 @@ SCRIPT = [
     {"name": "slow", "match": r"^slow", "delay": 2.5, "reply": "slow answer"},
     {"name": "glacial", "match": r"^glacial", "delay": 120, "reply": "too late"},
 ]
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ScriptedModel]:
-    with ScriptedModel(SCRIPT) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory, model: ScriptedModel, opencode_server: Endpoint) -> Path:
-    """The project the runners work in, with its OpenCode instance warmed up: the first
-    prompt in a directory pays OpenCode's instance start-up, which is not what we measure."""
-    path = tmp_path_factory.mktemp("coordinated-project")
-    configure(path, model.base_url)
-    with opencode_server.sync_client(directory=path) as client:
-        client.run(client.create_session(title="warm-up").id, "warm up", timeout=120)
-    return path
 
 
 @pytest.fixture

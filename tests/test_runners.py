@@ -6,7 +6,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from switchboard.config import Settings
 from switchboard.mailbox import Mailbox
 from switchboard.memory import Memory
-from switchboard.modelserver import ScriptedModel, configure
+from switchboard.modelserver import ScriptedModel
 from switchboard.opencode.server import Endpoint
 from switchboard.runners import Runners
 from tests.conftest import Cli
@@ -24,19 +23,6 @@ SCRIPT = [
     {"name": "after-tool", "role": "tool", "reply": "tool said: {text}"},
     {"name": "slow", "match": r"^slow", "delay": 30, "reply": "finally"},
 ]
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ScriptedModel]:
-    with ScriptedModel(SCRIPT) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory, model: ScriptedModel) -> Path:
-    path = tmp_path_factory.mktemp("runner-project")
-    configure(path, model.base_url)
-    return path
 
 
 @pytest.fixture

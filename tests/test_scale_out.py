@@ -16,19 +16,14 @@ import pytest
 
 from switchboard.config import Settings
 from switchboard.coordinator.tasks import Tasks
-from switchboard.modelserver import ScriptedModel, configure
+from switchboard.modelserver import ScriptedModel
 from switchboard.opencode.server import Endpoint, ManagedServer
 from switchboard.runners import Runners
+from tests.opencode_fixtures import scripted_project
 
 pytestmark = pytest.mark.postgres_only
 
 TASKS = 60
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ScriptedModel]:
-    with ScriptedModel([{"match": r"^job (\d+)", "delay": 0.4, "reply": "did job {1}"}]) as served:
-        yield served
 
 
 @pytest.fixture
@@ -45,13 +40,14 @@ def _url(endpoint: Endpoint) -> str:
 
 
 def test_three_coordinators_two_servers_one_database(
-        settings: Settings, model: ScriptedModel, opencode_server: Endpoint, second_server: Endpoint,
-        tmp_path: Path) -> None:
-    workdir = tmp_path / "project"
-    configure(workdir, model.base_url)
-    for server in (opencode_server, second_server):  # warm both servers' instance of the project
-        with server.sync_client(directory=workdir) as client:
-            client.run(client.create_session(title="warm-up").id, "warm up", timeout=120)
+        settings: Settings, opencode_server: Endpoint, second_server: Endpoint, tmp_path: Path) -> None:
+    script = [{"match": r"^job (\d+)", "delay": 0.4, "reply": "did job {1}"}]
+    with scripted_project(tmp_path / "project", script, opencode_server, second_server) as (model, workdir):
+        _run_scale_out(settings, model, workdir, opencode_server, second_server, tmp_path)
+
+
+def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, opencode_server: Endpoint,
+                   second_server: Endpoint, tmp_path: Path) -> None:
     runners = Runners.open(settings)
     for i in range(6):
         runners.create(f"worker-{i}", workdir=workdir, max_parallel=2)

@@ -9,7 +9,6 @@ from switchboard.coordinator.models import Schedule, Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.names import check_name
-from switchboard.store import Tx
 
 
 def next_fire(expression: str, after: float) -> float:

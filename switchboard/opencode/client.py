@@ -1,0 +1,357 @@
+"""An async client for OpenCode's HTTP server (`opencode serve`), checked against 1.18.33's `GET /doc`.
+
+    async with OpenCodeClient("http://127.0.0.1:4096", directory="/path/to/project") as oc:
+        session = await oc.create_session(title="review")
+        turn = await oc.run(session.id, "Review src/auth.py", timeout=600)
+        print(turn.text)
+
+`directory` picks the project (its `opencode.json`, agents, working directory)
+on a server that serves many; set it on the client, or per call. Credentials:
+`password`/`username`, else `OPENCODE_SERVER_PASSWORD`/`OPENCODE_SERVER_USERNAME`
+(username `opencode` by default). Errors are typed (`switchboard.opencode.errors`).
+`OpenCode` in `switchboard.opencode.sync` is the blocking twin of this class.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown, SessionNotFound, TimedOut
+from switchboard.opencode.events import EventStream
+from switchboard.opencode.models import Event, Message, Session, Turn, error_text, model_ref, text_parts
+
+Prompt = str | Iterable[Mapping[str, Any]]
+EventHook = Callable[[Event], Awaitable[None] | None]
+
+DEFAULT_USERNAME = "opencode"
+_CLOCK_SKEW = 5.0  # seconds allowed between this machine's clock and the server's
+
+
+class OpenCodeClient:
+    def __init__(self, url: str, *, password: str | None = None, username: str | None = None,
+                 directory: str | Path | None = None, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self.directory = _abs(directory)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        if password is None:
+            password = os.environ.get("OPENCODE_SERVER_PASSWORD") or None
+        username = username or os.environ.get("OPENCODE_SERVER_USERNAME") or DEFAULT_USERNAME
+        auth = httpx.BasicAuth(username, password) if password else None
+        self.http = httpx.AsyncClient(base_url=self.url, auth=auth,
+                                      timeout=httpx.Timeout(timeout, connect=connect_timeout),
+                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                                      trust_env=not _loopback(self.url))  # no HTTP_PROXY to 127.0.0.1
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> OpenCodeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _params(self, directory: str | Path | None, **extra: Any) -> dict[str, Any]:
+        params = {k: v for k, v in extra.items() if v is not None}
+        chosen = _abs(directory) or self.directory
+        if chosen:
+            params["directory"] = chosen
+        return params
+
+    def down(self, exc: BaseException) -> ServerDown:
+        detail = str(exc) or type(exc).__name__
+        return ServerDown(f"no OpenCode server answers at {self.url} ({detail})")
+
+    async def check(self, response: httpx.Response, session_id: str | None = None) -> None:
+        """Raise the typed error for a failed response."""
+        if response.is_success:
+            return
+        if response.status_code == 401:
+            raise AuthRefused(f"the OpenCode server at {self.url} refused the credentials "
+                              "(check OPENCODE_SERVER_PASSWORD / OPENCODE_SERVER_USERNAME)")
+        await response.aread()
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        detail = error_text(body) if isinstance(body, Mapping) else str(body)[:300]
+        if response.status_code == 404 and session_id is not None:
+            raise SessionNotFound(f"no session {session_id} on {self.url}")
+        raise OpenCodeError(f"OpenCode answered {response.status_code} to {response.request.method} "
+                            f"{response.request.url.path}: {detail or response.reason_phrase}")
+
+    async def request(self, method: str, path: str, *, json: Any = None, directory: str | Path | None = None,
+                      params: Mapping[str, Any] | None = None, session_id: str | None = None,
+                      timeout: float | None | object = ...) -> Any:
+        """One call: the decoded JSON answer, or None for an empty one (204)."""
+        if session_id is not None and not session_id.startswith("ses"):
+            raise SessionNotFound(f"no session {session_id} on {self.url} (session ids start with 'ses')")
+        kwargs: dict[str, Any] = {"params": self._params(directory, **(params or {}))}
+        if json is not None:
+            kwargs["json"] = json
+        if timeout is not ...:
+            kwargs["timeout"] = httpx.Timeout(timeout, connect=self.connect_timeout)
+        try:
+            response = await self.http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+                raise self.down(exc) from None
+            raise TimedOut(f"{method} {path} on {self.url} timed out", session_id) from None
+        except httpx.TransportError as exc:
+            raise self.down(exc) from None
+        await self.check(response, session_id)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # -- server ---------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """`{"healthy": true, "version": "1.18.33"}`; raises `ServerDown` or `AuthRefused`."""
+        return await self.request("GET", "/global/health")
+
+    async def dispose_instance(self, directory: str | Path | None = None) -> bool:
+        """Free the server's state for one project directory (it is rebuilt on next use)."""
+        return bool(await self.request("POST", "/instance/dispose", directory=directory))
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def create_session(self, *, title: str | None = None, parent_id: str | None = None,
+                             directory: str | Path | None = None) -> Session:
+        body = {k: v for k, v in {"title": title, "parentID": parent_id}.items() if v is not None}
+        return Session.from_api(await self.request("POST", "/session", json=body, directory=directory))
+
+    async def get_session(self, session_id: str, *, directory: str | Path | None = None) -> Session:
+        return Session.from_api(await self.request("GET", f"/session/{session_id}", directory=directory,
+                                                   session_id=session_id))
+
+    async def list_sessions(self, *, directory: str | Path | None = None, roots: bool = False,
+                            search: str | None = None, limit: int | None = None) -> list[Session]:
+        """The project's sessions, newest first (`roots`: only those without a parent)."""
+        params = {"roots": "true" if roots else None, "search": search, "limit": limit}
+        return [Session.from_api(s) for s in await self.request("GET", "/session", directory=directory,
+                                                                params=params)]
+
+    async def children(self, session_id: str, *, directory: str | Path | None = None) -> list[Session]:
+        data = await self.request("GET", f"/session/{session_id}/children", directory=directory,
+                                  session_id=session_id)
+        return [Session.from_api(s) for s in data]
+
+    async def delete_session(self, session_id: str, *, directory: str | Path | None = None) -> bool:
+        return bool(await self.request("DELETE", f"/session/{session_id}", directory=directory,
+                                       session_id=session_id))
+
+    async def abort(self, session_id: str, *, directory: str | Path | None = None) -> bool:
+        """Stop the session's running turn (true even when nothing was running)."""
+        return bool(await self.request("POST", f"/session/{session_id}/abort", directory=directory,
+                                       session_id=session_id))
+
+    async def fork(self, session_id: str, *, message_id: str | None = None,
+                   directory: str | Path | None = None) -> Session:
+        """A new session holding this one's messages (up to `message_id`, if given)."""
+        body = {"messageID": message_id} if message_id else {}
+        return Session.from_api(await self.request("POST", f"/session/{session_id}/fork", json=body,
+                                                   directory=directory, session_id=session_id))
+
+    async def status(self, *, directory: str | Path | None = None) -> dict[str, dict[str, Any]]:
+        """Busy and retrying sessions by id (idle sessions are absent)."""
+        return await self.request("GET", "/session/status", directory=directory) or {}
+
+    async def messages(self, session_id: str, *, limit: int | None = None,
+                       directory: str | Path | None = None) -> list[Message]:
+        """The session's messages, oldest first, with their parts (tool calls, text, steps)."""
+        data = await self.request("GET", f"/session/{session_id}/message", directory=directory,
+                                  params={"limit": limit}, session_id=session_id)
+        return [Message.from_api(m) for m in data]
+
+    # -- prompting ------------------------------------------------------------------------
+
+    @staticmethod
+    def prompt_body(prompt: Prompt, *, agent: str | None = None, model: str | Mapping[str, str] | None = None,
+                    system: str | None = None, tools: Mapping[str, bool] | None = None,
+                    no_reply: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"parts": text_parts(prompt)}
+        extra = {"agent": agent, "model": model_ref(model), "system": system,
+                 "tools": dict(tools) if tools is not None else None, "noReply": True if no_reply else None}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return body
+
+    async def message(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
+                      model: str | Mapping[str, str] | None = None, system: str | None = None,
+                      tools: Mapping[str, bool] | None = None, no_reply: bool = False,
+                      timeout: float | None = None, abort_on_timeout: bool = True,
+                      directory: str | Path | None = None) -> Message:
+        """Prompt and wait for the whole turn; return the final assistant message.
+
+        The server sends nothing until the turn is over, so there is no read
+        timeout: `timeout` (seconds, None for none) bounds the whole wait, after
+        which the session is aborted (unless `abort_on_timeout` is false) and
+        `TimedOut` raised. Earlier steps and tool calls: `messages()` or `last_turn()`.
+        With `no_reply` the parts are added as context and the user message returned.
+        """
+        body = self.prompt_body(prompt, agent=agent, model=model, system=system, tools=tools, no_reply=no_reply)
+        path = f"/session/{session_id}/message"
+        with anyio.move_on_after(timeout) as scope:
+            data = await self.request("POST", path, json=body, directory=directory, session_id=session_id,
+                                      timeout=None)
+        if scope.cancelled_caught:
+            await self._timed_out(session_id, timeout, abort_on_timeout, directory)
+        if data is None:
+            raise OpenCodeError(f"OpenCode sent an empty answer to the prompt in session {session_id}")
+        return Message.from_api(data)
+
+    async def add_context(self, session_id: str, text: Prompt, *, directory: str | Path | None = None) -> Message:
+        """Add parts to the session without a model answer (`noReply`); the next prompt sees them."""
+        return await self.message(session_id, text, no_reply=True, directory=directory)
+
+    async def prompt_async(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
+                           model: str | Mapping[str, str] | None = None, system: str | None = None,
+                           tools: Mapping[str, bool] | None = None, directory: str | Path | None = None) -> None:
+        """Start a turn and return at once (204). Follow it on `events()`; errors arrive only there."""
+        body = self.prompt_body(prompt, agent=agent, model=model, system=system, tools=tools)
+        await self.request("POST", f"/session/{session_id}/prompt_async", json=body, directory=directory,
+                           session_id=session_id)
+
+    async def reply_permission(self, request_id: str, reply: str = "reject", *, message: str | None = None,
+                               directory: str | Path | None = None) -> bool:
+        """Answer a `permission.asked` event: `once`, `always` or `reject`."""
+        body = {"reply": reply, **({"message": message} if message else {})}
+        return bool(await self.request("POST", f"/permission/{request_id}/reply", json=body, directory=directory))
+
+    async def reject_question(self, request_id: str, *, directory: str | Path | None = None) -> bool:
+        """Refuse a `question.asked` event (the question tool waits for a human otherwise)."""
+        return bool(await self.request("POST", f"/question/{request_id}/reject", directory=directory))
+
+    def events(self, *, directory: str | Path | None = None, all_directories: bool = False,
+               heartbeat_timeout: float = 30.0, give_up_after: float | None = 60.0) -> EventStream:
+        """The server's events for the project (`all_directories`: `/global/event`, every project)."""
+        path, params = ("/global/event", {}) if all_directories else ("/event", self._params(directory))
+        return EventStream(self, path, params, heartbeat_timeout=heartbeat_timeout, give_up_after=give_up_after)
+
+    async def last_turn(self, session_id: str, *, directory: str | Path | None = None) -> Turn:
+        """The answer to the session's latest prompt, gathered from its messages."""
+        return Turn.after_last_prompt(session_id, await self.messages(session_id, directory=directory))
+
+    async def run(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
+                  model: str | Mapping[str, str] | None = None, system: str | None = None,
+                  tools: Mapping[str, bool] | None = None, timeout: float | None = None,
+                  max_retries: int = 3, permission_reply: str = "reject", on_event: EventHook | None = None,
+                  directory: str | Path | None = None) -> Turn:
+        """Prompt with `prompt_async`, follow the session on the event stream until idle, return the turn.
+
+        Guards against the ways a headless turn hangs: `timeout` (seconds) aborts
+        the session and raises `TimedOut`; a provider retried more than
+        `max_retries` times aborts it (the turn then carries the error);
+        permission requests get `permission_reply` and questions are refused.
+        OpenCode's streams can miss events (around instance disposal, or a
+        reconnection), so on each heartbeat and reconnection the session's status
+        is also polled. `on_event` (sync or async) sees each of the session's
+        events, for progress.
+        """
+        started = time.monotonic()
+        state = _Follow(session_id, since_ms=(time.time() - _CLOCK_SKEW) * 1000)
+        with anyio.move_on_after(timeout) as scope:
+            async with self.events(directory=directory) as stream:
+                await stream.connect()
+                await self.prompt_async(session_id, prompt, agent=agent, model=model, system=system, tools=tools,
+                                        directory=directory)
+                async for event in stream:
+                    if event.type in (Event.RECONNECTED, "server.heartbeat"):
+                        await self._poll(state, directory)
+                    elif event.session_id == session_id:
+                        await self._follow(event, state, max_retries, permission_reply, directory)
+                        if on_event is not None:
+                            result = on_event(event)
+                            if result is not None:
+                                await result
+                    if state.done:
+                        break
+        if scope.cancelled_caught:
+            await self._timed_out(session_id, timeout, True, directory)
+        turn = await self.last_turn(session_id, directory=directory)
+        messages = turn.messages
+        if state.error and not turn.error:
+            messages = messages + [Message({"role": "assistant", "error": state.error}, [])]
+        return Turn(session_id, messages, duration=time.monotonic() - started, retries=state.retries,
+                    rejected_permissions=state.rejected)
+
+    async def _follow(self, event: Event, state: _Follow, max_retries: int, permission_reply: str,
+                      directory: str | Path | None) -> None:
+        """Update `state` from one of the session's events."""
+        kind, props = event.type, event.properties
+        if kind == "session.status" and event.status == "busy":
+            state.busy = True
+        elif kind == "session.idle" or (kind == "session.status" and event.status == "idle"):
+            if state.busy:
+                state.done = True
+            else:
+                await self._poll(state, directory)
+        elif kind == "session.status" and event.status == "retry":
+            state.retries = int(props["status"].get("attempt") or state.retries + 1)
+            if state.retries > max_retries:
+                state.error = {"name": "ProviderUnavailable",
+                               "data": {"message": f"gave up after {max_retries} retries: "
+                                                   f"{props['status'].get('message', '')}"}}
+                await self.abort(state.session_id, directory=directory)
+        elif kind == "session.error":
+            state.error = state.error or props.get("error")
+        elif kind == "permission.asked":
+            state.rejected.append(str(props.get("permission")))
+            await self.reply_permission(str(props["id"]), permission_reply, directory=directory)
+        elif kind == "question.asked":
+            await self.reject_question(str(props["id"]), directory=directory)
+
+    async def _poll(self, state: _Follow, directory: str | Path | None) -> None:
+        """Decide from the server's state, not its events, whether the turn is over."""
+        if state.session_id in await self.status(directory=directory):
+            state.busy = True
+            return
+        if state.busy:
+            state.done = True
+            return
+        # Never seen busy: either not started yet, or over with its events missed.
+        recent = await self.messages(state.session_id, limit=50, directory=directory)
+        prompts = [m for m in recent if m.role == "user"]
+        turn = Turn.after_last_prompt(state.session_id, recent)
+        if prompts and float((prompts[-1].info.get("time") or {}).get("created") or 0) >= state.since_ms:
+            last = turn.messages[-1].info if turn.messages else {}
+            state.done = bool((last.get("time") or {}).get("completed") or last.get("error"))
+
+    async def _timed_out(self, session_id: str, timeout: float | None, abort: bool,
+                         directory: str | Path | None) -> None:
+        if abort:
+            with anyio.move_on_after(self.timeout):
+                await self.abort(session_id, directory=directory)
+        raise TimedOut(f"session {session_id} did not finish within {timeout:g} s"
+                       + ("; aborted" if abort else ""), session_id)
+
+
+class _Follow:
+    """What `run` knows about the session it follows."""
+
+    def __init__(self, session_id: str, since_ms: float) -> None:
+        self.session_id = session_id
+        self.since_ms = since_ms  # the prompt was sent after this (server clock, allowing for skew)
+        self.busy = False
+        self.done = False
+        self.retries = 0
+        self.error: Any = None
+        self.rejected: list[str] = []
+
+
+def _loopback(url: str) -> bool:
+    return httpx.URL(url).host in ("127.0.0.1", "localhost", "::1")
+
+
+def _abs(directory: str | Path | None) -> str | None:
+    return str(Path(directory).expanduser().resolve()) if directory else None
