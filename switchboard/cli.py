@@ -26,6 +26,7 @@ PARTS = {
     "opencode": ("switchboard.opencode.cli", "Install OpenCode, run the managed server, dispatch a prompt."),
     "model": ("switchboard.modelserver.cli", "The scripted model: an offline OpenAI-compatible server."),
     "runner": ("switchboard.runners.cli", "Create runners and run tasks in their OpenCode sessions."),
+    "mcp": ("switchboard.mcp.cli", "The MCP server that gives runner sessions memory, mail and task reports."),
     "task": ("switchboard.coordinator.task_cli", "Queue tasks for the coordinator and wait for them."),
     "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
     "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),

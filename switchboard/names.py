@@ -1,4 +1,4 @@
-"""Validation of the names users give to agents, runners and namespaces."""
+"""Validation of what users give: names of agents, runners and namespaces; text sizes."""
 
 import re
 
@@ -18,3 +18,13 @@ def check_name(value: str, kind: str = "agent name") -> str:
             f"invalid {kind} {value!r}: use a letter, then up to 39 letters, digits, '-' or '_'"
         )
     return value
+
+
+def check_text(text: str, what: str, limit: int) -> str:
+    """Return `text` if it is not blank and at most `limit` bytes of UTF-8, else raise."""
+    if not text or not text.strip():
+        raise InvalidInput(f"{what} is empty")
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise InvalidInput(f"{what} is {size} bytes, over the limit of {limit} (setting max_payload_bytes)")
+    return text

@@ -62,9 +62,11 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     coordinator = Coordinator(settings, **options)
+    warm = _serve_embeddings(settings, preload=options.get("remember", True))
     state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
              "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
-             "database": coordinator.store.connector.describe()}
+             "database": coordinator.store.connector.describe(),
+             "memory_socket": str(warm.path) if warm is not None else None}
     state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
     logging.getLogger("switchboard.coordinator").info(
         "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
@@ -87,9 +89,26 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     try:
         anyio.run(main)
     finally:
+        if warm is not None:
+            warm.close()
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+def _serve_embeddings(settings: Settings, *, preload: bool) -> Any:
+    """Serve this process's embedding model to the CLI and MCP tools on `HOME/embed.sock`
+    (see `switchboard.memory.warm`); with `preload`, load it now. None if it cannot."""
+    from switchboard.memory.warm import WarmServer
+
+    log = logging.getLogger("switchboard.coordinator")
+    try:
+        server = WarmServer(settings).start(preload=preload)
+    except OSError as exc:
+        log.warning("not serving embeddings on a socket (%s): the CLI and MCP tools load their own model", exc)
+        return None
+    log.info("serving embeddings at %s%s", server.path, " (loading the model)" if preload else "")
+    return server
 
 
 def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -> dict[str, Any]:

@@ -170,7 +170,7 @@ class Coordinator:
     async def _prompt(self, flight: Flight, client: OpenCodeClient, prompt: str) -> None:
         prepared = await self.runners.prepare(client, flight.runner, flight.session_id, prompt)
         await client.prompt_async(flight.session_id, prepared.prompt, agent=flight.runner.agent,
-                                  model=flight.runner.model, system=prepared.system)
+                                  model=flight.runner.model, system=prepared.system, tools=prepared.tools)
         flight.prompted_at = time.time()
         flight.next_check = time.time() + IDLE_GRACE
 

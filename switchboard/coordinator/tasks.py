@@ -12,7 +12,7 @@ from switchboard.config import Settings
 from switchboard.coordinator.models import Task, TaskStatus
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox.models import Priority
-from switchboard.names import check_name
+from switchboard.names import check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
 CHANNEL = "tasks"  # notified whenever a task finishes, is added or is requeued
@@ -56,10 +56,7 @@ class Tasks:
         source_ref: str | None = None,
     ) -> Task:
         """Queue a task. With `source_ref`, adding the same source twice returns the first task."""
-        if not prompt or not prompt.strip():
-            raise InvalidInput("task prompt is empty")
-        if len(prompt.encode()) > self.settings.max_payload_bytes:
-            raise InvalidInput(f"task prompt is over the limit of {self.settings.max_payload_bytes} bytes")
+        check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
             raise InvalidInput("give a runner or a role, not both")
         for value, kind in ((runner, "runner name"), (role, "role"), (convoy, "convoy name")):

@@ -20,7 +20,7 @@ from switchboard.mailbox.models import (
     PruneReport,
     parse_type,
 )
-from switchboard.names import check_name
+from switchboard.names import check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
 ALL = "all"
@@ -68,7 +68,7 @@ class Mailbox:
             check_name(to, "recipient name")
         if convoy is not None:
             check_name(convoy, "convoy name")
-        self._check_payload(payload)
+        check_text(payload, "payload", self.settings.max_payload_bytes)
         now = time.time()
         with self.store.transaction(write=True) as tx:
             thread_id = None
@@ -93,16 +93,6 @@ class Mailbox:
                 tx.notify(recipient)
             tx.execute("mailbox.touch", {"name": sender, "now": now})
         return sent
-
-    def _check_payload(self, payload: str) -> None:
-        if not payload or not payload.strip():
-            raise InvalidInput("payload is empty")
-        size = len(payload.encode("utf-8"))
-        if size > self.settings.max_payload_bytes:
-            raise InvalidInput(
-                f"payload is {size} bytes, over the limit of {self.settings.max_payload_bytes} "
-                "(setting max_payload_bytes)"
-            )
 
     # -- the human inbox -----------------------------------------------------
 

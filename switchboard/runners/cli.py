@@ -13,6 +13,7 @@ import typer
 
 from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
 from switchboard.errors import InvalidInput
+from switchboard.mcp.wiring import server_name
 from switchboard.output import preview, print_fields, print_json, print_table
 from switchboard.runners.models import DEFAULT_TIMEOUT, Run
 from switchboard.runners.service import Runners
@@ -43,7 +44,10 @@ def create(
     name: NameArg,
     description: Annotated[str, typer.Option(help="What the runner is for.")] = "",
     model: Annotated[Optional[str], typer.Option(help="provider/model [default: the server's].")] = None,
-    agent: Annotated[Optional[str], typer.Option(help="OpenCode agent to use.")] = None,
+    agent: Annotated[Optional[str], typer.Option(
+        help="OpenCode agent to use: .opencode/agents/NAME.md in the workdir, or opencode.json.")] = None,
+    agent_file: Annotated[Optional[Path], typer.Option(
+        "--agent-file", help="Install this agent (NAME.md) into the workdir's .opencode/agents/ and use it.")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="Project directory the session works in [default: .].")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds a run may take.")] = DEFAULT_TIMEOUT,
     instructions: Annotated[Optional[Path], typer.Option(help="AGENTS.md to use [default: a stub].")] = None,
@@ -54,11 +58,12 @@ def create(
     """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
     runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
                                   timeout=timeout, instructions=_instructions(instructions), role=role,
-                                  max_parallel=max_parallel)
+                                  max_parallel=max_parallel, agent_file=agent_file)
     if as_json:
         print_json(runner.to_dict())
     else:
-        typer.echo(f"created runner {runner.name} (workdir {runner.workdir}, "
+        agent_note = f"agent {runner.agent}, " if runner.agent else ""
+        typer.echo(f"created runner {runner.name} (workdir {runner.workdir}, {agent_note}"
                    f"instructions in {_runners(ctx).folder(name) / 'AGENTS.md'})")
 
 
@@ -115,6 +120,7 @@ def status(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None
         return
     print_fields([("runner", runner.name), ("description", runner.description), ("role", runner.role),
                   ("model", runner.model or "(server default)"), ("agent", runner.agent),
+                  ("tools", f"MCP server {server_name(runner.name)} in {Path(runner.workdir) / 'opencode.json'}"),
                   ("workdir", runner.workdir), ("timeout", f"{runner.timeout_seconds:g}s"),
                   ("session", runner.session_id), ("server", runner.server_url),
                   ("created", iso(runner.created_at))])
@@ -143,6 +149,8 @@ def edit(
     description: Annotated[Optional[str], typer.Option(help="New description.")] = None,
     model: Annotated[Optional[str], typer.Option(help="New provider/model.")] = None,
     agent: Annotated[Optional[str], typer.Option(help="New OpenCode agent.")] = None,
+    agent_file: Annotated[Optional[Path], typer.Option(
+        "--agent-file", help="Install this agent file into the workdir and use it.")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="New workdir.")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="New timeout in seconds.")] = None,
     instructions: Annotated[Optional[Path], typer.Option(help="Replace AGENTS.md with this file.")] = None,
@@ -155,7 +163,7 @@ def edit(
     changes = {"description": description, "model": model, "agent": agent,
                "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
                "instructions": _instructions(instructions), "role": role, "max_parallel": max_parallel}
-    if all(v is None for v in changes.values()):
+    if all(v is None for v in changes.values()) and agent_file is None:
         path = runners.folder(name) / "AGENTS.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(runners.get(name).instructions)
@@ -163,7 +171,7 @@ def edit(
         if subprocess.call([*editor.split(), str(path)]) != 0:
             raise InvalidInput(f"{editor} exited with an error; instructions unchanged")
         changes["instructions"] = path.read_text()
-    runner = runners.update(name, **changes)
+    runner = runners.update(name, agent_file=agent_file, **changes)
     print_json(runner.to_dict()) if as_json else typer.echo(f"updated runner {runner.name}")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from switchboard.opencode.models import Event, Turn
     from switchboard.opencode.server import Endpoint
 
+log = logging.getLogger("switchboard.runners")
+
 COORDINATOR = "coordinator"
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
@@ -30,11 +33,13 @@ _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_second
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a run sends: the runner's instructions (as the system prompt) and the task."""
+    """What a run sends: the runner's instructions (as the system prompt), the task, and the
+    `tools` map that gives the session its own runner's switchboard tools (see `switchboard.mcp`)."""
 
     system: str
     prompt: str
     context: str
+    tools: dict[str, bool] | None = None
 
 
 class Runners:
@@ -53,21 +58,30 @@ class Runners:
     def create(self, name: str, description: str = "", *, model: str | None = None,
                agent: str | None = None, workdir: str | Path | None = None,
                timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
-               role: str = "worker", max_parallel: int = 1) -> Runner:
-        """Create a runner: its row, its folder (`AGENTS.md`, `config.json`) and its mailbox identity."""
+               role: str = "worker", max_parallel: int = 1, agent_file: str | Path | None = None) -> Runner:
+        """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
+        and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
+        agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
         check_name(name, "runner name")
-        values = self._validated({
+        values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
             "max_parallel": max_parallel,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
-        })
+        }
+        with self.store.transaction() as tx:
+            if tx.one("runners.get", {"name": name}) is not None:
+                raise Conflict(f"a runner named {name!r} exists already")
+        values = self._validated(values, agent_file=agent_file)
         with self.store.transaction(write=True) as tx:
             if tx.one("runners.get", {"name": name}) is not None:
                 raise Conflict(f"a runner named {name!r} exists already")
             runner = Runner.from_row(tx.one("runners.insert", {"name": name, "now": time.time(), **values}))
         self.mailbox.register(name, role)
         self._write_files(runner)
+        import os as _os  # TEMP
+        if not _os.environ.get("SB_NO_WIRE"):  # TEMP
+            _wire(self.settings, runner)
         return runner
 
     def get(self, name: str) -> Runner:
@@ -84,20 +98,29 @@ class Runners:
                 out.append((Runner.from_row(row), row["run_count"], Run.from_row(last) if last else None))
             return out
 
-    def update(self, name: str, **changes: Any) -> Runner:
-        """Change a runner's settings or instructions (None leaves a field as it is)."""
+    def update(self, name: str, *, agent_file: str | Path | None = None, **changes: Any) -> Runner:
+        """Change a runner's settings or instructions (None leaves a field as it is).
+        `agent_file` installs an agent into the (new) workdir and makes it the runner's."""
         unknown = set(changes) - set(_EDITABLE)
         if unknown:
             raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
+        current = self.get(name)
+        merged = {k: getattr(current, k) for k in _EDITABLE}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        if agent_file is not None and not changes.get("agent"):
+            merged["agent"] = None  # the file names the agent
+        moved = Path(merged["workdir"]).expanduser().resolve() != Path(current.workdir)
+        values = self._validated(merged, agent_file=agent_file,
+                                 check_agent=bool(changes.get("agent") or agent_file or moved))
         with self.store.transaction(write=True) as tx:
-            current = self._get(tx, name)
-            merged = {k: getattr(current, k) for k in _EDITABLE}
-            merged.update({k: v for k, v in changes.items() if v is not None})
-            runner = Runner.from_row(tx.one("runners.update", {
-                "name": name, "now": time.time(), **self._validated(merged)}))
+            self._get(tx, name)
+            runner = Runner.from_row(tx.one("runners.update", {"name": name, "now": time.time(), **values}))
         if changes.get("role"):
             self.mailbox.register(name, runner.role)
         self._write_files(runner)
+        if moved:
+            _unwire(self.settings, current)
+        _wire(self.settings, runner)
         return runner
 
     def destroy(self, name: str, force: bool = False) -> Runner:
@@ -114,6 +137,7 @@ class Runners:
             pass
         _forget_namespace(self.settings, name)
         _remove_tree(self.folder(name))
+        _unwire(self.settings, runner)
         return runner
 
     def runs(self, name: str, limit: int = 20) -> list[Run]:
@@ -165,7 +189,7 @@ class Runners:
                 prepared = await self.prepare(client, runner, session_id, prompt)
                 turn = await client.run(
                     session_id, prepared.prompt, agent=runner.agent, model=model or runner.model,
-                    system=prepared.system, timeout=timeout or runner.timeout_seconds,
+                    system=prepared.system, tools=prepared.tools, timeout=timeout or runner.timeout_seconds,
                     on_event=_logging(self.log_path(run), on_event),
                 )
         except TimedOut as exc:
@@ -216,14 +240,40 @@ class Runners:
 
     async def prepare(self, client: OpenCodeClient, runner: Runner, session_id: str, prompt: str) -> Prepared:
         """Put recalled memory and unread mail into the session (no reply), then return
-        the system prompt (the runner's AGENTS.md) and the task."""
+        the system prompt (the runner's AGENTS.md), the task and the tools map."""
         import anyio
 
+        tools = await self.equip(client, runner)
         # Recall may load the embedding model: keep it off the event loop.
         context = await anyio.to_thread.run_sync(self.context, runner, prompt)
         if context:
             await client.add_context(session_id, context)
-        return Prepared(system=runner.instructions, prompt=prompt, context=context)
+        return Prepared(system=runner.instructions, prompt=prompt, context=context, tools=tools)
+
+    async def equip(self, client: OpenCodeClient, runner: Runner) -> dict[str, bool]:
+        """Make the server ready for the runner's prompt: its agent loaded (`AgentNotLoaded`
+        otherwise) and its MCP server running in the workdir's instance (a problem there
+        is logged: the run goes on without the tools). Returns the prompt's tools map."""
+        from switchboard.mcp import wiring
+        from switchboard.runners import agents
+
+        if runner.agent:
+            await agents.ensure_loaded(client, runner.agent, runner.workdir)
+        import os as _os  # TEMP
+        if _os.environ.get("SB_NO_WIRE"):  # TEMP
+            return None  # TEMP
+        from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
+
+        try:
+            changed = wiring.wire(self.settings, runner.name, runner.workdir)
+            problem = await wiring.connect(client, self.settings, runner.name, runner.workdir, changed=changed)
+        except (ServerDown, AuthRefused):
+            raise
+        except (InvalidInput, OSError, OpenCodeError) as exc:
+            problem = f"runner {runner.name} runs without switchboard's MCP tools: {exc}"
+        if problem:
+            log.warning("%s", problem)
+        return wiring.prompt_tools(runner.name)
 
     def context(self, runner: Runner, prompt: str) -> str:
         """Memories for the task from the runner's namespace (and the shared one), and its
@@ -280,7 +330,11 @@ class Runners:
             raise NotFound(f"no runner named {name!r}")
         return Runner.from_row(row)
 
-    def _validated(self, values: dict[str, Any]) -> dict[str, Any]:
+    def _validated(self, values: dict[str, Any], *, agent_file: str | Path | None = None,
+                   check_agent: bool = True) -> dict[str, Any]:
+        from switchboard.mcp import wiring
+        from switchboard.runners import agents
+
         check_name(values["role"], "role")
         if values["model"] is not None:
             from switchboard.opencode.models import model_ref
@@ -292,6 +346,14 @@ class Runners:
         if not workdir.is_dir():
             raise InvalidInput(f"workdir {workdir} is not a directory")
         values["workdir"] = str(workdir.resolve())
+        wiring.read_config(values["workdir"])  # one we cannot add the MCP server to is refused now
+        if agent_file is not None:
+            installed = agents.install(values["workdir"], agent_file)
+            if values["agent"] not in (None, installed):
+                raise InvalidInput(f"--agent {values['agent']} and --agent-file {agent_file} name two agents")
+            values["agent"] = installed
+        elif values["agent"] is not None and check_agent:
+            agents.find(values["workdir"], values["agent"])
         if float(values["timeout_seconds"]) <= 0:
             raise InvalidInput("timeout must be a positive number of seconds")
         if int(values["max_parallel"]) < 1:
@@ -341,9 +403,25 @@ def server_endpoint(settings: Settings, url: str) -> Endpoint:
 
 
 def _memory_context(settings: Settings, store: Store, namespace: str, prompt: str) -> str:
-    from switchboard.memory import Memory
+    from switchboard.memory import Memory, warm
 
-    return Memory(store, settings).context(namespace, prompt)
+    return Memory(store, settings, warm.embedder(settings)).context(namespace, prompt)
+
+
+def _wire(settings: Settings, runner: Runner) -> None:
+    from switchboard.mcp import wiring
+
+    wiring.wire(settings, runner.name, runner.workdir)
+
+
+def _unwire(settings: Settings, runner: Runner) -> None:
+    """Take the runner's MCP server out of its workdir's opencode.json, if it can be."""
+    from switchboard.mcp import wiring
+
+    try:
+        wiring.unwire(settings, runner.name, runner.workdir)
+    except (InvalidInput, OSError) as exc:
+        log.warning("left runner %s's MCP server in %s: %s", runner.name, runner.workdir, exc)
 
 
 def _forget_namespace(settings: Settings, namespace: str) -> None:

@@ -31,6 +31,7 @@ class Connector(Protocol):
     """What a database backend provides. One instance per database URL."""
 
     dialect: str
+    vector_index_table: bool  # whether vectors need a separate index table kept in step
 
     def connect(self) -> Any: ...
     def begin(self, conn: Any, write: bool) -> None: ...

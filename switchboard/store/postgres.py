@@ -39,6 +39,7 @@ def adapt_ddl(script: str) -> str:
 
 class PostgresConnector:
     dialect = "postgresql"
+    vector_index_table = False  # pgvector searches memory_vectors itself
 
     def __init__(self, url: str) -> None:
         # SQLAlchemy-style URLs name the driver; libpq does not want it.

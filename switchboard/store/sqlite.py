@@ -43,6 +43,8 @@ def _dict_row(cursor: Any, row: tuple) -> dict[str, Any]:
 
 class SQLiteConnector:
     dialect = "sqlite"
+    # Vectors are searched through a vec0 table kept beside memory_vectors (when sqlite-vec loads).
+    vector_index_table = True
 
     def __init__(self, path: Path, busy_timeout: float, read_only: bool = False) -> None:
         self.path = path

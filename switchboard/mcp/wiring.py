@@ -1,0 +1,168 @@
+"""How a runner's sessions get switchboard's MCP tools, with no hand-edited config.
+
+OpenCode starts the MCP servers of a project's `opencode.json` once per project
+directory (instance), not per session, and several runners may share a
+directory. So each runner has its own server entry, `sb-RUNNER`, whose
+environment carries its identity (`SWITCHBOARD_AGENT`), and each of its prompts
+sends a `tools` map that turns every `sb-*` tool off and its own six back on
+(OpenCode applies the map's rules in order, last match winning). A session can
+therefore call only its own runner's tools; OpenCode refuses the others as
+unavailable. Tool names are `sb-RUNNER_memory_recall` and so on: at most 57
+characters, within the 64 that model APIs allow.
+
+`wire` merges the entry into the workdir's `opencode.json` (other settings are
+kept); `connect` makes a running OpenCode instance start it, since OpenCode reads
+the file only when it first loads the directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from switchboard.config import Settings
+from switchboard.errors import InvalidInput
+from switchboard.memory.embedder import DEFAULT_MODEL, model_id
+
+if TYPE_CHECKING:
+    from switchboard.opencode.client import OpenCodeClient
+
+PREFIX = "sb-"
+TOOLS = ("memory_recall", "memory_store", "mail_send", "mail_check", "mail_read", "task_report")
+CONFIG_FILE = "opencode.json"
+START_TIMEOUT_MS = 60_000  # for OpenCode to start the server and list its tools (Python imports take ~1 s)
+
+log = logging.getLogger("switchboard.mcp")
+
+
+def server_name(runner: str) -> str:
+    return f"{PREFIX}{runner}"
+
+
+def tool_names(runner: str) -> list[str]:
+    """The runner's tools as OpenCode names them: `<server>_<tool>`."""
+    return [f"{server_name(runner)}_{tool}" for tool in TOOLS]
+
+
+def prompt_tools(runner: str) -> dict[str, bool]:
+    """The `tools` map of the runner's prompts: every `sb-*` tool off, then its own on."""
+    return {f"{PREFIX}*": False, **{name: True for name in tool_names(runner)}}
+
+
+def entry(settings: Settings, runner: str) -> dict[str, Any]:
+    """The runner's MCP server as an `opencode.json` `mcp` entry: this Python running
+    `switchboard mcp`, with the home, database and identity in its environment.
+
+    A database URL that holds a password is left out (the file lives in a project,
+    often under version control): the server then finds it in the home's
+    `config.toml`, or in the environment OpenCode passes on."""
+    env = {"SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_AGENT": runner}
+    if urlsplit(settings.database_url).password is None:
+        env["SWITCHBOARD_DATABASE_URL"] = settings.database_url
+    if model_id(settings.memory_model) != DEFAULT_MODEL:
+        env["SWITCHBOARD_MEMORY_MODEL"] = settings.memory_model
+    return {"type": "local", "command": [sys.executable, "-m", "switchboard", "mcp"], "environment": env,
+            "enabled": True, "timeout": START_TIMEOUT_MS}
+
+
+def config_path(workdir: str | Path) -> Path:
+    return Path(workdir).expanduser().resolve() / CONFIG_FILE
+
+
+def wire(settings: Settings, runner: str, workdir: str | Path) -> bool:
+    """Put the runner's entry into `workdir/opencode.json`; True if the file changed."""
+    wanted = entry(settings, runner)
+    with _editing(settings, workdir) as config:
+        servers = config.setdefault("mcp", {})
+        if not isinstance(servers, dict):
+            raise InvalidInput(f"{config_path(workdir)}: 'mcp' is not an object")
+        if servers.get(server_name(runner)) == wanted:
+            return False
+        servers[server_name(runner)] = wanted
+        return True
+
+
+def unwire(settings: Settings, runner: str, workdir: str | Path) -> bool:
+    """Remove the runner's entry from `workdir/opencode.json`; True if there was one."""
+    if not config_path(workdir).exists():
+        return False
+    with _editing(settings, workdir) as config:
+        servers = config.get("mcp")
+        if not isinstance(servers, dict) or server_name(runner) not in servers:
+            return False
+        del servers[server_name(runner)]
+        if not servers:
+            del config["mcp"]
+        return True
+
+
+def read_config(workdir: str | Path) -> dict[str, Any]:
+    """`workdir/opencode.json` as a dict ({} if there is none). A file switchboard could not
+    rewrite without losing something (comments, say) is an `InvalidInput`."""
+    path = config_path(workdir)
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {path}: {exc}") from None
+    try:
+        config = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"cannot add switchboard's MCP tools to {path}: it is not plain JSON ({exc.msg}, line "
+            f"{exc.lineno}); remove its comments, or add what `switchboard mcp config` prints by hand"
+        ) from None
+    if not isinstance(config, dict):
+        raise InvalidInput(f"{path} does not hold a JSON object")
+    return config
+
+
+@contextlib.contextmanager
+def _editing(settings: Settings, workdir: str | Path) -> Iterator[dict[str, Any]]:
+    """`opencode.json` as a dict, written back (atomically, same mode) after the block if it
+    changed; one writer at a time among this home's processes. A file that is not plain
+    JSON (comments, say) is never rewritten: that is an `InvalidInput`."""
+    import fcntl
+
+    path = config_path(workdir)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (settings.home / "opencode-config.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = read_config(workdir)
+        before = json.dumps(config, sort_keys=True)
+        yield config
+        if json.dumps(config, sort_keys=True) == before:
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+
+
+async def connect(client: OpenCodeClient, settings: Settings, runner: str, workdir: str, *,
+                  changed: bool) -> str | None:
+    """Make the OpenCode instance of `workdir` run the runner's MCP server as the file now
+    says: started if missing or failed, replaced if the file changed since the instance
+    loaded it. Returns a problem to report, or None."""
+    name, wanted = server_name(runner), entry(settings, runner)
+    state = ((await client.request("GET", "/mcp", directory=workdir)) or {}).get(name) or {}
+    if state.get("status") == "connected":
+        if not changed:
+            return None
+        loaded = ((await client.request("GET", "/config", directory=workdir)) or {}).get("mcp") or {}
+        current = loaded.get(name) or {}
+        if {key: current.get(key) for key in wanted} == wanted:
+            return None
+    answer = await client.request("POST", "/mcp", json={"name": name, "config": wanted}, directory=workdir)
+    state = (answer or {}).get(name) or {}
+    if state.get("status") == "connected":
+        return None
+    return (f"OpenCode could not start switchboard's MCP server {name} in {workdir} "
+            f"({state.get('error') or state.get('status') or 'no status'}): the session runs without its tools")

@@ -1,0 +1,387 @@
+"""`switchboard memory`: a thin CLI over `Memory`.
+
+`--namespace` is accepted by every command, after the command name or before it
+(`switchboard memory --namespace NS recall ...`); the command's own wins.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from switchboard.cliopts import JsonFlag, read_text_arg, settings
+from switchboard.errors import InvalidInput
+from switchboard.memory.models import MemoryRecord
+from switchboard.memory.service import Memory, dump_export, parse_export
+from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.timefmt import age, iso
+
+app = typer.Typer(no_args_is_help=True)
+namespaces_app = typer.Typer(no_args_is_help=True, help="List, rename and delete namespaces.")
+app.add_typer(namespaces_app, name="namespaces")
+
+_NS_KEY = "switchboard.memory.namespace"
+
+IdArg = Annotated[int, typer.Argument(help="Memory id.", min=1)]
+NamespaceOpt = Annotated[Optional[str], typer.Option(
+    "--namespace", "-n", help="Namespace (default: SWITCHBOARD_AGENT, else 'default').")]
+ScopeOpt = Annotated[Optional[str], typer.Option(
+    "--namespace", "-n", help="Only this namespace (default: all).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only report what would change.")]
+
+
+@app.callback()
+def group(ctx: typer.Context, namespace: NamespaceOpt = None) -> None:
+    """Namespaced long-term memory with hybrid (keyword + semantic) recall."""
+    if namespace is not None:
+        ctx.meta[_NS_KEY] = namespace
+
+
+def _ns(ctx: typer.Context, namespace: str | None) -> str | None:
+    return namespace if namespace is not None else ctx.meta.get(_NS_KEY)
+
+
+def _memory(ctx: typer.Context) -> Memory:
+    from switchboard.memory import warm
+
+    # While the coordinator runs, its loaded model embeds for us (see warm.py).
+    return Memory.open(settings(ctx), warm.embedder(settings(ctx)))
+
+
+def _memories_table(memories: list[MemoryRecord], empty: str) -> None:
+    now = time.time()
+    print_table(
+        ["id", "namespace", "type", "tags", "age", "expires", "memory"],
+        [(m.id, m.namespace, m.type.value, ",".join(m.tags), age(m.created_at, now),
+          ("in " + age(now, m.expires_at) if m.expires_at > now else "expired") if m.expires_at else "",
+          preview(m.content)) for m in memories],
+        empty=empty,
+    )
+
+
+def _memory_out(memory: MemoryRecord, as_json: bool) -> None:
+    if as_json:
+        print_json(memory.to_dict())
+        return
+    print_fields(
+        [("id", memory.id), ("namespace", memory.namespace), ("type", memory.type.value),
+         ("tags", ", ".join(memory.tags) or None), ("confidence", memory.confidence.value),
+         ("source", memory.source),
+         ("supersedes", f"{memory.supersedes} ({memory.relation.value})" if memory.supersedes and memory.relation
+          else None),
+         ("accessed", f"{memory.access_count} time(s), last {iso(memory.accessed_at)}" if memory.accessed_at
+          else f"{memory.access_count} time(s)"),
+         ("created", iso(memory.created_at)), ("updated", iso(memory.updated_at)),
+         ("expires", iso(memory.expires_at))],
+        body=memory.content,
+    )
+
+
+@app.command()
+def store(
+    ctx: typer.Context,
+    content: Annotated[str, typer.Option("--content", "-c", help="The memory; '-' reads standard input.")],
+    type: Annotated[str, typer.Option("--type", "-t", help="WORKING_SOLUTION, DECISION, ERROR_FIX ... (see docs).")]
+    = "WORKING_SOLUTION",
+    tags: Annotated[Optional[str], typer.Option(help="Comma-separated tags.")] = None,
+    namespace: NamespaceOpt = None,
+    confidence: Annotated[str, typer.Option(help="high, medium or low.")] = "medium",
+    supersedes: Annotated[Optional[int], typer.Option(help="Id of a memory this one replaces.", min=1)] = None,
+    relation: Annotated[str, typer.Option(help="How it supersedes: updates (hides the old one), extends, derives.")]
+    = "updates",
+    ttl_days: Annotated[Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Where it came from (a run, a file, a person).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store a memory; storing the same content again merges into the first."""
+    result = _memory(ctx).store(
+        read_text_arg(content), namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
+        supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source,
+    )
+    memory = result.memory
+    if as_json:
+        print_json(result.to_dict())
+    elif result.merged:
+        tags = ", ".join(memory.tags) or "-"
+        typer.echo(f"already stored: merged into {memory.id} in {memory.namespace} (tags: {tags})")
+    else:
+        typer.echo(f"stored {memory.id} in {memory.namespace}")
+
+
+@app.command()
+def recall(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Option("--query", "-q", help="What to look for, in any words.")],
+    namespace: NamespaceOpt = None,
+    shared: Annotated[bool, typer.Option("--shared", help="Search the shared namespace too.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 5,
+    type: Annotated[Optional[str], typer.Option("--type", "-t", help="Only memories of this type.")] = None,
+    tags: Annotated[Optional[str], typer.Option(help="Only memories with all these tags (comma-separated).")]
+    = None,
+    max_age_days: Annotated[Optional[float], typer.Option("--max-age-days", help="Only memories this recent.")]
+    = None,
+    mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword.")] = "hybrid",
+    as_json: JsonFlag = False,
+) -> None:
+    """Find the memories that best match a query: keyword and semantic search, fused."""
+    result = _memory(ctx).recall(
+        query, namespace=_ns(ctx, namespace), shared=shared, limit=limit, type=type, tags=tags,
+        max_age_days=max_age_days, mode=mode,
+    )
+    if as_json:
+        print_json(result.to_dict())
+        return
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    now = time.time()
+    print_table(
+        ["id", "score", "found by", "namespace", "type", "age", "memory"],
+        [(h.memory.id, f"{h.score:.4f}", "+".join(h.found_by), h.memory.namespace, h.memory.type.value,
+          age(h.memory.created_at, now), preview(h.memory.content, 70)) for h in result.hits],
+        empty="no memories found",
+    )
+
+
+@app.command()
+def context(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Option("--query", "-q", help="The task to find memories for.")],
+    namespace: NamespaceOpt = None,
+    budget_tokens: Annotated[int, typer.Option("--budget-tokens", help="Size limit, in tokens (about 4 chars).",
+                                               min=50)] = 1500,
+    shared: Annotated[bool, typer.Option("--shared/--no-shared", help="Include the shared namespace.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """The best memories for a task, as a markdown block for an agent's session."""
+    text = _memory(ctx).context(_ns(ctx, namespace), query, budget_tokens, shared=shared)
+    if as_json:
+        print_json({"context": text})
+    elif text:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo("no relevant memories", err=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    namespace: NamespaceOpt = None,
+    recent: Annotated[int, typer.Option(help="The N most recent.", min=1)] = 20,
+    all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
+    include_expired: Annotated[bool, typer.Option("--include-expired", help="Expired ones too.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The most recent memories of a namespace, newest first."""
+    memories = _memory(ctx).list(_ns(ctx, namespace), recent=recent, all_namespaces=all_namespaces,
+                                 include_expired=include_expired)
+    if as_json:
+        print_json([m.to_dict() for m in memories])
+    else:
+        _memories_table(memories, "no memories")
+
+
+@app.command()
+def show(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> None:
+    """Show one memory in full."""
+    _memory_out(_memory(ctx).get(memory_id), as_json)
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    memory_ids: Annotated[list[int], typer.Argument(help="Memory ids.", min=1)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete memories for good."""
+    gone = _memory(ctx).forget(memory_ids)
+    if as_json:
+        print_json([m.to_dict() for m in gone])
+    else:
+        typer.echo("\n".join(f"forgot {m.id}" for m in gone))
+
+
+@app.command()
+def history(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> None:
+    """The supersede chain through a memory, oldest first."""
+    chain = _memory(ctx).history(memory_id)
+    if as_json:
+        print_json([{**m.to_dict(), "depth": depth} for m, depth in chain])
+        return
+    now = time.time()
+    print_table(
+        ["", "id", "supersedes", "type", "age", "memory"],
+        [("→" if m.id == memory_id else "", m.id,
+          f"{m.supersedes} ({m.relation.value})" if m.supersedes and m.relation else "",
+          m.type.value, age(m.created_at, now), preview(m.content)) for m, depth in chain],
+    )
+
+
+@app.command()
+def latest(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> None:
+    """The newest memory in a memory's supersede chain."""
+    _memory_out(_memory(ctx).latest(memory_id), as_json)
+
+
+@app.command()
+def stats(ctx: typer.Context, namespace: ScopeOpt = None, as_json: JsonFlag = False) -> None:
+    """Counts by namespace and type, vectors by model, and the vector index in use."""
+    report = _memory(ctx).stats(_ns(ctx, namespace))
+    if as_json:
+        print_json(report)
+        return
+    index = report["index"]
+    typer.echo(f"database: {report['database']}")
+    typer.echo(f"memories: {report['memories']}   expired: {report['expired']}   "
+               f"superseded: {report['superseded']}")
+    typer.echo(f"model:    {report['model']}" + (f"   ({report['needs_reindex']} need `memory reindex`)"
+                                                  if report["needs_reindex"] else ""))
+    detail = f" — {index['model']}, {index['dim']} dims, {index['rows']} rows" if "model" in index else ""
+    typer.echo(f"index:    {index['backend']}{detail}" + ("   (dirty: rebuilt on next recall)"
+                                                          if index.get("dirty") else ""))
+    print_table(["namespace", "memories", "expired", "newest"],
+                [(ns, e["memories"], e["expired"], e["newest"]) for ns, e in report["namespaces"].items()],
+                empty="no memories")
+    if report["by_type"]:
+        print_table(["type", "memories"], report["by_type"].items())
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Unused for this many days.", min=0)]
+    = 90,
+    namespace: ScopeOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete expired memories and those unused (not stored again or recalled) for a while."""
+    report = _memory(ctx).prune(older_than_days, namespace=_ns(ctx, namespace), dry_run=dry_run)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {report.total} memories: {len(report.expired)} expired, "
+               f"{len(report.unused)} unused for {older_than_days:g} day(s)")
+
+
+@app.command()
+def consolidate(
+    ctx: typer.Context,
+    threshold: Annotated[float, typer.Option(help="Cosine similarity from which memories merge.")] = 0.95,
+    namespace: ScopeOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge near-duplicate memories (by cosine similarity of their vectors)."""
+    groups = _memory(ctx).consolidate(threshold, namespace=_ns(ctx, namespace), dry_run=dry_run)
+    if as_json:
+        print_json({"groups": [g.to_dict() for g in groups], "merged": not dry_run})
+        return
+    print_table(["namespace", "keep", "merge", "similarity ≥"],
+                [(g.namespace, g.keep, ", ".join(map(str, g.merged)), f"{g.similarity:.3f}") for g in groups],
+                empty="no near-duplicates")
+    if groups:
+        n = sum(len(g.merged) for g in groups)
+        typer.echo(f"{'would merge' if dry_run else 'merged'} {n} near-duplicate(s) into {len(groups)} memory(ies)")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", "-f", help="json or jsonl.")] = "json",
+    namespace: ScopeOpt = None,
+    vectors: Annotated[bool, typer.Option("--vectors", help="Include vectors (import then skips embedding).")]
+    = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file, not stdout.")]
+    = None,
+) -> None:
+    """Export memories as JSON (an array) or JSON lines."""
+    chunks = dump_export(_memory(ctx).export(_ns(ctx, namespace), vectors=vectors), format)
+    if output is None:
+        sys.stdout.writelines(chunks)
+        return
+    with output.open("w", encoding="utf-8") as fh:
+        fh.writelines(chunks)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="An export (json or jsonl); '-' reads standard input.")],
+    namespace: Annotated[Optional[str], typer.Option("--namespace", "-n", help="Put every memory here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import an export: times, counts and supersede links are kept; repeats merge."""
+    try:
+        text = read_text_arg(file) if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {file}: {exc}") from None
+    report = _memory(ctx).import_records(parse_export(text), namespace=_ns(ctx, namespace))
+    if as_json:
+        print_json(report.to_dict())
+        return
+    typer.echo(f"imported {report.imported}, merged {report.merged}, skipped {len(report.skipped)}")
+    if report.skipped:
+        print_table(["record", "id", "reason"], [(s["record"], s["id"], s["reason"]) for s in report.skipped])
+
+
+@app.command()
+def reindex(
+    ctx: typer.Context,
+    all_memories: Annotated[bool, typer.Option("--all", help="Re-embed every memory, not only stale ones.")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Embed memories with the configured model and rebuild the vector index."""
+    report = _memory(ctx).reindex(all_memories=all_memories)
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"embedded {report['embedded']} memories with {report['model']}; index: {report['index']}")
+
+
+@namespaces_app.command("list")
+def namespaces_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every namespace with its number of memories."""
+    rows = _memory(ctx).namespaces()
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(["namespace", "memories", "latest"], [(r["namespace"], r["memories"], r["latest"]) for r in rows],
+                    empty="no namespaces")
+
+
+@namespaces_app.command("rename")
+def namespaces_rename(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="Current name.")],
+    new: Annotated[str, typer.Argument(help="New name; memories it already holds merge.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Rename a namespace (or merge it into another)."""
+    report = _memory(ctx).rename_namespace(old, new)
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"renamed {old} to {new}: {report['moved']} moved, {report['merged']} merged")
+
+
+@namespaces_app.command("delete")
+def namespaces_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The namespace.")],
+    force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete a namespace and every memory in it."""
+    count = _memory(ctx).delete_namespace(name, dry_run=not force)
+    if as_json:
+        print_json({"namespace": name, "memories": count, "deleted": force})
+    elif force:
+        typer.echo(f"deleted namespace {name} ({count} memories)")
+    else:
+        typer.echo(f"would delete namespace {name} ({count} memories): run again with --force")

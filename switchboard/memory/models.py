@@ -1,0 +1,208 @@
+"""Memory's records: memories, recall hits, and the reports of housekeeping commands."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from switchboard.errors import InvalidInput
+from switchboard.timefmt import iso
+
+
+class MemoryType(StrEnum):
+    """The reference helper's vocabulary of what a memory records."""
+
+    WORKING_SOLUTION = "WORKING_SOLUTION"
+    FAILED_APPROACH = "FAILED_APPROACH"
+    CODEBASE_PATTERN = "CODEBASE_PATTERN"
+    USER_PREFERENCE = "USER_PREFERENCE"
+    TOOL_CONFIG = "TOOL_CONFIG"
+    DECISION = "DECISION"
+    CONTEXT = "CONTEXT"
+    ARCHITECTURAL_DECISION = "ARCHITECTURAL_DECISION"
+    ERROR_FIX = "ERROR_FIX"
+    OPEN_THREAD = "OPEN_THREAD"
+    SUCCESS_PATTERN = "SUCCESS_PATTERN"
+    FAILURE_PATTERN = "FAILURE_PATTERN"
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Relation(StrEnum):
+    """How a memory relates to the one it supersedes. Only `updates` hides the older one."""
+
+    UPDATES = "updates"
+    EXTENDS = "extends"
+    DERIVES = "derives"
+
+
+class Mode(StrEnum):
+    HYBRID = "hybrid"
+    SEMANTIC = "semantic"
+    KEYWORD = "keyword"
+
+
+def _parse(kind: type[StrEnum], value: Any, what: str, *, upper: bool = False) -> Any:
+    if isinstance(value, kind):
+        return value
+    text = str(value).strip()
+    try:
+        return kind(text.upper() if upper else text.lower())
+    except ValueError:
+        raise InvalidInput(f"unknown {what} {value!r}: use {', '.join(k.value for k in kind)}") from None
+
+
+def parse_type(value: str | MemoryType) -> MemoryType:
+    return _parse(MemoryType, value, "memory type", upper=True)
+
+
+def parse_confidence(value: str | Confidence) -> Confidence:
+    return _parse(Confidence, value, "confidence")
+
+
+def parse_relation(value: str | Relation) -> Relation:
+    return _parse(Relation, value, "relation")
+
+
+def parse_mode(value: str | Mode) -> Mode:
+    return _parse(Mode, value, "recall mode")
+
+
+_TIMES = ("created_at", "updated_at", "accessed_at", "expires_at")
+
+
+@dataclass(frozen=True)
+class MemoryRecord:
+    id: int
+    namespace: str
+    content: str
+    type: MemoryType
+    tags: tuple[str, ...]
+    confidence: Confidence
+    source: str | None
+    supersedes: int | None
+    relation: Relation | None
+    access_count: int
+    created_at: float
+    updated_at: float
+    accessed_at: float | None
+    expires_at: float | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> MemoryRecord:
+        values = {f.name: row[f.name] for f in fields(cls)}
+        values["type"] = MemoryType(values["type"])
+        values["confidence"] = Confidence(values["confidence"])
+        values["relation"] = Relation(values["relation"]) if values["relation"] else None
+        values["tags"] = split_tags(values["tags"])
+        return cls(**values)
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.type.value
+        data["confidence"] = self.confidence.value
+        data["relation"] = self.relation.value if self.relation else None
+        data["tags"] = list(self.tags)
+        for name in _TIMES:
+            data[name] = iso(data[name])
+        return data
+
+
+def join_tags(tags: tuple[str, ...] | list[str]) -> str:
+    """Tags as stored: `,a,b,`, so that one tag matches as `,a,` without false prefixes."""
+    return f",{','.join(tags)}," if tags else ""
+
+
+def split_tags(stored: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (stored or "").split(",") if t)
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """A stored memory; `merged` when it repeated one already in the namespace."""
+
+    memory: MemoryRecord
+    merged: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.memory.to_dict(), "merged": self.merged}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One recalled memory: its fused score and what each search made of it."""
+
+    memory: MemoryRecord
+    score: float
+    found_by: tuple[str, ...]
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+    similarity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.memory.to_dict(), "score": round(self.score, 6), "found_by": list(self.found_by),
+            "keyword_rank": self.keyword_rank, "semantic_rank": self.semantic_rank,
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
+        }
+
+
+@dataclass(frozen=True)
+class RecallResult:
+    query: str
+    mode: Mode
+    namespaces: tuple[str, ...]
+    hits: list[Hit]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "mode": self.mode.value, "namespaces": list(self.namespaces),
+                "hits": [h.to_dict() for h in self.hits], "warnings": self.warnings}
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    cutoff: float
+    expired: list[int]
+    unused: list[int]
+    deleted: bool
+
+    @property
+    def total(self) -> int:
+        return len(self.expired) + len(self.unused)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cutoff": iso(self.cutoff), "expired": self.expired, "unused": self.unused,
+                "total": self.total, "deleted": self.deleted}
+
+
+@dataclass(frozen=True)
+class MergeGroup:
+    """Near-duplicates folded into one survivor, with the lowest similarity among them."""
+
+    namespace: str
+    keep: int
+    merged: list[int]
+    similarity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "keep": self.keep, "merged": self.merged,
+                "similarity": round(self.similarity, 4)}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: int
+    merged: int
+    skipped: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "merged": self.merged, "skipped": self.skipped}

@@ -1,0 +1,220 @@
+-- Every query of memory. Parameters are :named; PostgreSQL overrides live in
+-- memory.postgresql.sql. Times are Unix epoch seconds. Lists of ids, namespaces
+-- and tags arrive as JSON arrays (:ids, :tags), one parameter each.
+
+-- name: insert
+INSERT INTO memories (namespace, content, content_hash, type, tags, confidence, source, supersedes,
+                      relation, access_count, created_at, updated_at, accessed_at, expires_at)
+VALUES (:namespace, :content, :content_hash, :type, :tags, :confidence, :source, :supersedes,
+        :relation, :access_count, :created_at, :updated_at, :accessed_at, :expires_at)
+ON CONFLICT (namespace, content_hash) DO NOTHING
+RETURNING *;
+
+-- name: find_duplicate
+SELECT * FROM memories WHERE namespace = :namespace AND content_hash = :content_hash;
+
+-- name: merge
+-- A repeat of a memory: new tags join, the access counts, the later expiry (or none) wins.
+UPDATE memories
+SET tags = :tags, access_count = access_count + :accesses, updated_at = :now, accessed_at = :now,
+    confidence = :confidence,
+    expires_at = CASE WHEN expires_at IS NULL OR CAST(:expires_at AS DOUBLE PRECISION) IS NULL THEN NULL
+                      WHEN expires_at > :expires_at THEN expires_at ELSE :expires_at END
+WHERE id = :id
+RETURNING *;
+
+-- name: get
+SELECT * FROM memories WHERE id = :id;
+
+-- name: delete_many
+DELETE FROM memories WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: repoint_supersedes
+-- Memories that superseded a merged-away one now supersede its survivor.
+UPDATE memories SET supersedes = :keep
+WHERE supersedes IN (SELECT value FROM json_each(:ids)) AND id <> :keep;
+
+-- name: touch
+UPDATE memories SET access_count = access_count + 1, accessed_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: list
+SELECT * FROM memories
+WHERE (CAST(:namespace AS TEXT) IS NULL OR namespace = :namespace)
+  AND (:include_expired OR expires_at IS NULL OR expires_at > :now)
+ORDER BY created_at DESC, id DESC
+LIMIT :limit;
+
+-- name: chain
+-- Every memory linked to :id by supersedes, both ways: depth < 0 older, > 0 newer.
+WITH RECURSIVE
+  older (id, depth) AS (
+    SELECT CAST(:id AS BIGINT), 0
+    UNION ALL
+    SELECT m.supersedes, older.depth - 1 FROM memories m JOIN older ON m.id = older.id
+    WHERE m.supersedes IS NOT NULL AND older.depth > -1000
+  ),
+  newer (id, depth) AS (
+    SELECT CAST(:id AS BIGINT), 0
+    UNION ALL
+    SELECT m.id, newer.depth + 1 FROM memories m JOIN newer ON m.supersedes = newer.id
+    WHERE newer.depth < 1000
+  )
+SELECT m.*, c.depth FROM (SELECT id, depth FROM older UNION SELECT id, depth FROM newer) c
+JOIN memories m ON m.id = c.id
+ORDER BY c.depth, m.created_at, m.id;
+
+-- name: search_keyword
+-- :match is an FTS5 expression built only of quoted terms (see memory/search.py).
+SELECT f.rowid AS id, bm25(memories_fts, 1.0, 0.5) AS rank
+FROM memories_fts f JOIN memories m ON m.id = f.rowid
+WHERE memories_fts MATCH :match AND m.namespace IN (:namespace, :shared)
+ORDER BY rank
+LIMIT :k;
+
+-- name: count_all
+SELECT count(*) AS n FROM memories;
+
+-- name: term_count
+-- In how many memories (of all namespaces, as BM25 counts) one quoted term occurs.
+SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH :match;
+
+-- name: search_semantic
+-- k nearest per namespace partition, then the best k of those.
+WITH knn AS MATERIALIZED (
+    SELECT memory_id AS id, distance FROM memory_vec
+    WHERE embedding MATCH :embedding AND k = :k AND namespace IN (:namespace, :shared)
+)
+SELECT id, distance FROM knn ORDER BY distance LIMIT :k;
+
+-- name: visible
+-- The candidates a recall may show: not expired, not replaced by an update, and filtered.
+SELECT m.* FROM memories m
+WHERE m.id IN (SELECT value FROM json_each(:ids))
+  AND (m.expires_at IS NULL OR m.expires_at > :now)
+  AND (CAST(:type AS TEXT) IS NULL OR m.type = :type)
+  AND (CAST(:since AS DOUBLE PRECISION) IS NULL OR m.created_at >= :since)
+  AND NOT EXISTS (SELECT 1 FROM json_each(:tags) t WHERE instr(m.tags, ',' || t.value || ',') = 0)
+  AND NOT EXISTS (SELECT 1 FROM memories s WHERE s.supersedes = m.id AND s.relation = 'updates');
+
+-- name: vectors
+-- Vectors of one model in the given namespaces (brute-force search, consolidation).
+SELECT v.memory_id AS id, m.namespace, v.embedding FROM memory_vectors v
+JOIN memories m ON m.id = v.memory_id
+WHERE v.model = :model AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace IN (:namespace, :shared))
+ORDER BY v.memory_id;
+
+-- name: vector_upsert
+INSERT INTO memory_vectors (memory_id, model, dim, embedding) VALUES (:id, :model, :dim, :embedding)
+ON CONFLICT (memory_id) DO UPDATE
+SET model = excluded.model, dim = excluded.dim, embedding = excluded.embedding;
+
+-- name: stale
+-- Memories with no vector from :model, in id order after :after (:model '' gives all).
+SELECT m.id, m.namespace, m.content FROM memories m
+LEFT JOIN memory_vectors v ON v.memory_id = m.id
+WHERE (v.model IS NULL OR v.model <> :model) AND m.id > :after
+ORDER BY m.id
+LIMIT :limit;
+
+-- name: other_model
+-- Whether any vector is from another model than :model (two index range scans).
+SELECT 1 AS present FROM memory_vectors WHERE model < :model OR model > :model LIMIT 1;
+
+-- name: stale_count
+SELECT count(*) AS n FROM memories m LEFT JOIN memory_vectors v ON v.memory_id = m.id
+WHERE (v.model IS NULL OR v.model <> :model)
+  AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace IN (:namespace, :shared));
+
+-- name: index_get
+SELECT * FROM memory_index WHERE name = 'vec';
+
+-- name: index_set
+INSERT INTO memory_index (name, model, dim, dirty) VALUES ('vec', :model, :dim, 0)
+ON CONFLICT (name) DO UPDATE SET model = excluded.model, dim = excluded.dim, dirty = 0;
+
+-- name: index_dirty
+UPDATE memory_index SET dirty = 1 WHERE name = 'vec';
+
+-- name: vec_create
+-- The sqlite-vec index for one model. DDL takes no parameters: {dim} is filled in
+-- from the model before this runs.
+CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(
+    memory_id INTEGER PRIMARY KEY,
+    namespace TEXT PARTITION KEY,
+    embedding FLOAT[{dim}] distance_metric=cosine
+);
+
+-- name: vec_drop
+DROP TABLE IF EXISTS memory_vec;
+
+-- name: vec_fill
+-- Index every vector of :model (after the index was created or rebuilt).
+INSERT INTO memory_vec (memory_id, namespace, embedding)
+SELECT v.memory_id, m.namespace, v.embedding FROM memory_vectors v
+JOIN memories m ON m.id = v.memory_id
+WHERE v.model = :model;
+
+-- name: vec_fill_ids
+INSERT INTO memory_vec (memory_id, namespace, embedding)
+SELECT v.memory_id, m.namespace, v.embedding FROM memory_vectors v
+JOIN memories m ON m.id = v.memory_id
+WHERE v.model = :model AND v.memory_id IN (SELECT value FROM json_each(:ids));
+
+-- name: vec_delete
+DELETE FROM memory_vec WHERE memory_id IN (SELECT value FROM json_each(:ids));
+
+-- name: vec_count
+SELECT count(*) AS n FROM memory_vec;
+
+-- name: namespaces
+SELECT namespace, count(*) AS memories, max(created_at) AS latest
+FROM memories GROUP BY namespace ORDER BY namespace;
+
+-- name: namespace_ids
+SELECT id FROM memories WHERE namespace = :namespace ORDER BY id;
+
+-- name: rename_clashes
+-- Memories of :old whose content :new already holds: they merge instead of moving.
+SELECT o.id AS old_id, n.id AS new_id FROM memories o
+JOIN memories n ON n.namespace = :new AND n.content_hash = o.content_hash
+WHERE o.namespace = :old;
+
+-- name: rename
+UPDATE memories SET namespace = :new, updated_at = :now WHERE namespace = :old;
+
+-- name: prunable
+-- Expired memories, and memories neither stored, merged nor recalled since :cutoff.
+SELECT id, CASE WHEN expires_at IS NOT NULL AND expires_at <= :now THEN 'expired' ELSE 'unused' END AS reason
+FROM memories
+WHERE (CAST(:namespace AS TEXT) IS NULL OR namespace = :namespace)
+  AND ((expires_at IS NOT NULL AND expires_at <= :now)
+       OR (updated_at < :cutoff AND coalesce(accessed_at, 0) < :cutoff))
+ORDER BY id;
+
+-- name: export
+SELECT m.*, v.model, v.embedding FROM memories m
+LEFT JOIN memory_vectors v ON v.memory_id = m.id
+WHERE (CAST(:namespace AS TEXT) IS NULL OR m.namespace = :namespace)
+ORDER BY m.id;
+
+-- name: count_by
+SELECT namespace, type, count(*) AS n,
+       sum(CASE WHEN expires_at IS NOT NULL AND expires_at <= :now THEN 1 ELSE 0 END) AS expired,
+       min(created_at) AS oldest, max(created_at) AS newest
+FROM memories
+WHERE CAST(:namespace AS TEXT) IS NULL OR namespace = :namespace
+GROUP BY namespace, type;
+
+-- name: vectors_by_model
+SELECT v.model, v.dim, count(*) AS n FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
+WHERE CAST(:namespace AS TEXT) IS NULL OR m.namespace = :namespace
+GROUP BY v.model, v.dim ORDER BY n DESC;
+
+-- name: superseded_count
+SELECT count(DISTINCT s.supersedes) AS n FROM memories s JOIN memories m ON m.id = s.supersedes
+WHERE s.relation = 'updates' AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace = :namespace);
+
+-- name: any_in
+-- Whether the namespaces searched hold anything at all: recall skips embedding the query if not.
+SELECT EXISTS (SELECT 1 FROM memories WHERE namespace IN (:namespace, :shared)) AS present;
