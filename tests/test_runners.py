@@ -126,7 +126,8 @@ def test_memory_consulted_mid_task_through_the_bash_tool(
         runners: Runners, reviewer: str, attach: str, settings: Settings, home: Path) -> None:
     Memory.open(settings).store("The deploy script lives in ops/deploy.sh and needs ROLLOUT=canary",
                                    namespace=reviewer)
-    command = (f"{sys.executable} -m switchboard --home {home} memory recall "
+    database = f"--database-url '{settings.database_url}' "  # the session's shell has the server's environment
+    command = (f"{sys.executable} -m switchboard --home {home} {database}memory recall "
                f"--namespace {reviewer} --query 'how do we deploy'")
     run, turn = runners.run(reviewer, f"run: {command}", attach=attach)
     assert run.ok, run.error

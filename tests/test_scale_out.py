@@ -41,7 +41,7 @@ def _url(endpoint: Endpoint) -> str:
 
 def test_three_coordinators_two_servers_one_database(
         settings: Settings, opencode_server: Endpoint, second_server: Endpoint, tmp_path: Path) -> None:
-    script = [{"match": r"^job (\d+)", "delay": 0.4, "reply": "did job {1}"}]
+    script = [{"match": r"^job (\d+)", "delay": 1.5, "reply": "did job {1}"}]
     with scripted_project(tmp_path / "project", script, opencode_server, second_server) as (model, workdir):
         _run_scale_out(settings, model, workdir, opencode_server, second_server, tmp_path)
 
@@ -52,42 +52,57 @@ def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, open
     for i in range(6):
         runners.create(f"worker-{i}", workdir=workdir, max_parallel=2)
     tasks = Tasks(runners.store, settings)
-    ids = [tasks.add(f"job {i}").id for i in range(TASKS)]
 
     database = os.environ["SWITCHBOARD_DATABASE_URL"]
     attach = [f"--attach={_url(opencode_server)}", f"--attach={_url(second_server)}"]
-    coordinators = []
-    for host in range(3):
-        env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path / f"host-{host}"), "SWITCHBOARD_DATABASE_URL": database}
+    homes = [tmp_path / f"host-{host}" for host in range(3)]
+    coordinators = {}
+    for home in homes:
+        env = {**os.environ, "SWITCHBOARD_HOME": str(home), "SWITCHBOARD_DATABASE_URL": database}
         env.pop("OPENCODE_SERVER_PASSWORD", None)
-        coordinators.append(subprocess.Popen(
+        home.mkdir()
+        coordinators[home] = subprocess.Popen(
             [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", "--no-memory",
-             "--concurrency=4", "--lease=3", *attach], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-    victim_owner = None
+             "--concurrency=4", "--lease=3", *attach], env=env, stdout=subprocess.DEVNULL,
+            stderr=(home / "stderr.log").open("w"))
     try:
-        deadline = time.monotonic() + 120
-        while victim_owner is None and time.monotonic() < deadline:
-            running = [t for t in tasks.list(status="running") if t.session_id]
-            owners = Counter(t.owner for t in running)
-            if len(tasks.list(status="done", limit=TASKS)) >= 10 and len(owners) == 3:
-                victim_owner = owners.most_common(1)[0][0]
-            time.sleep(0.05)
-        assert victim_owner, "the three coordinators never all had work in flight"
-        victim = next(p for p, host in zip(coordinators, range(3)) if victim_owner.endswith(
-            _owner_suffix(tmp_path / f"host-{host}")))
+        _wait(lambda: all((home / "coordinator.json").exists() for home in homes), 60, "coordinators to start",
+              homes)
+        ids = [tasks.add(f"job {i}").id for i in range(TASKS)]
+        seen: set[str] = set()
+        victim_owner = None
+
+        def in_flight() -> Counter[str]:
+            running = Counter(t.owner for t in tasks.list(status="running") if t.session_id)
+            seen.update(running)  # which coordinators took work
+            return running
+
+        def pick_victim() -> bool:
+            nonlocal victim_owner
+            running = in_flight()
+            if len(tasks.list(status="done", limit=TASKS)) >= 10 and running:
+                victim_owner = running.most_common(1)[0][0]
+            return victim_owner is not None
+
+        def all_finished() -> bool:
+            in_flight()
+            return all(tasks.get(i).status.finished for i in ids)
+
+        _wait(pick_victim, 120, "ten tasks done and one in flight", homes)
+        victim = next(p for home, p in coordinators.items() if victim_owner.endswith(_owner_suffix(home)))
         orphaned = [t.id for t in tasks.list(status="running") if t.owner == victim_owner]
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
-        while time.monotonic() < deadline and not all(tasks.get(i).status.finished for i in ids):
-            time.sleep(0.2)
+        _wait(all_finished, 120, "every task to finish", homes)
     finally:
-        for process in coordinators:
+        for process in coordinators.values():
             process.terminate()
-        for process in coordinators:
+        for process in coordinators.values():
             process.wait(timeout=30)
 
     finished = [tasks.get(i) for i in ids]
     assert [t.status.value for t in finished] == ["done"] * TASKS
+    assert len(seen) == 3  # all three coordinators took work
     assert orphaned and all(tasks.get(i).status.value == "done" for i in orphaned)
     successes = Counter(run.task_id for name in (f"worker-{i}" for i in range(6))
                         for run in runners.runs(name, limit=1000) if run.status == "success")
@@ -100,6 +115,15 @@ def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, open
     asked = {p: n for p, n in prompts.items() if p.startswith("job ")}
     assert len(asked) == TASKS and set(asked.values()) == {1}  # and no prompt ran twice
     assert {t.server_url for t in finished} == {opencode_server.url, second_server.url}
+
+
+def _wait(condition, timeout: float, what: str, homes: list[Path]) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"--- {h.name}:\n" + (h / "stderr.log").read_text()[-2000:] for h in homes)
+            raise AssertionError(f"timed out waiting for {what}\n{logs}")
+        time.sleep(0.05)
 
 
 def _owner_suffix(home: Path) -> str:

@@ -37,7 +37,8 @@ def start(
     model_limit: Annotated[Optional[list[str]], typer.Option("--model-limit", help="provider/model=N: at most N tasks on that model.")] = None,
     grace: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish at stop.")] = GRACE,
     lease: Annotated[float, typer.Option(help="Seconds before another coordinator may take over a task.")] = 30.0,
-    no_memory: Annotated[bool, typer.Option("--no-memory", help="Do not store outcome memories.")] = False,
+    no_memory: Annotated[bool, typer.Option(
+        "--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the coordinator in the background (or in the foreground)."""
@@ -104,12 +105,16 @@ def logs(
     ctx: typer.Context,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     tail: Annotated[int, typer.Option(help="Lines to show first.", min=0)] = 50,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show the coordinator's log."""
     path = daemon.log_path(settings(ctx))
     if not path.exists():
         raise InvalidInput(f"no coordinator log yet at {path}")
     lines = path.read_text(errors="replace").splitlines()
+    if as_json:
+        print_json({"log": str(path), "lines": lines[-tail:] if tail else []})
+        return
     for line in lines[-tail:] if tail else []:
         typer.echo(line)
     if follow:

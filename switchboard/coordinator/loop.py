@@ -368,6 +368,7 @@ class Coordinator:
             for url in self.pool.urls:
                 group.start_soon(self._watch, url)
             group.start_soon(self._wake_on_new_tasks, stop)
+            group.start_soon(self._keep_leases)
             while not stop.is_set():
                 await self._pulse_logged()
                 await self._sleep()
@@ -388,6 +389,17 @@ class Coordinator:
                 log.debug("pulse %s", json.dumps(report.to_dict()))
         except SwitchboardError as exc:
             log.error("pulse failed: %s", exc)
+        except Exception:  # a bug must not stop the loop: the work in flight goes on
+            log.exception("pulse failed")
+
+    async def _keep_leases(self) -> None:
+        """Renew this coordinator's leases a few times per lease, however long a pulse takes."""
+        while True:
+            await anyio.sleep(self.lease / 3)
+            try:
+                await anyio.to_thread.run_sync(self.tasks.renew, self.owner, self.lease)
+            except SwitchboardError as exc:
+                log.error("lease renewal failed: %s", exc)
 
     async def _sleep(self) -> None:
         with anyio.move_on_after(self.tick):

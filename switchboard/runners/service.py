@@ -79,9 +79,7 @@ class Runners:
             runner = Runner.from_row(tx.one("runners.insert", {"name": name, "now": time.time(), **values}))
         self.mailbox.register(name, role)
         self._write_files(runner)
-        import os as _os  # TEMP
-        if not _os.environ.get("SB_NO_WIRE"):  # TEMP
-            _wire(self.settings, runner)
+        _wire(self.settings, runner)
         return runner
 
     def get(self, name: str) -> Runner:
@@ -259,14 +257,11 @@ class Runners:
 
         if runner.agent:
             await agents.ensure_loaded(client, runner.agent, runner.workdir)
-        import os as _os  # TEMP
-        if _os.environ.get("SB_NO_WIRE"):  # TEMP
-            return None  # TEMP
         from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
 
         try:
-            changed = wiring.wire(self.settings, runner.name, runner.workdir)
-            problem = await wiring.connect(client, self.settings, runner.name, runner.workdir, changed=changed)
+            wiring.wire(self.settings, runner.name, runner.workdir)
+            problem = await wiring.connect(client, self.settings, runner.name, runner.workdir)
         except (ServerDown, AuthRefused):
             raise
         except (InvalidInput, OSError, OpenCodeError) as exc:
@@ -307,7 +302,9 @@ class Runners:
                 "cost": turn.cost if turn is not None else None,
                 "answer": turn.text if turn is not None else None, "error": error,
             })
-        finished = Run.from_row(row) if row else self.get_run(run.id)
+        if row is None:  # finished already (by another coordinator that followed it too)
+            return self.get_run(run.id)
+        finished = Run.from_row(row)
         _append_log(self.log_path(run), f"finished: {finished.status}" + (f" ({error})" if error else ""),
                     finished.answer)
         self.mailbox.send(COORDINATOR, "status_report", report_text(finished), sender=run.runner)
@@ -437,6 +434,8 @@ def _remove_tree(path: Path) -> None:
 
 
 def _append_log(path: Path, line: str, body: str | None = None) -> None:
+    # A run taken over from another host's coordinator logs its end in this host's home.
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         if body:
