@@ -32,7 +32,8 @@ bench: setup
 	$(BIN)/python bench/memory.py && \
 	$(BIN)/python bench/dispatch.py && \
 	$(BIN)/python bench/coordinator.py && \
-	$(BIN)/python bench/backends.py
+	$(BIN)/python bench/backends.py && \
+	$(BIN)/python bench/recall_paths.py
 
 clean:
 	rm -rf $(VENV) build

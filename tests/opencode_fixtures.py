@@ -125,3 +125,10 @@ def model(project: tuple[ScriptedModel, Path]) -> ScriptedModel:
 @pytest.fixture
 def workdir(project: tuple[ScriptedModel, Path]) -> Path:
     return project[1]
+
+
+@pytest.fixture
+def attach(opencode_server: Endpoint, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`--attach URL` to the shared server, with its password in the environment as users pass it."""
+    monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", opencode_server.password or "")
+    return opencode_server.url

@@ -30,12 +30,6 @@ SCRIPT = [
 
 
 @pytest.fixture
-def attach(opencode_server: Endpoint, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", opencode_server.password or "")
-    return opencode_server.url
-
-
-@pytest.fixture
 def team(settings: Settings, workdir: Path) -> Tasks:
     runners = Runners.open(settings)
     runners.create("reviewer", "reviews", workdir=workdir, role="review")

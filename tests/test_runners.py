@@ -26,13 +26,6 @@ SCRIPT = [
 
 
 @pytest.fixture
-def attach(opencode_server: Endpoint, monkeypatch: pytest.MonkeyPatch) -> str:
-    """`--attach URL` to the shared server, with its password in the environment as users pass it."""
-    monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", opencode_server.password or "")
-    return opencode_server.url
-
-
-@pytest.fixture
 def runners(settings: Settings) -> Runners:
     return Runners.open(settings)
 

@@ -62,15 +62,6 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     coordinator = Coordinator(settings, **options)
-    warm = _serve_embeddings(settings, preload=options.get("remember", True))
-    state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
-             "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
-             "database": coordinator.store.connector.describe(),
-             "memory_socket": str(warm.path) if warm is not None else None}
-    state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
-    logging.getLogger("switchboard.coordinator").info(
-        "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
-        coordinator.concurrency, ", ".join(coordinator.pool.urls))
 
     async def main() -> None:
         stop = anyio.Event()
@@ -86,7 +77,18 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
             await coordinator.run(stop, grace=grace)
             group.cancel_scope.cancel()
 
+    warm = None
+    signal.signal(signal.SIGTERM, _exit)  # until the loop listens: a stop at start-up cleans up too
     try:
+        warm = _serve_embeddings(settings, preload=options.get("remember", True))
+        state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
+                 "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
+                 "database": coordinator.store.connector.describe(),
+                 "memory_socket": str(warm.path) if warm is not None else None}
+        state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+        logging.getLogger("switchboard.coordinator").info(
+            "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
+            coordinator.concurrency, ", ".join(coordinator.pool.urls))
         anyio.run(main)
     finally:
         if warm is not None:
@@ -94,6 +96,10 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _serve_embeddings(settings: Settings, *, preload: bool) -> Any:

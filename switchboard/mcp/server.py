@@ -7,6 +7,7 @@ rules. A refused request comes back as a tool error the model can read.
 # No `from __future__ import annotations`: the SDK reads the tools' annotations at runtime.
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
@@ -15,6 +16,7 @@ from pydantic import Field
 from switchboard.config import Settings
 from switchboard.errors import SwitchboardError
 from switchboard.mcp.tools import REPORT_STATUSES, RunnerTools
+from switchboard.mcp.wiring import TARGET_URI, target
 from switchboard.memory.models import MemoryType
 
 INSTRUCTIONS = """\
@@ -32,6 +34,13 @@ def build(settings: Settings, agent: str, tools: RunnerTools | None = None) -> A
     runner = tools or RunnerTools(settings, agent)
     server = MCPServer("switchboard", instructions=INSTRUCTIONS.format(agent=runner.agent),
                        log_level="WARNING")
+    served = target(runner.agent, runner.settings.database_url, runner.settings.memory_model)
+
+    @server.resource(f"{TARGET_URI}{runner.agent}/{served}", name="identity", mime_type="application/json",
+                     description=f"Who these tools act for: runner {runner.agent}, target {served}.")
+    def identity() -> str:
+        return json.dumps({"runner": runner.agent, "home": str(runner.settings.home), "target": served,
+                           "database": runner.store.connector.describe()})
 
     def tool(fn: Callable[..., str]) -> Callable[..., str]:
         @functools.wraps(fn)
@@ -111,7 +120,7 @@ def build(settings: Settings, agent: str, tools: RunnerTools | None = None) -> A
         summary: Annotated[str, Field(description="What you did, found, or need.")],
         status: Annotated[str, Field(description=", ".join(REPORT_STATUSES) + ".")] = "progress",
         task_id: Annotated[Optional[int], Field(
-            description="The task, if you run several at once (default: the one you run).")] = None,
+            description="The task, if you know it (default: the one you are running).")] = None,
     ) -> str:
         """Report progress, a blocker or a result on your current task to the coordinator
         (a status_report message that names the task)."""

@@ -113,17 +113,15 @@ class RunnerTools:
 
     def report(self, summary: str, *, status: str = "progress", task_id: int | None = None) -> str:
         """Tell the coordinator how the runner's current task goes. The task is the one it
-        is running (`task_id` picks one when it runs several)."""
+        is running; `task_id` picks one when it runs several, else all are named."""
         if status not in REPORT_STATUSES:
             raise InvalidInput(f"unknown status {status!r}: use {', '.join(REPORT_STATUSES)}")
         if not summary or not summary.strip():
             raise InvalidInput("summary is empty")
-        run_id, task = self._current(task_id)
-        if task is not None:
-            about = f"task #{task.id}" + (f" (run-{run_id})" if run_id else "")
-        else:
-            about = f"run-{run_id}" if run_id else "no task"
-        payload = f"Runner {self.agent} reports {status} on {about}:\n\n{summary.strip()}"
+        current = self._current(task_id)
+        about = " or ".join(_about(run_id, task) for run_id, task in current) or "no task"
+        task = current[0][1] if len(current) == 1 else None
+        payload = f"Runner {self.agent} reports {status} on {about}: {summary.strip()}"
         reply_to = int(task.source_ref) if task is not None and task.source == "mail" and \
             str(task.source_ref or "").isdigit() else None
         try:
@@ -133,7 +131,9 @@ class RunnerTools:
             (sent,) = self.mailbox.send(COORDINATOR, "status_report", payload, sender=self.agent)
         return f"Reported {status} on {about} to {COORDINATOR} (message #{sent.id})."
 
-    def _current(self, task_id: int | None) -> tuple[int | None, Any]:
+    def _current(self, task_id: int | None) -> list[tuple[int | None, Any]]:
+        """(run id, task or None) of what the runner is doing: the task given, else its
+        runs in progress (none for an identity that is not a runner)."""
         from switchboard.coordinator.tasks import Tasks
         from switchboard.runners import Runners
 
@@ -142,26 +142,27 @@ class RunnerTools:
             task = tasks.get(task_id)
             if self.agent not in (task.assigned_runner, task.runner):
                 raise AccessDenied(f"task #{task_id} is not assigned to {self.agent}")
-            return task.run_id, task
+            return [(task.run_id, task)]
         try:
             running = [r for r in Runners(self.store, self.settings).runs(self.agent, limit=50)
                        if r.status == "running"]
-        except NotFound:  # an identity that is not a runner: a report without a task
-            return None, None
-        if len(running) > 1:
-            ids = ", ".join(f"#{r.task_id}" if r.task_id else f"run-{r.id}" for r in running)
-            raise InvalidInput(f"{self.agent} runs {len(running)} things at once ({ids}): give task_id")
-        if not running:
-            return None, None
-        run = running[0]
-        return run.id, tasks.get(run.task_id) if run.task_id else None
+        except NotFound:
+            return []
+        return [(r.id, tasks.get(r.task_id) if r.task_id else None) for r in running]
+
+
+def _about(run_id: int | None, task: Any) -> str:
+    if task is not None:
+        return f"task #{task.id}" + (f" (run-{run_id})" if run_id else "")
+    return f"run-{run_id}"
 
 
 def recall_text(result: RecallResult) -> str:
     scope = " and ".join(result.namespaces)
     if not result.hits:
         return f"No memories found for {result.query!r} in {scope}."
-    lines = [f"{len(result.hits)} memories for {result.query!r} from {scope}, best first:"]
+    count = f"{len(result.hits)} memor{'y' if len(result.hits) == 1 else 'ies'}"
+    lines = [f"{count} for {result.query!r} from {scope}, best first:"]
     for hit in result.hits:
         memory = hit.memory
         meta = [f"#{memory.id}", memory.namespace, memory.type.value, (iso(memory.created_at) or "")[:10],

@@ -12,14 +12,16 @@ characters, within the 64 that model APIs allow.
 
 `wire` merges the entry into the workdir's `opencode.json` (other settings are
 kept); `connect` makes a running OpenCode instance start it, since OpenCode reads
-the file only when it first loads the directory.
+the file only when it first loads the directory. To tell whether the server an
+instance runs is the one wanted, each server publishes a resource whose URI ends in
+its *target*: a digest of the runner, database and model it serves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -38,8 +40,9 @@ PREFIX = "sb-"
 TOOLS = ("memory_recall", "memory_store", "mail_send", "mail_check", "mail_read", "task_report")
 CONFIG_FILE = "opencode.json"
 START_TIMEOUT_MS = 60_000  # for OpenCode to start the server and list its tools (Python imports take ~1 s)
-
-log = logging.getLogger("switchboard.mcp")
+URL_FILE = "database-url"  # in the home (0600): a database URL with a password, for the MCP servers
+URL_FILE_VAR = "SWITCHBOARD_DATABASE_URL_FILE"
+TARGET_URI = "switchboard://runner/"  # + RUNNER/TARGET: the resource each server publishes
 
 
 def server_name(runner: str) -> str:
@@ -60,16 +63,23 @@ def entry(settings: Settings, runner: str) -> dict[str, Any]:
     """The runner's MCP server as an `opencode.json` `mcp` entry: this Python running
     `switchboard mcp`, with the home, database and identity in its environment.
 
-    A database URL that holds a password is left out (the file lives in a project,
-    often under version control): the server then finds it in the home's
-    `config.toml`, or in the environment OpenCode passes on."""
+    A database URL that holds a password is not written into the project's file
+    (often under version control): `wire` keeps it in the home, readable by its
+    owner only, and the entry names that file."""
     env = {"SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_AGENT": runner}
-    if urlsplit(settings.database_url).password is None:
+    if _secret(settings.database_url):
+        env[URL_FILE_VAR] = str(settings.home / URL_FILE)
+    else:
         env["SWITCHBOARD_DATABASE_URL"] = settings.database_url
     if model_id(settings.memory_model) != DEFAULT_MODEL:
         env["SWITCHBOARD_MEMORY_MODEL"] = settings.memory_model
     return {"type": "local", "command": [sys.executable, "-m", "switchboard", "mcp"], "environment": env,
             "enabled": True, "timeout": START_TIMEOUT_MS}
+
+
+def target(runner: str, database_url: str, memory_model: str) -> str:
+    """What a runner's server serves, as a digest that reveals none of it."""
+    return hashlib.sha256(json.dumps([runner, database_url, model_id(memory_model)]).encode()).hexdigest()[:16]
 
 
 def config_path(workdir: str | Path) -> Path:
@@ -79,14 +89,58 @@ def config_path(workdir: str | Path) -> Path:
 def wire(settings: Settings, runner: str, workdir: str | Path) -> bool:
     """Put the runner's entry into `workdir/opencode.json`; True if the file changed."""
     wanted = entry(settings, runner)
+    if URL_FILE_VAR in wanted["environment"]:
+        _keep_private(settings.home / URL_FILE, settings.database_url + "\n")
     with _editing(settings, workdir) as config:
         servers = config.setdefault("mcp", {})
         if not isinstance(servers, dict):
             raise InvalidInput(f"{config_path(workdir)}: 'mcp' is not an object")
-        if servers.get(server_name(runner)) == wanted:
+        if _same_target(servers.get(server_name(runner)), wanted):
             return False
         servers[server_name(runner)] = wanted
         return True
+
+
+def _same_target(current: Any, wanted: dict[str, Any]) -> bool:
+    """Whether an entry already serves the same runner on the same database. Homes that share
+    a database (coordinators on several hosts, one project directory) then do not take the
+    entry from each other, which would restart the server on every run."""
+    if not isinstance(current, dict) or current.get("enabled") is False:
+        return False
+    have, want = current.get("environment") or {}, wanted["environment"]
+    return all(current.get(k) == wanted[k] for k in ("type", "command", "timeout")) and \
+        all(have.get(k) == want.get(k) for k in ("SWITCHBOARD_AGENT", "SWITCHBOARD_MEMORY_MODEL")) and \
+        database_url(have) is not None and database_url(have) == database_url(want)
+
+
+def database_url(env: dict[str, str]) -> str | None:
+    """The database an entry's server uses: from its environment, or the file it names."""
+    if env.get(URL_FILE_VAR):
+        try:
+            return Path(env[URL_FILE_VAR]).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+    return env.get("SWITCHBOARD_DATABASE_URL")
+
+
+def _secret(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:
+        return False
+
+
+def _keep_private(path: Path, text: str) -> None:
+    """`text` in a file only its owner can read (rewritten only if it differs)."""
+    from switchboard.opencode.server import _write_private
+
+    try:
+        if path.read_text(encoding="utf-8") == text and path.stat().st_mode & 0o077 == 0:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(path, text)
 
 
 def unwire(settings: Settings, runner: str, workdir: str | Path) -> bool:
@@ -116,7 +170,7 @@ def read_config(workdir: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"cannot add switchboard's MCP tools to {path}: it is not plain JSON ({exc.msg}, line "
-            f"{exc.lineno}); remove its comments, or add what `switchboard mcp config` prints by hand"
+            f"{exc.lineno}); remove its comments, or add by hand what `switchboard mcp --print-config` prints"
         ) from None
     if not isinstance(config, dict):
         raise InvalidInput(f"{path} does not hold a JSON object")
@@ -146,23 +200,39 @@ def _editing(settings: Settings, workdir: str | Path) -> Iterator[dict[str, Any]
         os.replace(tmp, path)
 
 
-async def connect(client: OpenCodeClient, settings: Settings, runner: str, workdir: str, *,
-                  changed: bool) -> str | None:
-    """Make the OpenCode instance of `workdir` run the runner's MCP server as the file now
-    says: started if missing or failed, replaced if the file changed since the instance
-    loaded it. Returns a problem to report, or None."""
+async def connect(client: OpenCodeClient, settings: Settings, runner: str, workdir: str) -> str | None:
+    """Make the OpenCode instance of `workdir` run the runner's MCP server for this
+    database: started if missing or failed, replaced if the one it runs serves another
+    (the instance loaded the file before its last change). Returns a problem to
+    report, or None."""
     name, wanted = server_name(runner), entry(settings, runner)
     state = ((await client.request("GET", "/mcp", directory=workdir)) or {}).get(name) or {}
     if state.get("status") == "connected":
-        if not changed:
+        live = await _live_target(client, workdir, name)
+        if live is not None and live == target(runner, settings.database_url, settings.memory_model):
             return None
-        loaded = ((await client.request("GET", "/config", directory=workdir)) or {}).get("mcp") or {}
-        current = loaded.get(name) or {}
-        if {key: current.get(key) for key in wanted} == wanted:
-            return None
+        if live is None:  # an OpenCode or a server that does not say: what the instance loaded
+            loaded = ((await client.request("GET", "/config", directory=workdir)) or {}).get("mcp") or {}
+            if _same_target(loaded.get(name), wanted):
+                return None
     answer = await client.request("POST", "/mcp", json={"name": name, "config": wanted}, directory=workdir)
     state = (answer or {}).get(name) or {}
     if state.get("status") == "connected":
         return None
     return (f"OpenCode could not start switchboard's MCP server {name} in {workdir} "
             f"({state.get('error') or state.get('status') or 'no status'}): the session runs without its tools")
+
+
+async def _live_target(client: OpenCodeClient, workdir: str, name: str) -> str | None:
+    """The target the running server `name` publishes, or None if it cannot be known."""
+    from switchboard.opencode.errors import OpenCodeError
+
+    try:
+        resources = await client.request("GET", "/experimental/resource", directory=workdir) or {}
+    except OpenCodeError:
+        return None
+    for resource in resources.values() if isinstance(resources, dict) else ():
+        uri = str(resource.get("uri") or "")
+        if resource.get("client") == name and uri.startswith(TARGET_URI):
+            return uri.rsplit("/", 1)[-1]
+    return None

@@ -87,7 +87,7 @@ def _peer_uid(sock: socket.socket) -> int | None:
 
 
 class WarmClient:
-    """One connection to a warm server, reopened once if it broke."""
+    """One connection to a warm server, reopened once if it broke. Threads take turns."""
 
     def __init__(self, path: Path, *, connect_timeout: float = CONNECT_TIMEOUT,
                  timeout: float = ANSWER_TIMEOUT) -> None:
@@ -96,6 +96,7 @@ class WarmClient:
         self.timeout = timeout
         self._sock: socket.socket | None = None
         self._file: Any = None
+        self._lock = threading.RLock()
 
     def _connect(self) -> None:
         try:
@@ -116,14 +117,19 @@ class WarmClient:
         self._sock, self._file = sock, sock.makefile("rb")
 
     def close(self) -> None:
-        for thing in (self._file, self._sock):
-            if thing is not None:
-                with contextlib.suppress(OSError):
-                    thing.close()
-        self._sock = self._file = None
+        with self._lock:
+            for thing in (self._file, self._sock):
+                if thing is not None:
+                    with contextlib.suppress(OSError):
+                        thing.close()
+            self._sock = self._file = None
 
     def request(self, payload: dict[str, Any]) -> dict[str, Any]:
         line = json.dumps(payload).encode() + b"\n"
+        with self._lock:
+            return self._exchange(line)
+
+    def _exchange(self, line: bytes) -> dict[str, Any]:
         for attempt in (1, 2):
             fresh = self._sock is None
             if fresh:
@@ -189,13 +195,14 @@ class WarmEmbedder:
         return self._local
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        if self._client is not None and texts:
+        client = self._client
+        if client is not None and texts:
             try:
-                vectors = self._client.embed(self.model_id, list(texts))
+                vectors = client.embed(self.model_id, list(texts))
                 self.warm_calls += 1
                 return vectors
             except WarmUnavailable as exc:
-                self._client.close()
+                client.close()
                 self._client = None
                 self.fallback = str(exc)
                 log.debug("warm embedder unavailable, loading the model here: %s", exc)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("switchboard.runners")
 
 COORDINATOR = "coordinator"
+EQUIPPED_FOR = 30.0  # seconds a check that the server is ready for a runner holds
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
              "instructions")
@@ -47,6 +48,7 @@ class Runners:
         self.store = store
         self.settings = settings
         self.mailbox = Mailbox(store, settings)
+        self._equipped: dict[tuple[str, str, str], float] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Runners:
@@ -108,7 +110,7 @@ class Runners:
         if agent_file is not None and not changes.get("agent"):
             merged["agent"] = None  # the file names the agent
         moved = Path(merged["workdir"]).expanduser().resolve() != Path(current.workdir)
-        values = self._validated(merged, agent_file=agent_file,
+        values = self._validated(merged, agent_file=agent_file, check_config=moved,
                                  check_agent=bool(changes.get("agent") or agent_file or moved))
         with self.store.transaction(write=True) as tx:
             self._get(tx, name)
@@ -118,7 +120,7 @@ class Runners:
         self._write_files(runner)
         if moved:
             _unwire(self.settings, current)
-        _wire(self.settings, runner)
+            _wire(self.settings, runner)
         return runner
 
     def destroy(self, name: str, force: bool = False) -> Runner:
@@ -217,7 +219,10 @@ class Runners:
     async def open_session(self, client: OpenCodeClient, runner: Runner, run: Run, *,
                            continue_session: bool = False) -> str:
         """The session for a run: the runner's last one with `continue_session`, else a new one.
-        Saved at once, so that `runner stop` can abort it while it works."""
+        Saved at once, so that `runner stop` can abort it while it works. The server is
+        made ready for the runner first (`equip`), so that little happens between the
+        two."""
+        await self.equip(client, runner)
         if continue_session:
             if not runner.session_id:
                 raise Conflict(f"runner {runner.name!r} has no session to continue yet")
@@ -251,14 +256,18 @@ class Runners:
     async def equip(self, client: OpenCodeClient, runner: Runner) -> dict[str, bool]:
         """Make the server ready for the runner's prompt: its agent loaded (`AgentNotLoaded`
         otherwise) and its MCP server running in the workdir's instance (a problem there
-        is logged: the run goes on without the tools). Returns the prompt's tools map."""
+        is logged: the run goes on without the tools). Returns the prompt's tools map.
+        A check made in the last `EQUIPPED_FOR` seconds is not made again."""
         from switchboard.mcp import wiring
+        from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
         from switchboard.runners import agents
 
+        key = (client.url, runner.workdir, f"{runner.name}:{runner.agent}")
+        checked = self._equipped.get(key)
+        if checked is not None and time.monotonic() - checked < EQUIPPED_FOR:
+            return wiring.prompt_tools(runner.name)
         if runner.agent:
             await agents.ensure_loaded(client, runner.agent, runner.workdir)
-        from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
-
         try:
             wiring.wire(self.settings, runner.name, runner.workdir)
             problem = await wiring.connect(client, self.settings, runner.name, runner.workdir)
@@ -268,6 +277,8 @@ class Runners:
             problem = f"runner {runner.name} runs without switchboard's MCP tools: {exc}"
         if problem:
             log.warning("%s", problem)
+        else:
+            self._equipped[key] = time.monotonic()
         return wiring.prompt_tools(runner.name)
 
     def context(self, runner: Runner, prompt: str) -> str:
@@ -328,7 +339,7 @@ class Runners:
         return Runner.from_row(row)
 
     def _validated(self, values: dict[str, Any], *, agent_file: str | Path | None = None,
-                   check_agent: bool = True) -> dict[str, Any]:
+                   check_agent: bool = True, check_config: bool = True) -> dict[str, Any]:
         from switchboard.mcp import wiring
         from switchboard.runners import agents
 
@@ -343,7 +354,8 @@ class Runners:
         if not workdir.is_dir():
             raise InvalidInput(f"workdir {workdir} is not a directory")
         values["workdir"] = str(workdir.resolve())
-        wiring.read_config(values["workdir"])  # one we cannot add the MCP server to is refused now
+        if check_config:  # a workdir whose opencode.json cannot take the MCP server is refused now
+            wiring.read_config(values["workdir"])
         if agent_file is not None:
             installed = agents.install(values["workdir"], agent_file)
             if values["agent"] not in (None, installed):
