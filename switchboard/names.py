@@ -1,8 +1,12 @@
-"""Validation of what users give: names of agents, runners and namespaces; text sizes."""
+"""Validation of what users give: names of agents, runners and namespaces; choices; text sizes."""
 
 import re
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from switchboard.errors import InvalidInput
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,39}")
 
@@ -28,3 +32,14 @@ def check_text(text: str, what: str, limit: int) -> str:
     if size > limit:
         raise InvalidInput(f"{what} is {size} bytes, over the limit of {limit} (setting max_payload_bytes)")
     return text
+
+
+def parse_choice(kind: type[Choice], value: Any, what: str, *, upper: bool = False) -> Choice:
+    """`value` as a member of the enum `kind` (case-insensitive), else an error listing the choices."""
+    if isinstance(value, kind):
+        return value
+    text = str(value).strip()
+    try:
+        return kind(text.upper() if upper else text.lower())
+    except ValueError:
+        raise InvalidInput(f"unknown {what} {value!r}: use {', '.join(k.value for k in kind)}") from None

@@ -7,6 +7,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from switchboard.errors import InvalidInput
+from switchboard.names import parse_choice
 from switchboard.timefmt import iso
 
 
@@ -60,12 +61,7 @@ class Delivery(StrEnum):
 
 
 def parse_type(value: str | MessageType) -> MessageType:
-    try:
-        return MessageType(value)
-    except ValueError:
-        raise InvalidInput(
-            f"unknown message type {value!r}: use {', '.join(t.value for t in MessageType)}"
-        ) from None
+    return parse_choice(MessageType, value, "message type")
 
 
 _TIMES = ("available_at", "lease_expires_at", "created_at", "read_at", "archived_at", "acked_at")

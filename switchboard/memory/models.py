@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from switchboard.errors import InvalidInput
+from switchboard.names import parse_choice
 from switchboard.timefmt import iso
 
 
@@ -47,30 +47,20 @@ class Mode(StrEnum):
     KEYWORD = "keyword"
 
 
-def _parse(kind: type[StrEnum], value: Any, what: str, *, upper: bool = False) -> Any:
-    if isinstance(value, kind):
-        return value
-    text = str(value).strip()
-    try:
-        return kind(text.upper() if upper else text.lower())
-    except ValueError:
-        raise InvalidInput(f"unknown {what} {value!r}: use {', '.join(k.value for k in kind)}") from None
-
-
 def parse_type(value: str | MemoryType) -> MemoryType:
-    return _parse(MemoryType, value, "memory type", upper=True)
+    return parse_choice(MemoryType, value, "memory type", upper=True)
 
 
 def parse_confidence(value: str | Confidence) -> Confidence:
-    return _parse(Confidence, value, "confidence")
+    return parse_choice(Confidence, value, "confidence")
 
 
 def parse_relation(value: str | Relation) -> Relation:
-    return _parse(Relation, value, "relation")
+    return parse_choice(Relation, value, "relation")
 
 
 def parse_mode(value: str | Mode) -> Mode:
-    return _parse(Mode, value, "recall mode")
+    return parse_choice(Mode, value, "recall mode")
 
 
 _TIMES = ("created_at", "updated_at", "accessed_at", "expires_at")
