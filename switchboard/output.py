@@ -15,6 +15,14 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def emit(record: Any, as_json: bool, text: object) -> None:
+    """A command's result: the record (`to_dict()`) as JSON for scripts, or one line for people."""
+    if as_json:
+        print_json(record.to_dict())
+    else:
+        sys.stdout.write(f"{text}\n")
+
+
 def console():  # noqa: ANN201 - a rich Console, imported lazily
     """A rich console; piped output is not cut to 80 columns: it is read in files and logs."""
     from rich.console import Console

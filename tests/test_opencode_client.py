@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from switchboard.config import Settings
 from switchboard.errors import SwitchboardError
 from switchboard.modelserver import ScriptedModel, configure
 from switchboard.opencode import (AuthRefused, OpenCode, OpenCodeClient, OpenCodeError, ServerDown,
@@ -198,3 +199,14 @@ async def test_poll_sees_a_turn_whose_events_were_missed(opencode_server: Endpoi
         late = _Follow(session.id, since_ms=(time.time() + 60) * 1000)
         await client._poll(late, None)
         assert not late.done  # that answer predates the prompt
+
+
+def test_attach_url_credentials(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--attach` takes credentials in the URL, else the environment's."""
+    from switchboard.opencode.server import endpoint
+
+    target = endpoint(settings, "http://agent:p%40ss@127.0.0.1:4096/")
+    assert (target.url, target.username, target.password) == ("http://127.0.0.1:4096", "agent", "p@ss")
+    monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", "from-env")
+    target = endpoint(settings, "http://127.0.0.1:4096")
+    assert (target.url, target.username, target.password) == ("http://127.0.0.1:4096", "opencode", "from-env")

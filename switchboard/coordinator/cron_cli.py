@@ -9,7 +9,7 @@ import typer
 
 from switchboard.cliopts import JsonFlag, part_app, settings
 from switchboard.coordinator.schedules import Schedules
-from switchboard.output import preview, print_json, print_table
+from switchboard.output import emit, preview, print_json, print_table
 from switchboard.timefmt import age, iso
 
 app = part_app()
@@ -34,7 +34,7 @@ def add(
 ) -> None:
     """Add a schedule."""
     added = _schedules(ctx).add(schedule, task, name=name, runner=runner, role=role, catch_up=catch_up)
-    print_json(added.to_dict()) if as_json else typer.echo(f"added {added.name}; next run {iso(added.next_run_at)}")
+    emit(added, as_json, f"added {added.name}; next run {iso(added.next_run_at)}")
 
 
 @app.command("list")
@@ -55,25 +55,25 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def remove(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
     """Remove a schedule (its queued tasks stay)."""
     removed = _schedules(ctx).remove(name)
-    print_json(removed.to_dict()) if as_json else typer.echo(f"removed {removed.name}")
+    emit(removed, as_json, f"removed {removed.name}")
 
 
 @app.command()
 def pause(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
     """Stop firing a schedule until it is resumed."""
     paused = _schedules(ctx).pause(name)
-    print_json(paused.to_dict()) if as_json else typer.echo(f"paused {paused.name}")
+    emit(paused, as_json, f"paused {paused.name}")
 
 
 @app.command()
 def resume(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
     """Fire a paused schedule again, from its next time on."""
     resumed = _schedules(ctx).resume(name)
-    print_json(resumed.to_dict()) if as_json else typer.echo(f"resumed {resumed.name}; next run {iso(resumed.next_run_at)}")
+    emit(resumed, as_json, f"resumed {resumed.name}; next run {iso(resumed.next_run_at)}")
 
 
 @app.command()
 def run(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
     """Queue a schedule's task now, outside its timetable."""
     task = _schedules(ctx).run(name)
-    print_json(task.to_dict()) if as_json else typer.echo(task.id)
+    emit(task, as_json, task.id)

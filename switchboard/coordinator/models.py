@@ -22,7 +22,7 @@ class TaskStatus(StrEnum):
         return self in (TaskStatus.DONE, TaskStatus.DEAD, TaskStatus.CANCELLED)
 
 
-_TASK_TIMES = ("available_at", "lease_expires_at", "started_at", "deadline_at", "last_event_at",
+_TASK_TIMES = ("available_at", "lease_expires_at", "started_at", "deadline_at",
                "finished_at", "created_at", "updated_at")
 
 
@@ -47,7 +47,6 @@ class Task:
     run_id: int | None
     started_at: float | None
     deadline_at: float | None
-    last_event_at: float | None
     finished_at: float | None
     result: str | None
     error: str | None

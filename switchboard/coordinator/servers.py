@@ -21,10 +21,9 @@ class ServerPool:
 
     def __init__(self, settings: Settings, attach: list[str] | tuple[str, ...] = ()) -> None:
         from switchboard.opencode.server import endpoint
-        from switchboard.runners.service import server_endpoint
 
         if attach:
-            self.endpoints = {e.url: e for e in (server_endpoint(settings, url) for url in attach)}
+            self.endpoints = {e.url: e for e in (endpoint(settings, url) for url in attach)}
         else:
             managed = endpoint(settings)  # starts the managed server when none runs
             self.endpoints = {managed.url: managed}

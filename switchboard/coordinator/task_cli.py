@@ -13,7 +13,7 @@ from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.coordinator.todo import parse_todo
 from switchboard.errors import InvalidInput
-from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
 app = part_app()
@@ -66,7 +66,7 @@ def add(
     """Queue a task and print its id."""
     task = _tasks(ctx).add(read_text_arg(prompt), runner=runner, role=role, after=_ids(after),
                            priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout)
-    print_json(task.to_dict()) if as_json else typer.echo(task.id)
+    emit(task, as_json, task.id)
 
 
 @app.command("list")
@@ -103,14 +103,14 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
 def cancel(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
     """Cancel a queued or running task (its session is aborted); tasks after it die too."""
     task = _tasks(ctx).cancel(task_id)
-    print_json(task.to_dict()) if as_json else typer.echo(f"cancelled {task.id}")
+    emit(task, as_json, f"cancelled {task.id}")
 
 
 @app.command()
 def retry(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
     """Requeue a finished task with fresh attempts (and the tasks that died waiting on it)."""
     task = _tasks(ctx).retry(task_id)
-    print_json(task.to_dict()) if as_json else typer.echo(f"requeued {task.id}")
+    emit(task, as_json, f"requeued {task.id}")
 
 
 @app.command()

@@ -82,7 +82,7 @@ class Tasks:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
             if existing is not None:
                 return self._task(tx, existing)
-        self._check_target(tx, runner, role)
+        self.check_target(tx, runner, role)
         for dep in after:
             status = self._get(tx, dep).status
             if status in (TaskStatus.DEAD, TaskStatus.CANCELLED):
@@ -98,7 +98,8 @@ class Tasks:
         tx.notify(CHANNEL)
         return Task.from_row(row, deps)
 
-    def _check_target(self, tx: Tx, runner: str | None, role: str | None) -> None:
+    def check_target(self, tx: Tx, runner: str | None, role: str | None) -> None:
+        """Refuse a task (or schedule) for a runner or role that does not exist."""
         runners = tx.all("tasks.runners")
         if runner is not None and runner not in {r["name"] for r in runners}:
             raise NotFound(f"no runner named {runner!r}: create it with `switchboard runner create`")
@@ -233,10 +234,6 @@ class Tasks:
         with self.store.transaction(write=True) as tx:
             tx.execute("tasks.set_session", {"id": task_id, "owner": owner, "server_url": server_url,
                                               "session_id": session_id, "run_id": run_id, "now": time.time()})
-
-    def touch(self, task_id: int) -> None:
-        with self.store.transaction(write=True) as tx:
-            tx.execute("tasks.touch_event", {"id": task_id, "now": time.time()})
 
     def renew(self, owner: str, lease: float) -> None:
         with self.store.transaction(write=True) as tx:

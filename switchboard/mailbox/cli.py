@@ -11,7 +11,7 @@ from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
 from switchboard.errors import InvalidInput
 from switchboard.mailbox.models import Message
 from switchboard.mailbox.service import Mailbox
-from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
 app = part_app()
@@ -102,7 +102,7 @@ def read(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> No
 def archive(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> None:
     """Archive a message: it leaves the inbox but is kept."""
     message = _mailbox(ctx).archive(message_id)
-    print_json(message.to_dict()) if as_json else typer.echo(f"archived {message.id}")
+    emit(message, as_json, f"archived {message.id}")
 
 
 @app.command()
@@ -147,7 +147,7 @@ def ack(
 ) -> None:
     """Mark a claimed message done."""
     message = _mailbox(ctx).ack(message_id, lease_token=lease)
-    print_json(message.to_dict()) if as_json else typer.echo(f"acked {message.id}")
+    emit(message, as_json, f"acked {message.id}")
 
 
 @app.command()
@@ -188,7 +188,7 @@ def dead(ctx: typer.Context, agent: AgentOpt = None, as_json: JsonFlag = False) 
 def retry(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> None:
     """Requeue a dead letter with fresh attempts."""
     message = _mailbox(ctx).retry(message_id)
-    print_json(message.to_dict()) if as_json else typer.echo(f"requeued {message.id}")
+    emit(message, as_json, f"requeued {message.id}")
 
 
 @app.command()
@@ -200,7 +200,7 @@ def register(
 ) -> None:
     """Register an agent (or reactivate it) so that broadcasts reach it."""
     agent_row = _mailbox(ctx).register(agent, role)
-    print_json(agent_row.to_dict()) if as_json else typer.echo(f"registered {agent_row.name} ({agent_row.role})")
+    emit(agent_row, as_json, f"registered {agent_row.name} ({agent_row.role})")
 
 
 @app.command()
@@ -211,7 +211,7 @@ def deregister(
 ) -> None:
     """Mark an agent inactive: broadcasts skip it; its mail is kept."""
     agent_row = _mailbox(ctx).deregister(agent)
-    print_json(agent_row.to_dict()) if as_json else typer.echo(f"deregistered {agent_row.name}")
+    emit(agent_row, as_json, f"deregistered {agent_row.name}")
 
 
 @app.command()

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from switchboard.config import Settings
 from switchboard.processes import alive, terminate
@@ -217,11 +218,19 @@ def endpoint(settings: Settings, attach: str | None = None, *, start: bool = Tru
     """The server a command should use: `attach`, else the `opencode_url` setting, else the
     managed server (started if `start` and not running).
 
-    An attached server's credentials come from `OPENCODE_SERVER_PASSWORD` and
-    `OPENCODE_SERVER_USERNAME`.
+    An attached server's credentials come from the URL (`http://user:password@host:port`),
+    else, when it is the managed server, from its record, else from
+    `OPENCODE_SERVER_PASSWORD` and `OPENCODE_SERVER_USERNAME`.
     """
     url = attach or settings.opencode_url
     if url:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+            return Endpoint(bare.rstrip("/"), unquote(parts.password), unquote(parts.username or USERNAME))
+        managed = ManagedServer(settings).read()
+        if managed is not None and managed.url == url.rstrip("/"):
+            return managed.endpoint
         return Endpoint(url.rstrip("/"), os.environ.get("OPENCODE_SERVER_PASSWORD") or None,
                         os.environ.get("OPENCODE_SERVER_USERNAME") or USERNAME)
     server = ManagedServer(settings)

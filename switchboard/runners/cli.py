@@ -14,7 +14,7 @@ import typer
 from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
 from switchboard.errors import InvalidInput
 from switchboard.mcp.wiring import server_name
-from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.runners.models import DEFAULT_TIMEOUT, Run
 from switchboard.runners.service import Runners
 from switchboard.timefmt import age, iso
@@ -172,7 +172,7 @@ def edit(
             raise InvalidInput(f"{editor} exited with an error; instructions unchanged")
         changes["instructions"] = path.read_text()
     runner = runners.update(name, agent_file=agent_file, **changes)
-    print_json(runner.to_dict()) if as_json else typer.echo(f"updated runner {runner.name}")
+    emit(runner, as_json, f"updated runner {runner.name}")
 
 
 @app.command()
@@ -234,4 +234,4 @@ def destroy(
 ) -> None:
     """Remove a runner, its history, its folder and its memory namespace."""
     runner = _runners(ctx).destroy(name, force=force)
-    print_json(runner.to_dict()) if as_json else typer.echo(f"destroyed runner {runner.name}")
+    emit(runner, as_json, f"destroyed runner {runner.name}")

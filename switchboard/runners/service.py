@@ -21,7 +21,6 @@ from switchboard.store import Store, Tx, open_store
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
     from switchboard.opencode.models import Event, Turn
-    from switchboard.opencode.server import Endpoint
 
 log = logging.getLogger("switchboard.runners")
 
@@ -326,7 +325,9 @@ class Runners:
         runner = self.get(name)
         if not runner.session_id or not runner.server_url:
             raise Conflict(f"runner {name!r} has no session to stop")
-        async with server_endpoint(self.settings, runner.server_url).client(directory=runner.workdir) as client:
+        from switchboard.opencode.server import endpoint
+
+        async with endpoint(self.settings, runner.server_url).client(directory=runner.workdir) as client:
             await client.abort(runner.session_id)
         return runner.session_id
 
@@ -392,23 +393,6 @@ def report_text(run: Run) -> str:
         excerpt = body if len(body) <= REPORT_EXCERPT else body[: REPORT_EXCERPT - 1] + "…"
         head += "\n\n" + excerpt
     return head
-
-
-def server_endpoint(settings: Settings, url: str) -> Endpoint:
-    """Credentials for a server by URL: from the URL (`http://user:password@host:port`),
-    the managed server's own, else the environment's."""
-    from urllib.parse import unquote, urlsplit, urlunsplit
-
-    from switchboard.opencode.server import Endpoint, ManagedServer, endpoint
-
-    parts = urlsplit(url)
-    if parts.password is not None:
-        bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
-        return Endpoint(bare.rstrip("/"), unquote(parts.password), unquote(parts.username or "opencode"))
-    managed = ManagedServer(settings).read()
-    if managed is not None and managed.url == url.rstrip("/"):
-        return managed.endpoint
-    return endpoint(settings, url)
 
 
 def _memory_context(settings: Settings, store: Store, namespace: str, prompt: str) -> str:

@@ -26,7 +26,6 @@ CREATE TABLE tasks (
     run_id INTEGER,
     started_at DOUBLE PRECISION,
     deadline_at DOUBLE PRECISION,
-    last_event_at DOUBLE PRECISION,
     finished_at DOUBLE PRECISION,
     result TEXT,
     error TEXT,

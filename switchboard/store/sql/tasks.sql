@@ -81,7 +81,7 @@ SELECT name FROM runners WHERE name = :name;
 UPDATE tasks
 SET status = 'running', attempts = attempts + 1, assigned_runner = :runner, owner = :owner,
     lease_expires_at = :lease_until, started_at = :now, deadline_at = :deadline,
-    last_event_at = :now, session_id = NULL, server_url = NULL, run_id = NULL,
+    session_id = NULL, server_url = NULL, run_id = NULL,
     error = NULL, updated_at = :now
 WHERE id = :id AND status = 'queued'
 RETURNING *;
@@ -90,9 +90,6 @@ RETURNING *;
 UPDATE tasks SET session_id = :session_id, server_url = :server_url, run_id = :run_id,
     updated_at = :now
 WHERE id = :id AND owner = :owner AND status = 'running';
-
--- name: touch_event
-UPDATE tasks SET last_event_at = :now WHERE id = :id AND status = 'running';
 
 -- name: renew
 -- Extends the leases of every running task this coordinator holds.
