@@ -27,7 +27,7 @@ def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError:
-        raise StoreError("PostgreSQL needs psycopg: pip install 'switchboard[postgres]'") from None
+        raise StoreError("PostgreSQL needs psycopg: pip install 'switchboard-opencode[postgres]'") from None
     return psycopg
 
 
