@@ -188,3 +188,30 @@ def test_managed_server_killed_mid_task_is_restarted_and_every_task_ends_done(
         assert second is not None and second.pid != first.pid  # it runs again, restarted
     finally:
         managed.stop()
+
+
+def test_managed_server_stops_when_idle_unless_a_coordinator_runs(
+        tmp_path: Path, opencode_bin: str, opencode_env: dict[str, str]) -> None:
+    import fcntl
+
+    home = tmp_path / "idle-home"
+    home.mkdir()
+    (home / "config.toml").write_text("opencode_idle_seconds = 1.5\n")
+    settings = Settings.load(home)
+    server = ManagedServer(settings, binary=opencode_bin, env=opencode_env)
+    try:
+        with open(home / daemon.LOCK_FILE, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as a running coordinator holds it
+            server.start()
+            time.sleep(4)
+            assert server.status() is not None  # needed: a coordinator runs
+        _wait_for(lambda: server.read() is None, 30, "the idle server to stop")
+        started = time.monotonic()
+        info, _ = server.start()
+        import shutil
+
+        shutil.rmtree(home)  # a one-shot home removed: its server goes too
+        _wait_for(lambda: _state(info.pid) in ("gone", "Z"), 30, "the server of a removed home to stop")
+        assert time.monotonic() - started < 30
+    finally:
+        server.stop()
