@@ -195,7 +195,17 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
             return 0
     idle = idle_seconds(settings)
     server = WarmServer(settings)
-    server.load()  # starters meanwhile see the lock held: writes go pending, recalls wait
+    if not server.load():  # starters meanwhile see the lock held: writes go pending, recalls wait
+        (settings.home / FAILED_FILE).write_text(f"{server.load_error}\n")
+        return 1
+    if database:  # what the starter stored while the model loaded: filled before a recall can look
+        try:
+            server.fill(database)
+        except Exception:  # noqa: BLE001 - the fill loop retries
+            log.exception("filling pending vectors in %s failed; retrying later", database)
+    state = {"pid": os.getpid(), "model": server.model.model_id, "started_at": time.time(),
+             "idle_timeout_minutes": idle / 60}
+    (settings.home / STATE_FILE).write_text(json.dumps(state) + "\n")
     try:
         server.start(preload=False)
     except OSError as exc:
@@ -203,11 +213,9 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
         log.error("embedding service not started: %s", exc)
         return 1
     (settings.home / FAILED_FILE).unlink(missing_ok=True)
-    state = {"pid": os.getpid(), "model": server.model.model_id, "started_at": time.time(),
-             "idle_timeout_minutes": idle / 60}
-    (settings.home / STATE_FILE).write_text(json.dumps(state) + "\n")
+    server.last_used = time.monotonic()  # idle from now, not from before the model load
     signal.signal(signal.SIGTERM, lambda *_: server.stopping.set())
-    server.fill_soon(database or "")  # what the starter stored while the model loaded
+    server.fill_soon("")  # and what was stored since
     log.info("embedding service %d serving %s at %s (idle exit after %g min)", os.getpid(),
              server.model.model_id, server.path, idle / 60)
     try:

@@ -352,6 +352,7 @@ class WarmServer:
         self.databases: set[str] = set()  # where pending memories may wait for a vector
         self._stores: dict[str, Any] = {}
         self._filling: dict[str, threading.Lock] = {}
+        self.load_error: str | None = None
         self._stores_lock = threading.Lock()
         self._wake = threading.Event()
         self._loading = threading.Lock()
@@ -382,11 +383,11 @@ class WarmServer:
             self._preload_soon()
         return self
 
-    def load(self) -> None:
+    def load(self) -> bool:
         """Load the model now, in this thread (the service does, before it listens: a
         thread importing torch would hold up every answer for seconds)."""
         with self._loading:
-            self._load()
+            return self._load()
 
     def _preload_soon(self) -> None:
         if not self.model.loaded and self._loading.acquire(blocking=False):
@@ -398,31 +399,32 @@ class WarmServer:
         finally:
             self._loading.release()
 
-    def _load(self) -> None:
+    def _load(self) -> bool:
         started = time.monotonic()
         try:
             self.model.embed(["warm up"])
         except Exception as exc:  # noqa: BLE001 - logged; clients then load their own
+            self.load_error = str(exc)
             log.warning("embedding model %s not loaded: %s", self.model.model_id, exc)
-            return
-        log.info("embedding model %s loaded in %.1fs; serving it at %s", self.model.model_id,
-                 time.monotonic() - started, self.path)
+            return False
+        log.info("embedding model %s loaded in %.1fs", self.model.model_id, time.monotonic() - started)
         self._wake.set()
+        return True
 
     def idle_for(self) -> float:
         return time.monotonic() - self.last_used
 
     def answer(self, line: bytes) -> dict[str, Any]:
-        self.last_used = time.monotonic()
         try:
             request = json.loads(line)
             op = request.get("op") if isinstance(request, dict) else None
-            if op == "info":
+            if op == "info":  # asking about the service is not using it: status keeps nothing alive
                 return self._info()
+            self.last_used = time.monotonic()
             if op == "fill":
                 database = str(request.get("database") or "")
                 if request.get("wait") and database and self.model.loaded:
-                    return {"ok": True, "filled": self._fill(database)}
+                    return {"ok": True, "filled": self.fill(database)}
                 self.fill_soon(database)
                 return {"ok": True}
             if op not in ("embed", "search"):
@@ -440,8 +442,6 @@ class WarmServer:
                     "vectors": base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")}
         except Exception as exc:  # noqa: BLE001 - the client falls back on any refusal
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        finally:
-            self.last_used = time.monotonic()
 
     def _info(self) -> dict[str, Any]:
         import resource
@@ -466,6 +466,12 @@ class WarmServer:
         return Memory(self._store(database), self.settings.with_overrides(database_url=database), self.model)
 
     def _search(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._searched(request)
+        finally:
+            self.last_used = time.monotonic()  # a long search counts from its end
+
+    def _searched(self, request: dict[str, Any]) -> dict[str, Any]:
         from switchboard.memory.vectors import index_for
 
         namespaces = tuple(str(n) for n in request.get("namespaces") or ())
@@ -486,7 +492,7 @@ class WarmServer:
         self._preload_soon()
         self._wake.set()
 
-    def _fill(self, database: str) -> int:
+    def fill(self, database: str) -> int:
         """Embed the pending memories of one database (one filler at a time per database)."""
         self.databases.add(database)
         with self._stores_lock:
@@ -506,7 +512,7 @@ class WarmServer:
                 continue
             for database in sorted(self.databases):
                 try:
-                    filled = self._fill(database)
+                    filled = self.fill(database)
                 except Exception:  # noqa: BLE001 - one bad database must not stop the service
                     log.exception("filling pending vectors in %s failed; retrying later", database)
                     continue
