@@ -33,6 +33,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for var in _ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    # Each process embeds with its own (shared, session-wide) model; the tests of the
+    # embedding service turn it back on where they start one.
+    monkeypatch.setenv("SWITCHBOARD_MEMORY_SERVICE", "off")
 
 
 BACKEND = os.environ.get("SWITCHBOARD_TEST_BACKEND", "sqlite")

@@ -364,18 +364,21 @@ def test_stale_or_silent_socket_falls_back_to_the_local_model(settings: Settings
     with WarmServer(settings).start(preload=False) as server:  # a stale file is replaced at start
         assert os.stat(server.path).st_mode & 0o777 == 0o600
         assert embedder(settings) is server.model  # the serving process embeds itself
-        asking = WarmEmbedder(settings.memory_model, path=server.path)
+        asking = WarmEmbedder(settings, start=False)
         assert asking.embed_one("hello").shape == (384,) and asking.warm_calls == 1
         with pytest.raises(OSError, match="another process serves"):
             WarmServer(settings).start(preload=False)
     assert not path.exists()
 
 
-def test_the_coordinator_serves_embeddings_while_it_runs(settings: Settings, attach: str,
-                                                          opencode_server: Endpoint) -> None:
-    env = {**os.environ, "SWITCHBOARD_HOME": str(settings.home)}
+def test_the_coordinator_starts_the_shared_embedding_service(settings: Settings, attach: str,
+                                                            opencode_server: Endpoint) -> None:
+    from switchboard.memory import embedservice
+    from switchboard.memory.warm import WarmClient
+
+    env = {**os.environ, "SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_MEMORY_SERVICE": "auto"}
     process = subprocess.Popen([sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground",
-                                "--no-memory", f"--attach={attach}"], env=env, stdout=subprocess.DEVNULL,
+                                f"--attach={attach}"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -384,13 +387,14 @@ def test_the_coordinator_serves_embeddings_while_it_runs(settings: Settings, att
             time.sleep(0.1)
         state = json.loads((settings.home / "coordinator.json").read_text())
         assert state["memory_socket"] == str(socket_path(settings))
+        assert embedservice.wait_listening(settings, timeout=120)
         assert os.stat(socket_path(settings)).st_mode & 0o777 == 0o600
-        from switchboard.memory.warm import WarmClient
-
         info = WarmClient(socket_path(settings)).info()
-        assert info["pid"] == process.pid and info["model"].endswith("all-MiniLM-L6-v2")
+        assert info["pid"] != process.pid and info["loaded"] and info["model"].endswith("all-MiniLM-L6-v2")
     finally:
         process.terminate()
         process.wait(timeout=30)
+        stopped = embedservice.stop(settings)
     assert process.returncode == 0
+    assert stopped is not None and stopped["pid"] == info["pid"]  # it outlived the coordinator
     assert not socket_path(settings).exists()

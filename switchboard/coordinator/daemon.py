@@ -91,22 +91,19 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
             await coordinator.run(stop, grace=grace)
             group.cancel_scope.cancel()
 
-    warm = None
     signal.signal(signal.SIGTERM, _exit)  # until the loop listens: a stop at start-up cleans up too
     try:
-        warm = _serve_embeddings(settings, preload=options.get("remember", True))
+        memory_socket = _serve_embeddings(settings) if options.get("remember", True) else None
         state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
                  "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
                  "database": coordinator.store.connector.describe(),
-                 "memory_socket": str(warm.path) if warm is not None else None}
+                 "memory_socket": memory_socket}
         state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
             "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
             coordinator.concurrency, ", ".join(coordinator.pool.urls))
         anyio.run(main)
     finally:
-        if warm is not None:
-            warm.close()
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
@@ -128,19 +125,30 @@ def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
-def _serve_embeddings(settings: Settings, *, preload: bool) -> Any:
-    """Serve this process's embedding model to the CLI and MCP tools on `HOME/embed.sock`
-    (see `switchboard.memory.warm`); with `preload`, load it now. None if it cannot."""
-    from switchboard.memory.warm import WarmServer
+def _serve_embeddings(settings: Settings) -> str | None:
+    """Start the home's shared embedding service if none runs (see
+    `switchboard.memory.embedservice`), without waiting for its model: runners' recalls
+    and this coordinator's memories use it, and it fills in vectors of memories stored
+    while it loads. Returns its socket path, or None if it cannot start."""
+    from switchboard.memory import embedservice
+    from switchboard.memory.warm import WarmClient, WarmUnavailable, socket_path
 
     log = logging.getLogger("switchboard.coordinator")
-    try:
-        server = WarmServer(settings).start(preload=preload)
-    except OSError as exc:
-        log.warning("not serving embeddings on a socket (%s): the CLI and MCP tools load their own model", exc)
+    if not embedservice.service_enabled(settings):
         return None
-    log.info("serving embeddings at %s%s", server.path, " (loading the model)" if preload else "")
-    return server
+    failure = embedservice.ensure(settings)
+    if failure is not None:
+        log.warning("no embedding service (%s): memory embeds in-process", failure)
+        return None
+    client = WarmClient(socket_path(settings), connect_timeout=0.5, timeout=2.0)
+    try:
+        client.request({"op": "fill", "database": settings.database_url})  # a service already running
+    except WarmUnavailable:
+        pass  # just started: it fills this database by itself
+    finally:
+        client.close()
+    log.info("embedding service at %s", socket_path(settings))
+    return str(socket_path(settings))
 
 
 def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -> dict[str, Any]:

@@ -18,11 +18,14 @@ from switchboard.errors import InvalidInput
 from switchboard.memory.models import MemoryRecord
 from switchboard.memory.service import Memory, dump_export, parse_export
 from switchboard.output import preview, print_fields, print_json, print_table
+from switchboard.progress import bar
 from switchboard.timefmt import age, iso
 
 app = typer.Typer(no_args_is_help=True)
 namespaces_app = typer.Typer(no_args_is_help=True, help="List, rename and delete namespaces.")
 app.add_typer(namespaces_app, name="namespaces")
+service_app = typer.Typer(no_args_is_help=True, help="The background embedding service (started on demand).")
+app.add_typer(service_app, name="service")
 
 _NS_KEY = "switchboard.memory.namespace"
 
@@ -47,9 +50,11 @@ def _ns(ctx: typer.Context, namespace: str | None) -> str | None:
 
 def _memory(ctx: typer.Context) -> Memory:
     from switchboard.memory import warm
+    from switchboard.progress import spinner
 
-    # While the coordinator runs, its loaded model embeds for us (see warm.py).
-    return Memory.open(settings(ctx), warm.embedder(settings(ctx)))
+    # The embedding service's loaded model embeds for us, started on first need (see warm.py).
+    return Memory.open(settings(ctx), warm.embedder(
+        settings(ctx), on_wait=lambda: spinner("loading the embedding model")))
 
 
 def _memories_table(memories: list[MemoryRecord], empty: str) -> None:
@@ -233,15 +238,14 @@ def stats(ctx: typer.Context, namespace: ScopeOpt = None, as_json: JsonFlag = Fa
     if as_json:
         print_json(report)
         return
-    index = report["index"]
     typer.echo(f"database: {report['database']}")
     typer.echo(f"memories: {report['memories']}   expired: {report['expired']}   "
                f"superseded: {report['superseded']}")
     typer.echo(f"model:    {report['model']}" + (f"   ({report['needs_reindex']} need `memory reindex`)"
                                                   if report["needs_reindex"] else ""))
-    detail = f" — {index['model']}, {index['dim']} dims, {index['rows']} rows" if "model" in index else ""
-    typer.echo(f"index:    {index['backend']}{detail}" + ("   (dirty: rebuilt on next recall)"
-                                                          if index.get("dirty") else ""))
+    if report["pending"]:
+        typer.echo(f"pending:  {report['pending']} memories wait for their vector (keyword recall finds them)")
+    typer.echo(f"index:    {report['index']}")
     print_table(["namespace", "memories", "expired", "newest"],
                 [(ns, e["memories"], e["expired"], e["newest"]) for ns, e in report["namespaces"].items()],
                 empty="no memories")
@@ -277,7 +281,9 @@ def consolidate(
     as_json: JsonFlag = False,
 ) -> None:
     """Merge near-duplicate memories (by cosine similarity of their vectors)."""
-    groups = _memory(ctx).consolidate(threshold, namespace=_ns(ctx, namespace), dry_run=dry_run)
+    with bar("comparing memories") as progress:
+        groups = _memory(ctx).consolidate(threshold, namespace=_ns(ctx, namespace), dry_run=dry_run,
+                                          progress=progress)
     if as_json:
         print_json({"groups": [g.to_dict() for g in groups], "merged": not dry_run})
         return
@@ -320,7 +326,9 @@ def import_(
         text = read_text_arg(file) if file == "-" else Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {file}: {exc}") from None
-    report = _memory(ctx).import_records(parse_export(text), namespace=_ns(ctx, namespace))
+    records = parse_export(text)
+    with bar("importing memories", len(records)) as progress:
+        report = _memory(ctx).import_records(records, namespace=_ns(ctx, namespace), progress=progress)
     if as_json:
         print_json(report.to_dict())
         return
@@ -337,7 +345,8 @@ def reindex(
     as_json: JsonFlag = False,
 ) -> None:
     """Embed memories with the configured model and rebuild the vector index."""
-    report = _memory(ctx).reindex(all_memories=all_memories)
+    with bar("embedding memories") as progress:
+        report = _memory(ctx).reindex(all_memories=all_memories, progress=progress)
     if as_json:
         print_json(report)
     else:
@@ -385,3 +394,36 @@ def namespaces_delete(
         typer.echo(f"deleted namespace {name} ({count} memories)")
     else:
         typer.echo(f"would delete namespace {name} ({count} memories): run again with --force")
+
+
+@service_app.command("status")
+def service_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Whether the embedding service runs, its model, idle time and peak memory."""
+    from switchboard.memory import embedservice
+
+    report = embedservice.status(settings(ctx))
+    if as_json:
+        print_json(report)
+    elif not report["running"]:
+        typer.echo(f"not running (starts on the next memory command that embeds; idle exit after "
+                   f"{report['idle_timeout_minutes']:g} min)" + ("" if report["enabled"] else "; turned off"))
+    else:
+        print_fields([("pid", report.get("pid")), ("model", report.get("model")),
+                      ("loaded", report.get("loaded")), ("socket", report["socket"]),
+                      ("started", iso(report.get("started_at"))), ("idle", f"{report.get('idle_seconds', 0):g}s"),
+                      ("idle exit", f"after {report['idle_timeout_minutes']:g} min"),
+                      ("peak RSS", f"{report.get('peak_rss_mb')} MB"), ("error", report.get("error"))])
+
+
+@service_app.command("stop")
+def service_stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Stop the embedding service (the next memory command that embeds starts it again)."""
+    from switchboard.memory import embedservice
+
+    state = embedservice.stop(settings(ctx))
+    if as_json:
+        print_json({"stopped": state is not None, "pid": (state or {}).get("pid")})
+    elif state is None:
+        typer.echo("not running")
+    else:
+        typer.echo(f"stopped the embedding service (pid {state.get('pid')})")

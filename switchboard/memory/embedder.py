@@ -72,6 +72,7 @@ class Embedder:
         self.threads = max(1, int(threads))
         self._model: Any = None
         self._lock = threading.Lock()
+        self._running = threading.Lock()  # one encode at a time: the threads are set per process
 
     @property
     def loaded(self) -> bool:
@@ -121,13 +122,21 @@ class Embedder:
         model = self._load()
         import torch
 
-        torch.set_num_threads(self.threads)  # others in this process may have changed it
-        vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        with self._running:
+            torch.set_num_threads(self.threads)  # others in this process may have changed it
+            vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def embed_now(self, texts: list[str]) -> np.ndarray:
+        """Vectors for a write. This process holds the model, so they are made now."""
+        return self.embed(texts)
+
+    def fill_later(self, database_url: str) -> None:
+        """Nothing is left pending by an in-process model (see `WarmEmbedder.fill_later`)."""
 
 
 @cache

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard.config import Settings
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.memory import search
-from switchboard.memory.embedder import Embedder, get_embedder, model_id
+from switchboard.memory.embedder import Embedder, model_id
 from switchboard.memory.guard import refuse_secrets, strip_private
 from switchboard.memory.models import (
     Confidence,
@@ -43,12 +43,16 @@ from switchboard.memory.models import (
     parse_relation,
     parse_type,
 )
+from switchboard.memory.vectors import ANN_MIN, index_for
 from switchboard.names import check_name, check_text
+from switchboard.progress import Progress
 from switchboard.store import Store, Tx, open_store
 from switchboard.timefmt import iso
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from switchboard.memory.warm import WarmEmbedder
 
 SHARED = "shared"
 DEFAULT_NAMESPACE = "default"
@@ -141,21 +145,24 @@ class Memory:
     agent's session. Commands that do not embed never load the model.
     """
 
-    def __init__(self, store: Store, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, embedder: Embedder | WarmEmbedder | None = None) -> None:
         self.db = store
         self.settings = settings
         self._embedder = embedder
         self.model_id = embedder.model_id if embedder is not None else model_id(settings.memory_model)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Memory:
+    def open(cls, settings: Settings | None = None, embedder: Embedder | WarmEmbedder | None = None) -> Memory:
         settings = settings or Settings.load()
         return cls(open_store(settings), settings, embedder)
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> Embedder | WarmEmbedder:
+        """The embedder given, else the running embedding service's, else this process's model."""
         if self._embedder is None:
-            self._embedder = get_embedder(self.model_id, self.settings.memory_threads)
+            from switchboard.memory import warm
+
+            self._embedder = warm.embedder(self.settings.with_overrides(memory_model=self.model_id), start=False)
         return self._embedder
 
     def namespace(self, namespace: str | None = None) -> str:
@@ -228,7 +235,8 @@ class Memory:
             vector=item.get("vector"),
         )
 
-    def _write_all(self, drafts: list[_Draft], now: float, remap: bool = False) -> list[StoreResult]:
+    def _write_all(self, drafts: list[_Draft], now: float, remap: bool = False,
+                   progress: Progress | None = None) -> list[StoreResult]:
         """Embed what is new (not a repeat, no vector of the current model) and write all.
 
         With `remap`, `supersedes` holds ids from an export, mapped to the new ids as
@@ -241,9 +249,15 @@ class Memory:
                 "namespace": d.namespace, "content_hash": d.content_hash})}
         todo = [i for i, d in enumerate(drafts) if i not in repeats and d.vector is None]
         vectors: dict[int, Any] = {i: d.vector for i, d in enumerate(drafts) if d.vector is not None}
+        pending = False
         if todo:
-            embedded = self.embedder.embed([drafts[i].content for i in todo])
-            vectors.update(zip(todo, embedded))
+            # A warm model embeds now; otherwise the text is committed at once and the
+            # vector follows (the embedding service fills pending vectors in).
+            embedded = self._embed_batches([drafts[i].content for i in todo], progress)
+            if embedded is None:
+                pending = True
+            else:
+                vectors.update(zip(todo, embedded))
         id_map: dict[Any, int] = {}
         results: list[StoreResult] = []
         with self.db.transaction(write=True) as tx:
@@ -256,8 +270,25 @@ class Memory:
                 if draft.ref is not None:
                     id_map[draft.ref] = result.memory.id
                 results.append(result)
-            self._sync_index(tx, [r.memory.id for r in results if not r.merged], self._dim(vectors))
+        if pending:
+            self.embedder.fill_later(self.settings.database_url)
         return results
+
+    def _embed_batches(self, texts: list[str], progress: Progress | None) -> np.ndarray | None:
+        """`embed_now` in batches, so a long import shows progress; None: stored pending."""
+        if progress is None or len(texts) <= 256:
+            return self.embedder.embed_now(texts)
+        import numpy as np
+
+        progress.total(len(texts))
+        parts = []
+        for start in range(0, len(texts), 256):
+            part = self.embedder.embed_now(texts[start:start + 256])
+            if part is None:
+                return None
+            parts.append(part)
+            progress.advance(len(part))
+        return np.vstack(parts)
 
     def _check_supersedes(self, tx: Tx, draft: _Draft) -> None:
         older = tx.one("memory.get", {"id": draft.supersedes})
@@ -307,76 +338,39 @@ class Memory:
 
     # -- vectors and the vector index ---------------------------------------------
 
-    @property
-    def _vec_loaded(self) -> bool:
-        return self.db.connector.vector_index_table and getattr(self.db.connector, "vec_version", None) is not None
-
     def _vector_param(self, vector: np.ndarray) -> Any:
         return self.db.connector.encode_vector(vector)
 
     def _vector_value(self, value: Any) -> np.ndarray:
         return self.db.connector.decode_vector(value)
 
-    @staticmethod
-    def _dim(vectors: dict[int, Any]) -> int | None:
-        return next((int(v.shape[0]) for v in vectors.values()), None)
+    def _pgvector(self, tx: Tx, query: str, dim: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A pgvector query written for one dimension ({dim}), which HNSW indexes need."""
+        sql = self.db.sql(query).replace("{dim}", str(int(dim)))
+        return list(self.db.connection().execute(sql, params).fetchall())
 
-    def _sync_index(self, tx: Tx, ids: list[int], dim: int | None = None) -> None:
-        """Bring the sqlite-vec index up to date for `ids` after they were written or deleted.
-
-        The first write with sqlite-vec creates the index for the current model (and
-        fills it with that model's stored vectors); a write without sqlite-vec marks
-        it dirty, and the next process that has sqlite-vec rebuilds it.
-        """
-        if not self.db.connector.vector_index_table:
-            return  # pgvector searches memory_vectors itself
-        state = tx.one("memory.index_get")
-        if not self._vec_loaded:
-            if state is not None:
-                tx.execute("memory.index_dirty")
-            return
-        if state is None or state["dirty"]:
-            if state is None and dim is None:
-                return  # nothing indexed yet and no vector to size an index by
-            model, dim = (self.model_id, dim) if state is None else (state["model"], state["dim"])
-            self._rebuild_index(tx, model, dim)
-            return
-        if ids:
-            params = {"ids": json.dumps(ids), "model": state["model"]}
-            tx.execute("memory.vec_delete", params)
-            tx.execute("memory.vec_fill_ids", params)
-
-    def _rebuild_index(self, tx: Tx, model: str, dim: int) -> None:
-        conn = self.db.connection()  # the transaction's own connection, as migrations do
-        tx.execute("memory.vec_drop")
-        ddl = self.db.sql("memory.vec_create").replace("{dim}", str(int(dim)))
-        self.db.connector.run_script(conn, ddl)
-        tx.execute("memory.index_set", {"model": model, "dim": dim})
-        tx.execute("memory.vec_fill", {"model": model})
-
-    def _index_usable(self) -> bool:
-        """Whether recall can use the sqlite-vec index; repairs it first if it needs that."""
-        if not self.db.connector.vector_index_table:
-            return True
-        if not self._vec_loaded:
-            return False
-        with self.db.transaction() as tx:
-            state = tx.one("memory.index_get")
-            dim = self._stored_dim(tx) if state is None else state["dim"]
-        if state is not None and state["model"] != self.model_id:
-            return False  # it holds another model's vectors until `reindex`
-        if state is not None and not state["dirty"]:
-            return True
-        if dim is None:
-            return False  # no vector of this model yet: nothing to index
-        with self.db.transaction(write=True) as tx:
-            self._sync_index(tx, [], dim)
-        return True
-
-    def _stored_dim(self, tx: Tx) -> int | None:
-        row = next((r for r in tx.all("memory.vectors_by_model", {"namespace": None})
-                    if r["model"] == self.model_id), None)
-        return row["dim"] if row else None
+    def fill_pending(self, batch_size: int = 64, progress: Progress | None = None) -> int:
+        """Embed the memories stored with no vector yet; returns how many got one."""
+        filled = 0
+        after = 0
+        while True:
+            with self.db.transaction() as tx:
+                rows = tx.all("memory.pending", {"after": after, "limit": batch_size})
+                total = tx.scalar("memory.pending_count", {"namespace": None}) if progress and not after else None
+            if total is not None and progress:
+                progress.total(total)
+            if not rows:
+                return filled
+            vectors = self.embedder.embed([r["content"] for r in rows])
+            with self.db.transaction(write=True) as tx:
+                for row, vector in zip(rows, vectors):
+                    tx.execute("memory.vector_fill", {"id": row["id"], "model": self.model_id,
+                                                      "dim": int(vector.shape[0]),
+                                                      "embedding": self._vector_param(vector)})
+            filled += len(rows)
+            after = rows[-1]["id"]
+            if progress:
+                progress.advance(len(rows))
 
     # -- recall ----------------------------------------------------------------------
 
@@ -422,15 +416,15 @@ class Memory:
             if not tx.scalar("memory.any_in", scope):
                 return RecallResult(text, how, namespaces, [], [])  # nothing to search: no model load
         match = self._keyword_match(text) if how is not Mode.SEMANTIC else None
-        query_vector = self.embedder.embed_one(text) if how is not Mode.KEYWORD else None
-        use_index = query_vector is not None and self._index_usable()
+        semantic_on = how is not Mode.KEYWORD
+        remote = self._remote_search if semantic_on and self.db.connector.vector_index_table else None
+        query_vector = None if remote is not None or not semantic_on else self.embedder.embed_one(text)
         pool = max(4 * limit, 20)
         while True:
             with self.db.transaction() as tx:
                 keyword = [r["id"] for r in tx.all("memory.search_keyword", {**scope, "match": match, "k": pool})] \
                     if match else []
-                semantic = self._semantic(tx, query_vector, scope, pool, use_index) \
-                    if query_vector is not None else []
+                semantic = [] if not semantic_on else self._semantic(tx, text, query_vector, namespaces, pool)
                 candidates = {*keyword, *(i for i, _ in semantic)}
                 visible = {r["id"]: MemoryRecord.from_row(r) for r in tx.all(
                     "memory.visible", {**filters, "ids": json.dumps(sorted(candidates))})}
@@ -452,7 +446,7 @@ class Memory:
         if touch and hits:
             with self.db.transaction(write=True) as tx:
                 tx.execute("memory.touch", {"ids": json.dumps([h.memory.id for h in hits]), "now": now})
-        warnings = self._stale_warning(ns, shared_ns) if query_vector is not None else []
+        warnings = self._stale_warning(ns, shared_ns) if semantic_on else []
         return RecallResult(text, how, namespaces, hits, warnings)
 
     def _keyword_match(self, text: str) -> str | None:
@@ -469,16 +463,26 @@ class Memory:
                     terms = rare or terms
         return " OR ".join(terms) or None
 
-    def _semantic(self, tx: Tx, vector: np.ndarray, scope: dict[str, Any], k: int,
-                  use_index: bool) -> list[tuple[int, float]]:
+    @property
+    def _remote_search(self) -> Any:
+        """The embedding service's search (it holds the model and a warm index), if one serves us."""
+        return getattr(self.embedder, "search", None)
+
+    def _semantic(self, tx: Tx, text: str, vector: np.ndarray | None, namespaces: tuple[str, ...],
+                  k: int) -> list[tuple[int, float]]:
         """(id, cosine similarity) of the k nearest memories, nearest first."""
-        if use_index:
-            rows = tx.all("memory.search_semantic", {
-                **scope, "embedding": self._vector_param(vector), "k": k, "model": self.model_id})
-            return [(r["id"], 1.0 - float(r["distance"])) for r in rows]
-        ids, matrix = self._load_vectors(tx, scope)
-        top, sims = search.nearest(vector, matrix, k)
-        return [(ids[i], float(s)) for i, s in zip(top.tolist(), sims.tolist())]
+        if vector is None:  # SQLite with a warm service: it embeds and searches in one call
+            found = self._remote_search(self.settings.database_url, text, namespaces, k)
+            if found is not None:
+                return found
+            vector = self.embedder.embed_one(text)  # the service went away: do it here
+        if self.db.connector.vector_index_table:
+            return index_for(self.db, self.model_id).search(tx, vector, namespaces, k)
+        tx.one("memory.semantic_settings")
+        rows = self._pgvector(tx, "memory.search_semantic", int(vector.shape[0]), {
+            "namespace": namespaces[0], "shared": namespaces[-1] if len(namespaces) > 1 else None,
+            "embedding": self._vector_param(vector), "k": k, "model": self.model_id})
+        return [(r["id"], 1.0 - float(r["distance"])) for r in rows]
 
     def _load_vectors(self, tx: Tx, scope: dict[str, Any]) -> tuple[list[int], np.ndarray]:
         import numpy as np
@@ -585,8 +589,7 @@ class Memory:
             counts = tx.all("memory.count_by", {"namespace": ns, "now": now})
             vectors = tx.all("memory.vectors_by_model", {"namespace": ns})
             superseded = tx.scalar("memory.superseded_count", {"namespace": ns}) or 0
-            state = tx.one("memory.index_get") if self.db.connector.vector_index_table else None
-            indexed = tx.scalar("memory.vec_count") if state is not None and self._vec_loaded else None
+            pending = tx.scalar("memory.pending_count", {"namespace": ns}) or 0
         namespaces: dict[str, dict[str, Any]] = {}
         by_type: dict[str, int] = {}
         for row in counts:
@@ -610,19 +613,15 @@ class Memory:
             "by_type": dict(sorted(by_type.items())),
             "model": self.model_id,
             "vectors": [{"model": v["model"], "dim": v["dim"], "count": v["n"]} for v in vectors],
-            "needs_reindex": total - current,
-            "index": self._index_report(state, indexed),
+            "pending": pending,
+            "needs_reindex": total - current - pending,
+            "index": self._index_backend(),
         }
 
-    def _index_report(self, state: dict[str, Any] | None, rows: int | None) -> dict[str, Any]:
+    def _index_backend(self) -> str:
         if not self.db.connector.vector_index_table:
-            return {"backend": "pgvector"}
-        version = getattr(self.db.connector, "vec_version", None)
-        backend = f"sqlite-vec {version}" if version else "numpy (sqlite-vec cannot load in this Python)"
-        report: dict[str, Any] = {"backend": backend}
-        if state is not None:
-            report.update(model=state["model"], dim=state["dim"], dirty=bool(state["dirty"]), rows=rows)
-        return report
+            return "pgvector HNSW"
+        return f"in memory: exact below {ANN_MIN} vectors a namespace, HNSW from there"
 
     # -- changing and housekeeping -----------------------------------------------------
 
@@ -637,7 +636,6 @@ class Memory:
     def _delete(self, tx: Tx, ids: list[int]) -> None:
         if ids:
             tx.execute("memory.delete_many", {"ids": json.dumps(ids)})
-            self._sync_index(tx, ids)
 
     def prune(self, older_than_days: float = 90, *, namespace: str | None = None,
               dry_run: bool = False) -> PruneReport:
@@ -660,7 +658,7 @@ class Memory:
         )
 
     def consolidate(self, threshold: float = 0.95, *, namespace: str | None = None,
-                    dry_run: bool = False) -> list[MergeGroup]:
+                    dry_run: bool = False, progress: Progress | None = None) -> list[MergeGroup]:
         """Merge near-duplicates: memories of one namespace whose vectors have cosine
         similarity >= `threshold` fold into one (the most used, then the oldest),
         which takes their tags and access counts. Memories replaced by an update are
@@ -676,7 +674,7 @@ class Memory:
                                    "since": None, "tags": "[]"})}
             keep_rows = [n for n, i in enumerate(ids) if i in records]
             groups = _near_duplicates([ids[n] for n in keep_rows], matrix[keep_rows] if keep_rows else matrix,
-                                      [records[ids[n]].namespace for n in keep_rows], threshold)
+                                      [records[ids[n]].namespace for n in keep_rows], threshold, progress)
             merges = []
             for members, similarity in groups:
                 group = sorted((records[i] for i in members),
@@ -701,31 +699,43 @@ class Memory:
         tx.execute("memory.repoint_supersedes", {"ids": json.dumps(ids), "keep": keep.id})
         self._delete(tx, ids)
 
-    def reindex(self, *, all_memories: bool = False, batch_size: int = 256) -> dict[str, Any]:
+    def reindex(self, *, all_memories: bool = False, batch_size: int = 256,
+                progress: Progress | None = None) -> dict[str, Any]:
         """Embed every memory that has no vector from the current model (every memory,
-        with `all_memories`), then rebuild the vector index for that model."""
+        with `all_memories`). On PostgreSQL, also make sure the model's dimension has
+        its HNSW index; on SQLite each process's index catches up by itself."""
         embedded = 0
         after = 0
         model = self.model_id
+        with self.db.transaction() as tx:
+            total = tx.scalar("memory.count_all") if all_memories else tx.scalar(
+                "memory.stale_count", {"model": model, "namespace": None, "shared": None})
+        if progress:
+            progress.total(total or 0)
         while True:
             with self.db.transaction() as tx:
                 rows = tx.all("memory.stale", {"model": "" if all_memories else model, "after": after,
                                                "limit": batch_size})
             if not rows:
                 break
-            vectors = self.embedder.embed([r["content"] for r in rows])
+            embedded_rows = self.embedder.embed([r["content"] for r in rows])
             with self.db.transaction(write=True) as tx:
-                for row, vector in zip(rows, vectors):
+                for row, vector in zip(rows, embedded_rows):
                     tx.execute("memory.vector_upsert", {
                         "id": row["id"], "model": model, "dim": int(vector.shape[0]),
                         "embedding": self._vector_param(vector)})
             embedded += len(rows)
             after = rows[-1]["id"]
-        with self.db.transaction(write=True) as tx:
-            dim = self._stored_dim(tx)
-            if self._vec_loaded and dim is not None:
-                self._rebuild_index(tx, model, dim)
-        return {"model": model, "embedded": embedded, "index": self._index_report(None, None)["backend"]}
+            if progress:
+                progress.advance(len(rows))
+        if not self.db.connector.vector_index_table:
+            with self.db.transaction(write=True) as tx:
+                dims = {r["dim"] for r in tx.all("memory.vectors_by_model", {"namespace": None})
+                        if r["model"] == model}
+                for dim in dims:
+                    ddl = self.db.sql("memory.vector_index_create").replace("{dim}", str(int(dim)))
+                    self.db.connector.run_script(self.db.connection(), ddl)
+        return {"model": model, "embedded": embedded, "index": self._index_backend()}
 
     # -- namespaces ------------------------------------------------------------------------
 
@@ -750,8 +760,6 @@ class Memory:
             for clash in clashes:
                 self._fold(tx, self._get(tx, clash["new_id"]), [self._get(tx, clash["old_id"])], now)
             tx.execute("memory.rename", {"old": old, "new": new, "now": now})
-            merged = {c["old_id"] for c in clashes}
-            self._sync_index(tx, [i for i in ids if i not in merged])
         return {"moved": len(ids) - len(clashes), "merged": len(clashes)}
 
     def delete_namespace(self, namespace: str, *, dry_run: bool = False) -> int:
@@ -779,7 +787,8 @@ class Memory:
                 data["embedding"] = base64.b64encode(raw).decode("ascii")
             yield data
 
-    def import_records(self, records: Iterable[dict[str, Any]], *, namespace: str | None = None) -> ImportReport:
+    def import_records(self, records: Iterable[dict[str, Any]], *, namespace: str | None = None,
+                       progress: Progress | None = None) -> ImportReport:
         """Store exported memories, keeping their times, counts and supersede links (ids
         are new). A record that is invalid or holds a secret is skipped and reported;
         content a namespace already holds merges."""
@@ -799,7 +808,7 @@ class Memory:
             except (InvalidInput, NotFound, ValueError, TypeError) as exc:
                 skipped.append({"record": n, "id": record.get("id") if isinstance(record, dict) else None,
                                 "reason": str(exc)})
-        results = self._write_all(drafts, now, remap=True)
+        results = self._write_all(drafts, now, remap=True, progress=progress)
         merged = sum(r.merged for r in results)
         return ImportReport(imported=len(results) - merged, merged=merged, skipped=skipped)
 
@@ -828,8 +837,8 @@ def _context_entry(memory: MemoryRecord) -> str:
     return f"- {body} ({'; '.join(meta)})"
 
 
-def _near_duplicates(ids: list[int], matrix: np.ndarray, namespaces: list[str],
-                     threshold: float) -> list[tuple[list[int], float]]:
+def _near_duplicates(ids: list[int], matrix: np.ndarray, namespaces: list[str], threshold: float,
+                     progress: Progress | None = None) -> list[tuple[list[int], float]]:
     """Groups of ids (per namespace) linked by cosine >= threshold, with each group's
     lowest linking similarity. Compares in blocks, so memory stays bounded."""
     import numpy as np
@@ -846,9 +855,13 @@ def _near_duplicates(ids: list[int], matrix: np.ndarray, namespaces: list[str],
     by_namespace: dict[str, list[int]] = {}
     for n, ns in enumerate(namespaces):
         by_namespace.setdefault(ns, []).append(n)
+    if progress:
+        progress.total(len(ids))
     for rows in by_namespace.values():
         sub = matrix[rows]
         for start in range(0, len(rows), 1024):
+            if progress:
+                progress.advance(min(1024, len(rows) - start))
             sims = sub[start:start + 1024] @ sub.T
             for a, b in zip(*np.nonzero(sims >= threshold)):
                 i, j = rows[start + a], rows[b]

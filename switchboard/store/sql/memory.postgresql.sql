@@ -26,11 +26,29 @@ LIMIT :k;
 SELECT count(*) AS n FROM memories WHERE search @@ websearch_to_tsquery('english', :match);
 
 -- name: search_semantic
-SELECT v.memory_id AS id, v.embedding <=> CAST(:embedding AS vector) AS distance
-FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
-WHERE v.model = :model AND m.namespace IN (:namespace, :shared)
-ORDER BY distance
-LIMIT :k;
+-- {dim} is the model's dimension, filled in before this runs, so that the HNSW index
+-- of that dimension (migration 0005, vector_index_create) orders the scan.
+WITH hits AS MATERIALIZED (
+    SELECT v.memory_id AS id, CAST(v.embedding AS vector({dim})) <=> CAST(:embedding AS vector({dim})) AS distance
+    FROM memory_vectors v JOIN memories m ON m.id = v.memory_id
+    WHERE v.dim = {dim} AND v.model = :model AND m.namespace IN (:namespace, :shared)
+    ORDER BY distance
+    LIMIT :k
+)
+SELECT id, distance FROM hits ORDER BY distance;
+
+-- name: semantic_settings
+-- For this transaction: a wider HNSW beam, and scanning on past rows the filters drop.
+SELECT set_config('hnsw.ef_search', '100', true) AS ef, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS scan;
+
+-- name: vector_index_create
+CREATE INDEX IF NOT EXISTS memory_vectors_hnsw_{dim} ON memory_vectors
+    USING hnsw ((CAST(embedding AS vector({dim}))) vector_cosine_ops) WHERE dim = {dim};
+
+-- name: vector_fill
+INSERT INTO memory_vectors (memory_id, model, dim, embedding)
+SELECT :id, :model, :dim, CAST(:embedding AS vector) WHERE EXISTS (SELECT 1 FROM memories WHERE id = :id)
+ON CONFLICT (memory_id) DO NOTHING;
 
 -- name: visible
 SELECT m.* FROM memories m

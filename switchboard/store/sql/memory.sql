@@ -79,14 +79,6 @@ SELECT count(*) AS n FROM memories;
 -- In how many memories (of all namespaces, as BM25 counts) one quoted term occurs.
 SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH :match;
 
--- name: search_semantic
--- k nearest per namespace partition, then the best k of those.
-WITH knn AS MATERIALIZED (
-    SELECT memory_id AS id, distance FROM memory_vec
-    WHERE embedding MATCH :embedding AND k = :k AND namespace IN (:namespace, :shared)
-)
-SELECT id, distance FROM knn ORDER BY distance LIMIT :k;
-
 -- name: visible
 -- The candidates a recall may show: not expired, not replaced by an update, and filtered.
 SELECT m.* FROM memories m
@@ -126,46 +118,39 @@ SELECT count(*) AS n FROM memories m LEFT JOIN memory_vectors v ON v.memory_id =
 WHERE (v.model IS NULL OR v.model <> :model)
   AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace IN (:namespace, :shared));
 
--- name: index_get
-SELECT * FROM memory_index WHERE name = 'vec';
+-- name: changes_head
+-- The span of the vector change log (see migration 0005); two index lookups.
+SELECT (SELECT max(seq) FROM memory_vector_changes) AS newest,
+       (SELECT min(seq) FROM memory_vector_changes) AS oldest;
 
--- name: index_set
-INSERT INTO memory_index (name, model, dim, dirty) VALUES ('vec', :model, :dim, 0)
-ON CONFLICT (name) DO UPDATE SET model = excluded.model, dim = excluded.dim, dirty = 0;
+-- name: vector_changes
+-- Each memory named in the log between :after and :upto, as it is now: its namespace
+-- and its vector of :model (NULL once deleted or of another model).
+SELECT c.memory_id, m.namespace, v.embedding
+FROM (SELECT DISTINCT memory_id FROM memory_vector_changes WHERE seq > :after AND seq <= :upto) c
+LEFT JOIN memories m ON m.id = c.memory_id
+LEFT JOIN memory_vectors v ON v.memory_id = c.memory_id AND v.model = :model;
 
--- name: index_dirty
-UPDATE memory_index SET dirty = 1 WHERE name = 'vec';
+-- name: changes_prune
+DELETE FROM memory_vector_changes WHERE seq <= :upto;
 
--- name: vec_create
--- The sqlite-vec index for one model. DDL takes no parameters: {dim} is filled in
--- from the model before this runs.
-CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec USING vec0(
-    memory_id INTEGER PRIMARY KEY,
-    namespace TEXT PARTITION KEY,
-    embedding FLOAT[{dim}] distance_metric=cosine
-);
+-- name: pending
+-- Memories stored before any model was warm: no vector at all yet, in id order.
+SELECT m.id, m.content FROM memories m
+WHERE m.id > :after AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.memory_id = m.id)
+ORDER BY m.id
+LIMIT :limit;
 
--- name: vec_drop
-DROP TABLE IF EXISTS memory_vec;
+-- name: pending_count
+SELECT count(*) AS n FROM memories m
+WHERE (CAST(:namespace AS TEXT) IS NULL OR m.namespace = :namespace)
+  AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.memory_id = m.id);
 
--- name: vec_fill
--- Index every vector of :model (after the index was created or rebuilt).
-INSERT INTO memory_vec (memory_id, namespace, embedding)
-SELECT v.memory_id, m.namespace, v.embedding FROM memory_vectors v
-JOIN memories m ON m.id = v.memory_id
-WHERE v.model = :model;
-
--- name: vec_fill_ids
-INSERT INTO memory_vec (memory_id, namespace, embedding)
-SELECT v.memory_id, m.namespace, v.embedding FROM memory_vectors v
-JOIN memories m ON m.id = v.memory_id
-WHERE v.model = :model AND v.memory_id IN (SELECT value FROM json_each(:ids));
-
--- name: vec_delete
-DELETE FROM memory_vec WHERE memory_id IN (SELECT value FROM json_each(:ids));
-
--- name: vec_count
-SELECT count(*) AS n FROM memory_vec;
+-- name: vector_fill
+-- A pending memory's vector, unless it was deleted or got one meanwhile.
+INSERT INTO memory_vectors (memory_id, model, dim, embedding)
+SELECT :id, :model, :dim, :embedding WHERE EXISTS (SELECT 1 FROM memories WHERE id = :id)
+ON CONFLICT (memory_id) DO NOTHING;
 
 -- name: namespaces
 SELECT namespace, count(*) AS memories, max(created_at) AS latest
