@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 from switchboard import __version__
 from switchboard.config import Settings
+from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.hooks.models import Delivery, Hook, HookEvent, HookFormat
-from switchboard.hooks.signing import signed_headers
+from switchboard.hooks.signing import MAX_SKEW_SECONDS, BadSignature, signed_headers
 from switchboard.names import parse_choice
-from switchboard.store import Store, open_store
+from switchboard.store import Store, Tx, open_store
 
 MAX_URL_LENGTH = 2000
 MIN_SECRET_LENGTH = 16
@@ -77,6 +78,19 @@ class Hooks:
         with self.store.transaction() as tx:
             rows = tx.all("hooks.log", {"hook_id": hook_id, "limit": limit})
         return [(Delivery.from_row(r), r["url"]) for r in rows]
+
+    def dispatch(self, signature: str, prompt: str, *, runner: str | None = None, role: str | None = None,
+                 priority: str = "normal", convoy: str | None = None) -> Task:
+        """Queue the task of a dispatch request whose `signature` was verified; a replay of
+        the same request is refused, and a refused task leaves no trace."""
+        def once(tx: Tx) -> None:
+            now = time.time()
+            tx.execute("hooks.forget_signatures", {"before": now - 2 * MAX_SKEW_SECONDS})
+            if tx.one("hooks.remember_signature", {"signature": signature, "now": now}) is None:
+                raise BadSignature("replayed request: this signature was used before")
+
+        return Tasks(self.store, self.settings).add(prompt, runner=runner, role=role, priority=priority,
+                                                    convoy=convoy, source="dispatch", guard=once)
 
     # -- for the delivery loop -----------------------------------------------------
 

@@ -49,3 +49,13 @@ WHERE id = :id;
 
 -- name: next_due
 SELECT min(available_at) AS at FROM hook_deliveries WHERE status = 'pending';
+
+-- name: remember_signature
+-- A dispatch request's signature, once: a replay finds it taken and inserts nothing.
+INSERT INTO dispatch_nonces (signature, seen_at) VALUES (:signature, :now)
+ON CONFLICT (signature) DO NOTHING
+RETURNING signature;
+
+-- name: forget_signatures
+-- Signatures older than the accepted clock skew can no longer be replayed: their timestamp is refused.
+DELETE FROM dispatch_nonces WHERE seen_at < :before;
