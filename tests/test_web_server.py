@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,36 +17,9 @@ import pytest
 from switchboard.config import Settings
 from switchboard.coordinator.tasks import Tasks
 from switchboard.runners import Runners
+from tests.web_fixtures import served  # noqa: F401 - a fixture
 
 SB = [sys.executable, "-m", "switchboard"]
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen, url: str) -> None:
-        self.process, self.url = process, url
-
-
-@pytest.fixture
-def served(home: Path, tmp_path: Path) -> Iterator:  # noqa: ANN001
-    """`served(*flags)`: a `switchboard serve --port 0 --json` process and its URL."""
-    started: list[subprocess.Popen] = []
-
-    def start(*flags: str) -> Served:
-        process = subprocess.Popen([*SB, "serve", "--port", "0", "--json", *flags], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        started.append(process)
-        lines = []
-        while not "".join(lines).rstrip().endswith("}"):
-            line = process.stdout.readline()
-            if not line:
-                raise AssertionError(f"serve exited: {process.stderr.read()}")
-            lines.append(line)
-        return Served(process, json.loads("".join(lines))["url"])
-
-    yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.mark.parametrize("command", [["mail", "send", "bob", "hello", "--json"], ["serve", "token", "list", "--json"],
