@@ -16,7 +16,11 @@ $(BIN)/switchboard: pyproject.toml
 build/opencode/node_modules/.bin/opencode:
 	npm install --silent --no-audit --no-fund --prefix build/opencode opencode-ai@$(OPENCODE_VERSION)
 
-setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode
+# The dashboard's browser test drives Debian's chromium (Playwright never downloads one).
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium
+
+setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode /usr/bin/chromium
 
 # The whole suite twice: on SQLite, then on PostgreSQL.
 test: setup

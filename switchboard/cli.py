@@ -31,6 +31,8 @@ PARTS = {
     "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
     "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),
     "db": ("switchboard.store.cli", "The database: status, schema upgrades, moving to PostgreSQL."),
+    "serve": ("switchboard.web.cli", "The HTTP API, live dashboard and dispatch endpoint; its access tokens."),
+    "hook": ("switchboard.hooks.cli", "Webhooks posted (signed) when tasks end, and their delivery log."),
 }
 
 

@@ -65,6 +65,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     import anyio
 
     from switchboard.coordinator.loop import Coordinator
+    from switchboard.hooks import delivery
 
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
@@ -88,6 +89,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
 
         async with anyio.create_task_group() as group:
             group.start_soon(on_signal)
+            group.start_soon(delivery.run, stop, settings)  # webhooks; supervises itself
             await coordinator.run(stop, grace=grace)
             group.cancel_scope.cancel()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,10 @@ class Tasks:
         timeout: float | None = None,
         source: str = "cli",
         source_ref: str | None = None,
+        guard: Callable[[Tx], None] | None = None,
     ) -> Task:
-        """Queue a task. With `source_ref`, adding the same source twice returns the first task."""
+        """Queue a task. With `source_ref`, adding the same source twice returns the first task.
+        `guard(tx)` runs first in the task's transaction: what it writes is kept only with the task."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
             raise InvalidInput("give a runner or a role, not both")
@@ -69,6 +71,8 @@ class Tasks:
             raise InvalidInput("timeout must be a positive number of seconds")
         rank = Priority.parse(priority)
         with self.store.transaction(write=True) as tx:
+            if guard is not None:
+                guard(tx)
             return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=rank,
                                convoy=convoy, max_attempts=attempts, timeout=timeout,
                                source=source, source_ref=source_ref)

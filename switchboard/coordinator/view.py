@@ -13,9 +13,9 @@ from switchboard.runners.service import Runners
 from switchboard.timefmt import age
 
 
-def snapshot(settings: Settings) -> dict[str, Any]:
-    tasks = Tasks.open(settings)
-    runners = Runners(tasks.store, settings)
+def snapshot(settings: Settings, tasks: Tasks | None = None, runners: Runners | None = None) -> dict[str, Any]:
+    tasks = tasks or Tasks.open(settings)
+    runners = runners or Runners(tasks.store, settings)
     running = tasks.list(status="running", limit=1000)
     busy: dict[str, int] = {}
     for task in running:

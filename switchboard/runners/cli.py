@@ -191,13 +191,7 @@ def logs(
 ) -> None:
     """Show the log of a runner's latest (or given) run."""
     runners = _runners(ctx)
-    chosen = runners.get_run(run_id) if run_id is not None else next(iter(runners.runs(name, limit=1)), None)
-    if chosen is None or chosen.runner != name:
-        raise InvalidInput(f"runner {name!r} has no such run" if run_id else f"runner {name!r} has not run yet")
-    path = Path(chosen.log_path or runners.log_path(chosen))
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if tail is not None:
-        lines = lines[-tail:]
+    chosen, path, lines = runners.log(name, run_id, tail)
     if as_json:
         print_json({"run": chosen.to_dict(), "lines": lines})
         return

@@ -177,6 +177,15 @@ class Runners:
             raise NotFound(f"no run with id {run_id}")
         return Run.from_row(row)
 
+    def log(self, name: str, run_id: int | None = None, tail: int | None = None) -> tuple[Run, Path, list[str]]:
+        """The log of a runner's latest (or given) run: the run, the log file and its lines."""
+        chosen = self.get_run(run_id) if run_id is not None else next(iter(self.runs(name, limit=1)), None)
+        if chosen is None or chosen.runner != name:
+            raise InvalidInput(f"runner {name!r} has no such run" if run_id else f"runner {name!r} has not run yet")
+        path = Path(chosen.log_path or self.log_path(chosen))
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        return chosen, path, lines[-tail:] if tail is not None else lines
+
     def folder(self, name: str) -> Path:
         return self.settings.home / "runners" / name
 
