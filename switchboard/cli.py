@@ -31,6 +31,7 @@ PARTS = {
     "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
     "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),
     "db": ("switchboard.store.cli", "The database: status, schema upgrades, moving to PostgreSQL."),
+    "compat": ("switchboard.compat.cli", "Wrappers that run scripts written for the reference shell helpers."),
 }
 
 
