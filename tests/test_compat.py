@@ -141,16 +141,27 @@ def test_mail_bad_input_is_one_line_and_writes_nothing(
 
 
 @pytest.mark.sqlite_only
-def test_reference_directory_variables_name_the_database(helpers: Wrappers, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("script", "variable", "file", "args", "query", "rows"), [
+    ("mail-helper.sh", "AIDEVOPS_MAIL_DIR", "mailbox.db",
+     ["send", "--to", "coordinator", "--type", "status_report", "--payload", "done"],
+     "SELECT from_agent, to_agent, status FROM messages", [("runner-7", "coordinator", "unread")]),
+    ("memory-helper.sh", "AIDEVOPS_MEMORY_DIR", "memory.db",
+     ["--namespace", "runner-7", "store", "--content", "The build needs Node 22"],
+     "SELECT namespace, content FROM memories", [("runner-7", "The build needs Node 22")]),
+])
+def test_reference_directory_variables_name_the_database(
+        helpers: Wrappers, tmp_path: Path, home: Path, script: str, variable: str, file: str, args: list[str],
+        query: str, rows: list[tuple]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SWITCHBOARD_HOME", "SWITCHBOARD_DATABASE_URL")}
-    env.update(AIDEVOPS_MAIL_DIR=str(tmp_path / "mail"), AIDEVOPS_AGENT_ID="runner-7")
-    helpers("mail-helper.sh", "send", "--to", "coordinator", "--type", "status_report", "--payload", "done",
-            env=env)
-    # Scripts that open the reference's file with sqlite3 find the message there.
-    with sqlite3.connect(tmp_path / "mail" / "mailbox.db") as db:
-        assert db.execute("SELECT from_agent, to_agent, status FROM messages").fetchall() == [
-            ("runner-7", "coordinator", "unread")]
-    assert not (tmp_path / "user-home" / ".switchboard").exists()
+    env.update({variable: str(tmp_path / "ref"), "AIDEVOPS_AGENT_ID": "runner-7"})
+    helpers(script, *args, env=env)
+    # Scripts that open the reference's file with sqlite3 find the record there.
+    with sqlite3.connect(tmp_path / "ref" / file) as db:
+        assert db.execute(query).fetchall() == rows
+    assert not home.exists() and not (tmp_path / "user-home" / ".switchboard").exists()
+    # SWITCHBOARD_HOME, when set, wins over the reference's variable.
+    helpers(script, *args, env={**env, "SWITCHBOARD_HOME": str(home)})
+    assert (home / "switchboard.db").exists()
 
 
 def test_memory_store_recall_and_namespaces(helpers: Wrappers, settings: Settings) -> None:
@@ -189,6 +200,8 @@ def test_namespace_before_or_after_the_command(helpers: Wrappers, settings: Sett
     assert "[namespace: code-reviewer]" in own and "Prefer explicit error handling" in own
     assert "No results found for: error handling" in helpers("memory-helper.sh", "recall", "--query",
                                                             "error handling").stdout
+    recent = helpers("memory-helper.sh", "recall", "--recent", "3", "-n", "code-reviewer").stdout
+    assert "=== Recent Memories (last 3) ===" in recent and "  Prefer explicit error handling in Go" in recent
     listing = helpers("memory-helper.sh", "namespaces").stdout
     assert "  (global)                  0 entries" in listing and "  code-reviewer             1 entries" in listing
     assert "[DRY RUN] Would delete" not in helpers("memory-helper.sh", "-n", "code-reviewer", "prune",
