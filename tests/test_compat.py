@@ -18,7 +18,8 @@ from switchboard.memory import Memory
 from switchboard.runners import Runners
 from tests.conftest import Cli
 
-SCRIPT: list = []  # the scripted model echoes every prompt
+# The scripted model echoes every prompt but these.
+SCRIPT = [{"name": "slow", "match": r"^slow", "delay": 30, "reply": "finally"}]
 
 UNSUPPORTED = "not supported by switchboard yet"
 
@@ -257,6 +258,15 @@ def test_runner_lifecycle_and_a_run_on_opencode(
     assert Runners.open(settings).list() == []
     missing = helpers("runner-helper.sh", "status", "code-reviewer", code=2)
     assert missing.stderr == "error: no runner named 'code-reviewer'\n"
+
+
+def test_a_failed_run_exits_1_with_the_reference_failure_line(
+        helpers: Wrappers, settings: Settings, workdir: Path, attach: str) -> None:
+    helpers("runner-helper.sh", "create", "sleeper", "--workdir", str(workdir))
+    run = helpers("runner-helper.sh", "run", "sleeper", "slow answer please", "--attach", attach, "--timeout", "3",
+                  code=1)
+    assert run.stdout == "" and "[RUNNER] Run failed after " in run.stderr
+    assert [r.status for r in Runners.open(settings).runs("sleeper")] != ["success"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

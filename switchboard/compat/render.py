@@ -234,15 +234,13 @@ def runner_created(docs: list[Any]) -> list[str]:
 
 
 def runner_run(docs: list[Any], fmt: str) -> list[str]:
+    """The answer on standard output; the reference's run log lines on standard error."""
     run = docs[0]
-    sys.stderr.write(f"[RUNNER] Run ID: run-{run['id']}\n")
-    lines = [] if fmt == "json" else [run["answer"] or ""]
     seconds = round(run["duration_seconds"] or 0)
-    if run["status"] == "success":
-        sys.stderr.write(f"[RUNNER] Run complete ({seconds}s)\n")
-    else:
-        sys.stderr.write(f"[RUNNER] Run failed after {seconds}s ({run['status']}: {run['error']})\n")
-    return lines if run["answer"] or fmt == "json" else []
+    outcome = (f"Run complete ({seconds}s)" if run["status"] == "success"
+               else f"Run failed after {seconds}s ({run['status']}: {run['error']})")
+    sys.stderr.write(f"[RUNNER] Run ID: run-{run['id']}\n[RUNNER] {outcome}\n")
+    return [run["answer"]] if run["answer"] and fmt != "json" else []
 
 
 def runner_status(docs: list[Any], name: str) -> list[str]:

@@ -132,18 +132,18 @@ cmd_namespaces() {
 
 # Only --move has a switchboard verb (rename); the reference's copy has none.
 cmd_namespaces_migrate() {
-	local from="" to="" move=false dry_run=false
+	local from="" to="" move=false
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		--from) need "$@"; from="$2"; shift 2 ;;
 		--to) need "$@"; to="$2"; shift 2 ;;
 		--move) move=true; shift ;;
-		--dry-run) dry_run=true; shift ;;
+		--dry-run) unsupported "namespaces migrate --dry-run" ;;
 		*) fail "unknown option: $1" ;;
 		esac
 	done
 	[[ -n "$from" && -n "$to" ]] || fail "namespaces migrate needs --from and --to"
-	[[ "$move" == true && "$dry_run" == false ]] || unsupported "namespaces migrate without --move, or with --dry-run"
+	[[ "$move" == true ]] || unsupported "namespaces migrate without --move (a copy)"
 	[[ "$from" != global ]] || from=shared
 	[[ "$to" != global ]] || to=shared
 	"$SB" memory namespaces rename "$from" "$to" --json >/dev/null
