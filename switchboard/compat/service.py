@@ -45,12 +45,18 @@ def install(directory: str | Path, *, sb: str | Path | None = None, force: bool 
         if theirs:
             raise InvalidInput(f"{theirs[0]} exists and was not written by switchboard: use --force to replace it")
     texts = [_script(name, sb_path) for name in SCRIPTS]
+    # All three are written beside their names first, so a failure leaves none half-installed.
+    staged = [path.with_name(f".{path.name}.new") for path in paths]
     try:
         target.mkdir(parents=True, exist_ok=True)
-        for path, text in zip(paths, texts):
+        for path, text in zip(staged, texts):
             path.write_text(text, encoding="utf-8")
             path.chmod(0o755)
+        for path, final in zip(staged, paths):
+            path.replace(final)
     except OSError as exc:
+        for path in staged:
+            path.unlink(missing_ok=True)
         raise InvalidInput(f"cannot write into {target}: {exc.strerror}") from None
     return Installed(target, sb_path, paths)
 
