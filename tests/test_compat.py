@@ -228,7 +228,7 @@ def test_memory_verbs_switchboard_lacks_fail_cleanly(
 
 
 def test_runner_lifecycle_and_a_run_on_opencode(
-        helpers: Wrappers, settings: Settings, workdir: Path, attach: str, home: Path) -> None:
+        helpers: Wrappers, settings: Settings, workdir: Path, attach: str, home: Path, tmp_path: Path) -> None:
     created = helpers("runner-helper.sh", "create", "code-reviewer", "--description", "Reviews code for security",
                       "--workdir", str(workdir))
     assert created.stderr == "[RUNNER] Created runner: code-reviewer\n"
@@ -251,6 +251,15 @@ def test_runner_lifecycle_and_a_run_on_opencode(
     (config,) = json.loads(helpers("runner-helper.sh", "list", "--format", "json").stdout)
     assert (config["name"], config["runCount"], config["lastStatus"]) == ("code-reviewer", 1, "success")
     assert helpers("runner-helper.sh", "logs", "code-reviewer").stdout.startswith(f"Latest run: run-{finished.id}\n")
+    assert helpers("runner-helper.sh", "stop", "code-reviewer").stderr == \
+        "[RUNNER] Aborted session for runner: code-reviewer\n"
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\necho "Never approve eval()." >> "$1"\n')
+    editor.chmod(0o755)
+    edited = helpers("runner-helper.sh", "edit", "code-reviewer", env={**os.environ, "EDITOR": str(editor)})
+    assert edited.stderr == "[RUNNER] Updated AGENTS.md for runner: code-reviewer\n"
+    assert Runners.open(settings).get("code-reviewer").instructions.endswith("Never approve eval().\n")
 
     assert "Cancelled" in helpers("runner-helper.sh", "destroy", "code-reviewer", input="n\n").stderr
     assert helpers("runner-helper.sh", "destroy", "code-reviewer", "--force").stderr == \
