@@ -156,8 +156,8 @@ def _json_lines(records: list[dict]) -> list[str]:
     return [json.dumps(records, indent=2, ensure_ascii=False)]
 
 
-def mem_recall(docs: list[Any], query: str, namespace: str, fmt: str, limit: str) -> list[str]:
-    hits = [_reference_record(h, h["score"]) for h in docs[0]["hits"]][: int(limit)]
+def mem_recall(docs: list[Any], query: str, namespace: str, fmt: str) -> list[str]:
+    hits = [_reference_record(h, h["score"]) for h in docs[0]["hits"]]
     if fmt == "json":
         return _json_lines(hits)
     if not hits:

@@ -85,7 +85,7 @@ cmd_recall() {
 	[[ -z "$max_age" ]] || args+=(--max-age-days "$max_age")
 	local found
 	found="$("$SB" "${args[@]}" --json)"
-	render mem-recall "$query" "$namespace" "$format" "$limit" <<<"$found"
+	render mem-recall "$query" "$namespace" "$format" <<<"$found"
 }
 
 cmd_stats() {
