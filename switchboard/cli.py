@@ -33,6 +33,7 @@ PARTS = {
     "db": ("switchboard.store.cli", "The database: status, schema upgrades, moving to PostgreSQL."),
     "serve": ("switchboard.web.cli", "The HTTP API, live dashboard and dispatch endpoint; its access tokens."),
     "hook": ("switchboard.hooks.cli", "Webhooks posted (signed) when tasks end, and their delivery log."),
+    "compat": ("switchboard.compat.cli", "Wrappers that run scripts written for the reference shell helpers."),
 }
 
 
