@@ -119,8 +119,9 @@ WHERE (v.model IS NULL OR v.model <> :model)
   AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace IN (:namespace, :shared));
 
 -- name: changes_head
--- The span of the vector change log (see migration 0005); two index lookups.
-SELECT (SELECT max(seq) FROM memory_vector_changes) AS newest,
+-- The vector change log (see migration 0005): the last entry ever written (AUTOINCREMENT
+-- remembers it even once pruned) and the oldest one kept (NULL when all are pruned).
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_changes'), 0) AS newest,
        (SELECT min(seq) FROM memory_vector_changes) AS oldest;
 
 -- name: vector_changes
