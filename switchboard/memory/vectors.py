@@ -104,9 +104,17 @@ class _Graph:
         k = min(k, len(self.live))
         if k == 0:
             return []
-        self.graph.set_ef(max(HNSW_EF_SEARCH, k))
-        labels, distances = self.graph.knn_query(vector, k=k, num_threads=1)
-        return [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])]
+        for ef in (max(HNSW_EF_SEARCH, k), max(HNSW_EF_SEARCH, k) * 8):
+            self.graph.set_ef(ef)
+            try:
+                labels, distances = self.graph.knn_query(vector, k=k, num_threads=1)
+            except RuntimeError:  # the beam met fewer than k live vectors: widen it, then go exact
+                continue
+            return [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])]
+        ids = sorted(self.live)
+        exact = _Exact(self.dim)
+        exact.rows = dict(zip(ids, self.graph.get_items(ids, return_type="numpy")))
+        return exact.search(vector, k)
 
 
 class VectorIndex:
