@@ -79,6 +79,11 @@ SELECT count(*) AS n FROM memories;
 -- In how many memories (of all namespaces, as BM25 counts) one quoted term occurs.
 SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH :match;
 
+-- name: semantic_settings
+-- Nothing to set: SQLite's vectors are searched by an index in memory (memory/vectors.py);
+-- PostgreSQL tunes its HNSW scan here.
+SELECT 1 AS ef;
+
 -- name: visible
 -- The candidates a recall may show: not expired, not replaced by an update, and filtered.
 SELECT m.* FROM memories m
