@@ -34,6 +34,8 @@ bench: setup
 	export SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode; \
 	$(BIN)/python bench/mailbox.py && \
 	$(BIN)/python bench/memory.py && \
+	$(BIN)/python bench/memory_cli.py && \
+	$(BIN)/python bench/memory_pg.py && \
 	$(BIN)/python bench/dispatch.py && \
 	$(BIN)/python bench/coordinator.py && \
 	$(BIN)/python bench/backends.py && \

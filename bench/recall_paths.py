@@ -3,13 +3,13 @@
 Prints, on a real SQLite home with the real model (all-MiniLM-L6-v2, CPU, one thread),
 the wall time of one recall:
 - from the CLI, cold: `switchboard memory recall` in a new process that loads the
-  embedding model itself (no coordinator runs);
-- from the CLI, warm: the same command while `switchboard coordinator start` runs
-  and serves its already-loaded model on the home's socket;
+  embedding model itself (the embedding service turned off: SWITCHBOARD_MEMORY_SERVICE=off);
+- from the CLI, warm: the same command while the embedding service (which the first
+  memory command that embeds starts) has its model loaded;
 - from an MCP tool call: `switchboard mcp` started over stdio as OpenCode starts it,
-  `memory_recall` called through an MCP client session, with the coordinator warm
-  and without it; start-up (spawn to `initialize` answered) and the first call are
-  shown apart from the calls after them;
+  `memory_recall` called through an MCP client session, with the service warm and
+  turned off; start-up (spawn to `initialize` answered) and the first call are shown
+  apart from the calls after them;
 - the API in a process that has the model loaded, for reference.
 
     python bench/recall_paths.py [--memories 300] [--runs 5] [--calls 20]
@@ -33,7 +33,7 @@ import anyio
 
 from switchboard.config import Settings
 from switchboard.memory import Memory
-from switchboard.memory.warm import WarmClient, WarmUnavailable, socket_path
+from switchboard.memory import embedservice
 
 QUERY = "why did the billing deploy fail"
 TOPICS = ["billing", "auth", "search", "checkout", "payments", "gateway", "scheduler", "ledger"]
@@ -91,20 +91,6 @@ async def mcp_recalls(env: dict[str, str], calls: int, expected: list[int]) -> t
     return startup, times[0], times[1:]
 
 
-def wait_warm(settings: Settings, process: subprocess.Popen, timeout: float = 120) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise SystemExit(f"the coordinator exited: {process.stderr.read() if process.stderr else ''}")
-        try:
-            if WarmClient(socket_path(settings), timeout=5).info()["loaded"]:
-                return time.perf_counter() - started
-        except WarmUnavailable:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the coordinator did not load its model in time")
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.0f} ms"
 
@@ -123,29 +109,30 @@ def main() -> None:
     api_ms, expected = seed(home, args.memories)
     print(f"{args.memories} memories in {home}; query {QUERY!r}; {os.cpu_count()} CPUs\n")
 
-    cold = [cli_recall(env, expected) for _ in range(max(1, args.runs // 2))]
-    mcp_cold = anyio.run(mcp_recalls, env, args.calls, expected)
+    off = {**env, "SWITCHBOARD_MEMORY_SERVICE": "off"}
+    cold = [cli_recall(off, expected) for _ in range(max(1, args.runs // 2))]
+    mcp_cold = anyio.run(mcp_recalls, off, args.calls, expected)
 
-    # A coordinator with no OpenCode server to reach: it still serves embeddings.
-    coordinator = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", "--attach",
-         "http://127.0.0.1:9"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The embedding service, as the first memory command that embeds starts it.
+    started = time.perf_counter()
+    embedservice.ensure(settings)
     try:
-        load = wait_warm(settings, coordinator)
+        if not embedservice.wait_listening(settings, timeout=300):
+            raise SystemExit("the embedding service did not start")
+        load = time.perf_counter() - started
         warm = [cli_recall(env, expected) for _ in range(args.runs)]
         mcp_warm = anyio.run(mcp_recalls, env, args.calls, expected)
     finally:
-        coordinator.terminate()
-        coordinator.wait(timeout=60)
+        embedservice.stop(settings)
         shutil.rmtree(home, ignore_errors=True)
 
     rows = [
         ("CLI, cold (loads the model)", statistics.median(cold), f"median of {len(cold)} processes"),
-        ("CLI, coordinator warm", statistics.median(warm), f"median of {len(warm)} processes"),
-        ("MCP server start-up, coordinator warm", mcp_warm[0], "spawn to initialize answered"),
+        ("CLI, embedding service warm", statistics.median(warm), f"median of {len(warm)} processes"),
+        ("MCP server start-up, service warm", mcp_warm[0], "spawn to initialize answered"),
         ("MCP memory_recall, first call, warm", mcp_warm[1], ""),
         ("MCP memory_recall, warm", statistics.median(mcp_warm[2]), f"median of {len(mcp_warm[2])} calls"),
-        ("MCP server start-up, no coordinator", mcp_cold[0], "spawn to initialize answered"),
+        ("MCP server start-up, service off", mcp_cold[0], "spawn to initialize answered"),
         ("MCP memory_recall, first call, cold", mcp_cold[1], "loads the model in the MCP server"),
         ("MCP memory_recall, after the first, cold", statistics.median(mcp_cold[2]),
          f"median of {len(mcp_cold[2])} calls, model loaded in-process"),
@@ -154,7 +141,7 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     for label, seconds, note in rows:
         print(f"{label:<{width}} {ms(seconds)}   {note}")
-    print(f"\nThe coordinator had its model loaded {load:.1f}s after start. "
+    print(f"\nThe embedding service listened, model loaded, {load:.1f}s after start. "
           f"Every path returned the same {len(expected)} memories.")
 
 

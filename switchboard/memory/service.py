@@ -43,7 +43,7 @@ from switchboard.memory.models import (
     parse_relation,
     parse_type,
 )
-from switchboard.memory.vectors import ANN_MIN, index_for
+from switchboard.memory.vectors import ANN_MIN, index_for, prune_changes
 from switchboard.names import check_name, check_text
 from switchboard.progress import Progress
 from switchboard.store import Store, Tx, open_store
@@ -360,6 +360,8 @@ class Memory:
             if total is not None and progress:
                 progress.total(total)
             if not rows:
+                if self.db.connector.vector_index_table:
+                    prune_changes(self.db)  # the log only has to reach back as far as live indexes
                 return filled
             vectors = self.embedder.embed([r["content"] for r in rows])
             with self.db.transaction(write=True) as tx:

@@ -104,9 +104,17 @@ class _Graph:
         k = min(k, len(self.live))
         if k == 0:
             return []
-        self.graph.set_ef(max(HNSW_EF_SEARCH, k))
-        labels, distances = self.graph.knn_query(vector, k=k, num_threads=1)
-        return [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])]
+        for ef in (max(HNSW_EF_SEARCH, k), max(HNSW_EF_SEARCH, k) * 8):
+            self.graph.set_ef(ef)
+            try:
+                labels, distances = self.graph.knn_query(vector, k=k, num_threads=1)
+            except RuntimeError:  # the beam met fewer than k live vectors: widen it, then go exact
+                continue
+            return [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0])]
+        ids = sorted(self.live)
+        exact = _Exact(self.dim)
+        exact.rows = dict(zip(ids, self.graph.get_items(ids, return_type="numpy")))
+        return exact.search(vector, k)
 
 
 class VectorIndex:
@@ -134,10 +142,11 @@ class VectorIndex:
     def refresh(self, tx: Tx) -> None:
         """Apply what changed since the last refresh; rebuild if the log cannot tell."""
         head = tx.one("memory.changes_head")
-        newest, oldest = head["newest"] or 0, head["oldest"] or 0
+        newest = head["newest"]
+        oldest = newest + 1 if head["oldest"] is None else head["oldest"]
         if newest == self.seen:
             return
-        if self.seen < 0 or (oldest and oldest > self.seen + 1):
+        if self.seen < 0 or oldest > self.seen + 1:  # never built, or entries it needs were pruned
             self._build(tx, newest)
             return
         for row in tx.all("memory.vector_changes", {"after": self.seen, "upto": newest, "model": self.model}):
@@ -193,11 +202,13 @@ def index_for(store: Store, model: str) -> VectorIndex:
         return _indexes[key]
 
 
-def prune_changes(tx: Tx) -> None:
+def prune_changes(store: Store) -> None:
     """Drop log entries far behind the newest; an index that had not seen them rebuilds."""
-    head = tx.one("memory.changes_head")
-    if head["newest"] and head["newest"] - (head["oldest"] or 0) > 2 * KEEP_CHANGES:
-        tx.execute("memory.changes_prune", {"upto": head["newest"] - KEEP_CHANGES})
+    with store.transaction() as tx:
+        head = tx.one("memory.changes_head")
+    if head["oldest"] is not None and head["newest"] - head["oldest"] > 2 * KEEP_CHANGES:
+        with store.transaction(write=True) as tx:
+            tx.execute("memory.changes_prune", {"upto": head["newest"] - KEEP_CHANGES})
 
 
 __all__ = ["ANN_MIN", "VectorIndex", "index_for", "prune_changes"]

@@ -57,12 +57,14 @@ def migrate_to(
 ) -> None:
     """Copy everything (mail, memory, runners, runs, tasks, schedules) into a new database,
     all or nothing. Then point SWITCHBOARD_DATABASE_URL at it."""
+    from switchboard.progress import bar
     from switchboard.store.transfer import transfer
 
     config = settings(ctx)
     source = open_store(config)
     target = open_store(config.with_overrides(database_url=url))
-    report = transfer(source, target)
+    with bar("copying rows") as progress:
+        report = transfer(source, target, progress=progress)
     if as_json:
         print_json(report.to_dict())
         return

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchboard.errors import Conflict, StoreError
+from switchboard.progress import Progress
 from switchboard.store.core import Store
 from switchboard.store.migrate import current_version, head
 
@@ -41,8 +42,9 @@ def table_counts(store: Store) -> dict[str, int]:
         conn.rollback()
 
 
-def transfer(source: Store, target: Store, batch: int = 500) -> TransferReport:
-    """Copy everything in `source` into the empty database `target` (both at the same schema)."""
+def transfer(source: Store, target: Store, batch: int = 500, progress: Progress | None = None) -> TransferReport:
+    """Copy everything in `source` into the empty database `target` (both at the same schema),
+    reporting rows copied to `progress`."""
     if current_version(source) != head(source.dialect) or current_version(target) != head(target.dialect):
         raise StoreError("both databases must be at the current schema version: run `switchboard db upgrade`")
     already = {t: n for t, n in table_counts(target).items() if n}
@@ -50,6 +52,8 @@ def transfer(source: Store, target: Store, batch: int = 500) -> TransferReport:
         raise Conflict(f"{target.connector.describe()} is not empty ({', '.join(f'{t}: {n}' for t, n in already.items())})"
                        "; migrate into a new database")
     copied: dict[str, int] = {}
+    if progress:
+        progress.total(sum(table_counts(source).values()))
     reader = source.connection()
     with target.transaction(write=True):
         writer = target.connection()
@@ -66,6 +70,8 @@ def transfer(source: Store, target: Store, batch: int = 500) -> TransferReport:
                         row[column] = target.connector.encode_vector(source.connector.decode_vector(row[column]))
                     writer.execute(insert, row)
                 count += len(rows)
+                if progress:
+                    progress.advance(len(rows))
             copied[table] = count
         target.connector.after_bulk_load(writer, [t for t in TABLES if _ORDER.get(t, "id") == "id"])
         landed = {t: writer.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}

@@ -79,6 +79,11 @@ SELECT count(*) AS n FROM memories;
 -- In how many memories (of all namespaces, as BM25 counts) one quoted term occurs.
 SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH :match;
 
+-- name: semantic_settings
+-- Nothing to set: SQLite's vectors are searched by an index in memory (memory/vectors.py);
+-- PostgreSQL tunes its HNSW scan here.
+SELECT 1 AS ef;
+
 -- name: visible
 -- The candidates a recall may show: not expired, not replaced by an update, and filtered.
 SELECT m.* FROM memories m
@@ -119,8 +124,9 @@ WHERE (v.model IS NULL OR v.model <> :model)
   AND (CAST(:namespace AS TEXT) IS NULL OR m.namespace IN (:namespace, :shared));
 
 -- name: changes_head
--- The span of the vector change log (see migration 0005); two index lookups.
-SELECT (SELECT max(seq) FROM memory_vector_changes) AS newest,
+-- The vector change log (see migration 0005): the last entry ever written (AUTOINCREMENT
+-- remembers it even once pruned) and the oldest one kept (NULL when all are pruned).
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_changes'), 0) AS newest,
        (SELECT min(seq) FROM memory_vector_changes) AS oldest;
 
 -- name: vector_changes
