@@ -75,7 +75,7 @@ def test_a_task_added_in_the_page_runs_and_its_result_appears_live(settings, wor
         assert page.text_content("#detail [data-field=status]") == "done"
         assert page.text_content("#detail [data-field=session]").startswith("ses")
         assert page.text_content("#detail [data-field=runner]") == "echoer"
-        page.wait_for_function("document.querySelector('[data-count=done]').textContent === '1'")
+        page.wait_for_selector("[data-count=done]:text-is('1')")
         assert "idle" in page.text_content("#runners-body tr[data-runner=echoer] .busy")
         assert errors == []
 

@@ -28,7 +28,8 @@ from switchboard.store import Store
 log = logging.getLogger("switchboard.web")
 
 CHECK_EVERY = 1.0
-WINDOW = 10.0  # seconds re-read at each look: commits that land late are still seen
+WINDOW = 3.0  # seconds re-read at each look: a commit that lands up to this late is still seen
+BATCH = 0.02  # after a wake-up, wait this long so that a burst of writes is one look
 BACKLOG = 1000  # events a slow client may fall behind before it is dropped (it reconnects)
 HEARTBEAT = 15.0
 
@@ -47,7 +48,8 @@ class Feed:
         waiter = await anyio.to_thread.run_sync(self.store.listen, CHANNEL, COORDINATOR)
         try:
             while True:
-                await anyio.to_thread.run_sync(waiter.wait, CHECK_EVERY, abandon_on_cancel=True)
+                if await anyio.to_thread.run_sync(waiter.wait, CHECK_EVERY, abandon_on_cancel=True):
+                    await anyio.sleep(BATCH)
                 try:
                     events = await anyio.to_thread.run_sync(self.changes)
                 except Exception:  # noqa: BLE001 - the database may be briefly unreachable
@@ -64,17 +66,16 @@ class Feed:
         now = time.time()
         since = now - WINDOW
         with self.store.transaction() as tx:
-            tasks = [Task.from_row(r) for r in tx.all("web.tasks_changed", {"since": since})]
-            runs = [Run.from_row(r) for r in tx.all("web.runs_changed", {"since": since})]
-            mail = [Message.from_row(r) for r in tx.all("web.mail_since", {"since": since})]
-        found = ([("task", t.id, (t.status, t.updated_at), t.to_dict()) for t in tasks]
-                 + [("run", r.id, (r.status, r.finished_at), r.to_dict()) for r in sorted(runs, key=lambda r: r.id)]
-                 + [("mail", m.id, m.id, m.to_dict()) for m in mail])
+            found = ([("task", r["id"], (r["status"], r["updated_at"]), r, Task)
+                      for r in tx.all("web.tasks_changed", {"since": since})]
+                     + [("run", r["id"], (r["status"], r["finished_at"]), r, Run)
+                        for r in sorted(tx.all("web.runs_changed", {"since": since}), key=lambda r: r["id"])]
+                     + [("mail", r["id"], r["id"], r, Message) for r in tx.all("web.mail_since", {"since": since})])
         events = []
-        for kind, key, version, record in found:
+        for kind, key, version, row, model in found:
             if self._sent.get((kind, key), (None,))[0] != version:
                 self._sent[(kind, key)] = (version, now)
-                events.append((kind, record))
+                events.append((kind, model.from_row(row).to_dict()))
         for key in [k for k, (_, when) in self._sent.items() if when < since - WINDOW]:
             del self._sent[key]
         return events

@@ -4,6 +4,7 @@ SQLModel request schemas, so it cannot drift from what the server does."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from switchboard import __version__
@@ -18,6 +19,7 @@ _EXTRA = [
 ]
 
 
+@cache
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for e in ENDPOINTS:
