@@ -24,7 +24,9 @@ def _schedules(ctx: typer.Context) -> Schedules:
 @app.command()
 def add(
     ctx: typer.Context,
-    schedule: Annotated[str, typer.Option("--schedule", help="Cron expression, e.g. '*/5 * * * *' (UTC).")],
+    schedule: Annotated[str, typer.Option("--schedule", help=(
+        "Cron expression in UTC: five fields, minute hour day-of-month month day-of-week, e.g. "
+        "'*/5 * * * *'; a sixth field is seconds, first: '30 */5 * * * *'; or @daily, @hourly ..."))],
     task: Annotated[str, typer.Option("--task", help="The prompt each run queues.")],
     runner: Annotated[Optional[str], typer.Option(help="Run it on this runner.")] = None,
     role: Annotated[Optional[str], typer.Option(help="Run it on any runner with this role.")] = None,

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from switchboard.config import Settings
+from switchboard.config import Settings, private_file, secure_home
 from switchboard.errors import Conflict, SwitchboardError
 from switchboard.processes import alive
 
@@ -50,8 +50,8 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
 
     from switchboard.coordinator.loop import Coordinator
 
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = (settings.home / LOCK_FILE).open("w")
+    secure_home(settings.home)
+    lock = private_file(settings.home / LOCK_FILE).open("w")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -85,7 +85,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                  "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
                  "database": coordinator.store.connector.describe(),
                  "memory_socket": str(warm.path) if warm is not None else None}
-        state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+        private_file(state_path(settings)).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
             "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
             coordinator.concurrency, ", ".join(coordinator.pool.urls))
@@ -122,12 +122,12 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
     running = read_state(settings)
     if running is not None:
         raise Conflict(f"a coordinator already runs for this home (pid {running['pid']})")
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(settings.home)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
                "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
-    with log.open("ab") as out:
+    with private_file(log).open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     deadline = time.monotonic() + wait

@@ -20,6 +20,7 @@ from switchboard.mailbox.models import (
     PruneReport,
     parse_type,
 )
+from switchboard import validate
 from switchboard.names import check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
@@ -63,7 +64,9 @@ class Mailbox:
         active agent but the sender. Returns the messages written."""
         kind = parse_type(type)
         rank = Priority.parse(priority)
-        sender = check_name(sender or self.settings.agent or DEFAULT_SENDER, "sender name")
+        if sender is None:  # an empty --from is refused, not replaced
+            sender = self.settings.agent or DEFAULT_SENDER
+        check_name(sender, "sender name", reserved={ALL})
         if to != ALL:
             check_name(to, "recipient name")
         if convoy is not None:
@@ -73,6 +76,7 @@ class Mailbox:
         with self.store.transaction(write=True) as tx:
             thread_id = None
             if reply_to is not None:
+                validate.integer(reply_to, "reply-to")
                 parent = self._get(tx, reply_to)
                 thread_id = parent.thread_root
             if to == ALL or kind is MessageType.BROADCAST:
@@ -150,10 +154,10 @@ class Mailbox:
         """
         check_name(agent)
         kind = parse_type(type).value if type is not None else None
-        lease = self.settings.mail_lease_seconds if lease is None else lease
-        if lease <= 0:
-            raise InvalidInput("lease must be a positive number of seconds")
-        deadline = time.monotonic() + max(0.0, wait)
+        lease = validate.seconds(self.settings.mail_lease_seconds if lease is None else lease, "lease",
+                                 positive=True)
+        wait = validate.seconds(wait, "wait")
+        deadline = time.monotonic() + wait
         waiter = self.store.listen(agent) if wait > 0 else None
         try:
             while True:
@@ -197,8 +201,8 @@ class Mailbox:
     ) -> Message:
         """Give a leased message back: it is retried after `retry_in` seconds (default:
         exponential backoff), or becomes a dead letter if it has used its attempts."""
-        if retry_in is not None and retry_in < 0:
-            raise InvalidInput("retry-in must be zero or more seconds")
+        if retry_in is not None:
+            validate.seconds(retry_in, "retry-in")
         with self.store.transaction(write=True) as tx:
             token = self._held_lease(tx, message_id, lease_token)
             attempts = self._get(tx, message_id).attempts
@@ -239,7 +243,7 @@ class Mailbox:
     # -- agents ----------------------------------------------------------------
 
     def register(self, agent: str, role: str = "worker") -> Agent:
-        check_name(agent)
+        check_name(agent, reserved={ALL})
         check_name(role, "role")
         with self.store.transaction(write=True) as tx:
             return Agent.from_row(tx.one("mailbox.register", {"name": agent, "role": role, "now": time.time()}))
@@ -282,8 +286,7 @@ class Mailbox:
         `discovery` and `status_report` messages are kept as memories in their
         recipient's namespace (`remember`), as the reference helper did.
         """
-        if older_than_days < 0:
-            raise InvalidInput("older-than-days must be zero or more")
+        validate.days(older_than_days, "older-than-days")
         cutoff = time.time() - older_than_days * 86400
         with self.store.transaction() as tx:
             rows = tx.all("mailbox.prunable", {"cutoff": cutoff})
@@ -318,12 +321,14 @@ class Mailbox:
     # -- helpers -----------------------------------------------------------------
 
     def _get(self, tx: Tx, message_id: int) -> Message:
+        validate.integer(message_id, "message id")
         row = tx.one("mailbox.get", {"id": message_id})
         if row is None:
             raise NotFound(f"no message with id {message_id}")
         return Message.from_row(row)
 
     def _update(self, query: str, message_id: int) -> Message:
+        validate.integer(message_id, "message id")
         with self.store.transaction(write=True) as tx:
             row = tx.one(query, {"id": message_id, "now": time.time()})
         if row is None:

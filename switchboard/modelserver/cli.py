@@ -10,14 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag
+from switchboard.cliopts import JsonFlag, part_app
 from switchboard.errors import InvalidInput
 from switchboard.modelserver.configure import MODEL, PROVIDER, configure as write_config
 from switchboard.modelserver.script import Script
 from switchboard.modelserver.server import ScriptedModel
 from switchboard.output import print_fields, print_json
 
-app = typer.Typer(no_args_is_help=True)
+app = part_app()
 
 DEFAULT_PORT = 4140
 
