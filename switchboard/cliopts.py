@@ -3,15 +3,19 @@ check their values (`validate.py`), and the options every part spells the same w
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from typer._click.types import ParamType  # typer 0.28 carries its own click
 
 from switchboard import validate
 from switchboard.config import Settings
+from switchboard.errors import InvalidInput
+from switchboard.names import parse_choice
 
 
 def part_app(help: str | None = None) -> typer.Typer:
@@ -46,6 +50,46 @@ FRACTION = Checked("x", lambda v, what: validate.number(v, what, maximum=1.0, un
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only report what would change; change nothing.")]
+# For the commands that only report unless told (`mail prune`, `memory namespaces delete`),
+# as the reference helpers did: --force acts, --dry-run is the default said out loud.
+ForceOpt = Annotated[bool, typer.Option("--force", help="Do it; without it, only report.")]
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+# Long-running commands (coordinator, servers, mcp) take all three; --log-level beats -v/-q.
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
+                                         help="More log detail (-vv: debug).")]
+QuietOpt = Annotated[int, typer.Option("--quiet", "-q", count=True, show_default=False,
+                                       help="Less log detail (-qq: errors only).")]
+LogLevelOpt = Annotated[Optional[str], typer.Option("--log-level", help="debug, info, warning or error.")]
+
+
+def setup_logging(verbose: int, quiet: int, level: str | None, default: LogLevel = LogLevel.INFO) -> LogLevel:
+    """Log to standard error at the level the flags ask for; return it (to pass on to a child)."""
+    import logging
+
+    levels = list(LogLevel)
+    chosen = (parse_choice(LogLevel, level, "log level") if level is not None
+              else levels[max(0, min(len(levels) - 1, levels.index(default) - verbose + quiet))])
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s",
+                        datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.getLogger().setLevel(chosen.name)
+    if chosen is not LogLevel.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
+    return chosen
+
+
+def acting(force: bool, dry_run: bool) -> bool:
+    """Whether a report-unless-forced command acts: `--force`, and not `--dry-run` too."""
+    if force and dry_run:
+        raise InvalidInput("give --force or --dry-run, not both")
+    return force
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -32,6 +32,13 @@ def check_name(value: str, kind: str = "agent name", *, reserved: Collection[str
     return value
 
 
+def check_label(value: str, what: str, limit: int = 200) -> str:
+    """A short label kept as given (a git branch, a path): one line of printable text."""
+    if not value or len(value) > limit or not value.isprintable():
+        raise InvalidInput(f"invalid {what} {value[:40]!r}: use up to {limit} printable characters on one line")
+    return value
+
+
 def check_text(text: str, what: str, limit: int) -> str:
     """Return `text` if it is not blank and at most `limit` bytes of UTF-8, else raise."""
     if not text or not text.strip():

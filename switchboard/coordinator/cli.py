@@ -7,7 +7,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from switchboard.cliopts import COUNT, COUNT0, POSITIVE_SECONDS, SECONDS, JsonFlag, part_app, settings
+from switchboard.cliopts import (
+    COUNT, COUNT0, POSITIVE_SECONDS, SECONDS, JsonFlag, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings,
+    setup_logging,
+)
 from switchboard import validate
 from switchboard.config import Settings
 from switchboard.coordinator import daemon
@@ -42,16 +45,20 @@ def start(
                                         click_type=POSITIVE_SECONDS)] = 30.0,
     no_memory: Annotated[bool, typer.Option(
         "--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")] = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the coordinator in the background (or in the foreground)."""
+    level = setup_logging(verbose, quiet, log_level)
     options: dict[str, Any] = {"concurrency": concurrency, "attach": attach or [],
                                "model_limits": _model_limits(model_limit), "lease": lease,
                                "remember": not no_memory}
     if foreground:
         daemon.run_foreground(settings(ctx), grace=grace, **options)
         return
-    argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}"]
+    argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}", f"--log-level={level}"]
     argv += [f"--attach={url}" for url in attach or []] + [f"--model-limit={m}" for m in model_limit or []]
     argv += ["--no-memory"] if no_memory else []
     state = daemon.start_background(settings(ctx), argv)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, settings
+from switchboard.cliopts import DryRunOpt, JsonFlag, part_app, settings
 from switchboard.coordinator.schedules import Schedules
 from switchboard.output import emit, preview, print_json, print_table
 from switchboard.timefmt import age, iso
@@ -54,8 +54,12 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def remove(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
+def remove(ctx: typer.Context, name: NameArg, dry_run: DryRunOpt = False, as_json: JsonFlag = False) -> None:
     """Remove a schedule (its queued tasks stay)."""
+    if dry_run:
+        schedule = _schedules(ctx).get(name)
+        emit(schedule, as_json, f"would remove {schedule.name}")
+        return
     removed = _schedules(ctx).remove(name)
     emit(removed, as_json, f"removed {removed.name}")
 

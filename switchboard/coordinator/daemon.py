@@ -58,9 +58,6 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         running = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
                        + (f" (pid {running['pid']})" if running else "")) from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     coordinator = Coordinator(settings, **options)
 
     async def main() -> None:

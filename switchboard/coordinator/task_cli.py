@@ -9,10 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard import validate
-from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, JsonFlag, part_app, settings, text_arg
+from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.coordinator.todo import blockers_first, parse_todo
+from switchboard.errors import Conflict
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
@@ -98,8 +99,14 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def cancel(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
+def cancel(ctx: typer.Context, task_id: IdArg, dry_run: DryRunOpt = False, as_json: JsonFlag = False) -> None:
     """Cancel a queued or running task (its session is aborted); tasks after it die too."""
+    if dry_run:
+        task = _tasks(ctx).get(task_id)
+        if task.status.finished:
+            raise Conflict(f"task {task_id} is already {task.status.value}")
+        emit(task, as_json, f"would cancel {task.id} ({task.status.value})")
+        return
     task = _tasks(ctx).cancel(task_id)
     emit(task, as_json, f"cancelled {task.id}")
 

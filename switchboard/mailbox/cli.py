@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import COUNT, DAYS, ID, POSITIVE_SECONDS, SECONDS, JsonFlag, part_app, settings, text_arg
+from switchboard.cliopts import (
+    COUNT, DAYS, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+)
 from switchboard.errors import InvalidInput
 from switchboard.mailbox.models import Message
 from switchboard.mailbox.service import Mailbox
@@ -94,9 +96,14 @@ def check(
 
 
 @app.command()
-def read(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> None:
+def read(
+    ctx: typer.Context,
+    message_id: IdArg,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Only if it is addressed to this agent.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Show a message and mark it read."""
-    _message_out(_mailbox(ctx).read(message_id), as_json)
+    _message_out(_mailbox(ctx).read(message_id, agent=agent), as_json)
 
 
 @app.command()
@@ -200,11 +207,14 @@ def register(
     ctx: typer.Context,
     agent: Annotated[str, typer.Option("--agent", help="Agent name.")],
     role: Annotated[str, typer.Option(help="Role, e.g. worker or coordinator.")] = "worker",
+    branch: Annotated[Optional[str], typer.Option(help="The git branch it works on [kept if not given].")] = None,
+    worktree: Annotated[Optional[str], typer.Option(help="The worktree it works in [kept if not given].")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register an agent (or reactivate it) so that broadcasts reach it."""
-    agent_row = _mailbox(ctx).register(agent, role)
-    emit(agent_row, as_json, f"registered {agent_row.name} ({agent_row.role})")
+    agent_row = _mailbox(ctx).register(agent, role, branch=branch, worktree=worktree)
+    where = f", branch {agent_row.branch}" if agent_row.branch else ""
+    emit(agent_row, as_json, f"registered {agent_row.name} ({agent_row.role}{where})")
 
 
 @app.command()
@@ -230,18 +240,24 @@ def agents(
         print_json([a.to_dict() for a in rows])
     else:
         now = time.time()
-        print_table(["name", "role", "status", "registered", "last seen"],
-                    [(a.name, a.role, a.status, age(a.registered_at, now) + " ago", age(a.last_seen_at, now) + " ago")
-                     for a in rows], empty="no agents registered")
+        print_table(["name", "role", "status", "branch", "registered", "last seen"],
+                    [(a.name, a.role, a.status, a.branch, age(a.registered_at, now) + " ago",
+                      age(a.last_seen_at, now) + " ago") for a in rows], empty="no agents registered")
 
 
 @app.command()
-def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Message counts by inbox status, delivery state and type."""
-    report = _mailbox(ctx).status()
+def status(
+    ctx: typer.Context,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Only the messages addressed to this agent.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Message counts by inbox status, delivery state and type (of one agent's mail with --agent)."""
+    report = _mailbox(ctx).status(agent)
     if as_json:
         print_json(report)
         return
+    if agent is not None:
+        typer.echo(f"agent:    {agent}   inbox: {report['inbox']} messages ({report['unread']} unread)")
     typer.echo(f"database: {report['database']}")
     typer.echo(f"messages: {report['messages']}   agents: {report['agents']['active']} active, "
                f"{report['agents']['inactive']} inactive")
@@ -254,11 +270,13 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def prune(
     ctx: typer.Context,
     older_than_days: Annotated[float, typer.Option("--older-than-days", help="Age cutoff in days.", click_type=DAYS)] = 7,
-    force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Report handled messages older than the cutoff; with --force, delete them
     (discoveries and status reports are kept as memories of their recipient)."""
+    force = acting(force, dry_run)
     report = _mailbox(ctx).prune(older_than_days, force=force)
     if as_json:
         print_json(report.to_dict())

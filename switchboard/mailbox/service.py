@@ -21,7 +21,7 @@ from switchboard.mailbox.models import (
     parse_type,
 )
 from switchboard import validate
-from switchboard.names import check_name, check_text
+from switchboard.names import check_label, check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
 ALL = "all"
@@ -124,9 +124,16 @@ class Mailbox:
         with self.store.transaction() as tx:
             return self._get(tx, message_id)
 
-    def read(self, message_id: int) -> Message:
-        """Mark a message read and return it."""
-        return self._update("mailbox.mark_read", message_id)
+    def read(self, message_id: int, agent: str | None = None) -> Message:
+        """Mark a message read and return it. With `agent`, only a message addressed to that
+        agent (the reference's `read ID --agent NAME`): another's is not found."""
+        if agent is None:
+            return self._update("mailbox.mark_read", message_id)
+        check_name(agent)
+        with self.store.transaction(write=True) as tx:
+            if self._get(tx, message_id).to_agent != agent:
+                raise NotFound(f"no message with id {message_id} for {agent}")
+            return Message.from_row(tx.one("mailbox.mark_read", {"id": message_id, "now": time.time()}))
 
     def archive(self, message_id: int) -> Message:
         return self._update("mailbox.archive", message_id)
@@ -242,11 +249,18 @@ class Mailbox:
 
     # -- agents ----------------------------------------------------------------
 
-    def register(self, agent: str, role: str = "worker") -> Agent:
+    def register(self, agent: str, role: str = "worker", *, branch: str | None = None,
+                 worktree: str | None = None) -> Agent:
+        """Register an agent (or reactivate it), with the branch and worktree it works in
+        if given (kept from before if not)."""
         check_name(agent, reserved={ALL})
         check_name(role, "role")
+        for value, what in ((branch, "branch"), (worktree, "worktree")):
+            if value is not None:
+                check_label(value, what)
         with self.store.transaction(write=True) as tx:
-            return Agent.from_row(tx.one("mailbox.register", {"name": agent, "role": role, "now": time.time()}))
+            return Agent.from_row(tx.one("mailbox.register", {
+                "name": agent, "role": role, "branch": branch, "worktree": worktree, "now": time.time()}))
 
     def deregister(self, agent: str) -> Agent:
         check_name(agent)
@@ -262,22 +276,30 @@ class Mailbox:
 
     # -- housekeeping ------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Message counts by inbox status, by delivery state and by type."""
+    def status(self, agent: str | None = None) -> dict[str, Any]:
+        """Message counts by inbox status, by delivery state and by type: of every message,
+        or of those addressed to `agent` (then also its inbox and unread counts)."""
+        if agent is not None:
+            check_name(agent)
         with self.store.transaction() as tx:
-            rows = tx.all("mailbox.counts")
+            rows = tx.all("mailbox.counts", {"agent": agent})
             agents = tx.all("mailbox.agents", {"active_only": False})
         counts: dict[str, Counter[str]] = {"status": Counter(), "delivery": Counter(), "type": Counter()}
         for row in rows:
             for key in counts:
                 counts[key][row[key]] += row["n"]
-        return {
+        report: dict[str, Any] = {
             "database": self.store.connector.describe(),
             "messages": sum(counts["type"].values()),
             **{f"by_{key}": dict(sorted(c.items())) for key, c in counts.items()},
             "agents": {"active": sum(a["status"] == "active" for a in agents),
                        "inactive": sum(a["status"] == "inactive" for a in agents)},
         }
+        if agent is not None:  # as the reference: the inbox is what is not archived
+            report["agent"] = agent
+            report["inbox"] = report["messages"] - counts["status"]["archived"]
+            report["unread"] = counts["status"]["unread"]
+        return report
 
     def prune(self, older_than_days: float = 7, force: bool = False, remember: bool = True) -> PruneReport:
         """Report (or with `force`, delete) handled messages older than the cutoff.

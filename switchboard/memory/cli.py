@@ -14,7 +14,9 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard import validate
-from switchboard.cliopts import COUNT, DAYS, FRACTION, ID, Checked, DryRunOpt, JsonFlag, part_app, settings, text_arg
+from switchboard.cliopts import (
+    COUNT, DAYS, FRACTION, ID, Checked, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+)
 from switchboard.memory.models import MemoryRecord
 from switchboard.memory.service import Memory, dump_export, parse_export
 from switchboard.output import preview, print_fields, print_json, print_table
@@ -197,14 +199,16 @@ def show(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> Non
 def forget(
     ctx: typer.Context,
     memory_ids: Annotated[list[int], typer.Argument(help="Memory ids.", click_type=ID)],
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Delete memories for good."""
-    gone = _memory(ctx).forget(memory_ids)
+    memory = _memory(ctx)
+    gone = [memory.get(i) for i in memory_ids] if dry_run else memory.forget(memory_ids)
     if as_json:
         print_json([m.to_dict() for m in gone])
     else:
-        typer.echo("\n".join(f"forgot {m.id}" for m in gone))
+        typer.echo("\n".join(f"{'would forget' if dry_run else 'forgot'} {m.id}" for m in gone))
 
 
 @app.command()
@@ -362,9 +366,20 @@ def namespaces_rename(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="Current name.")],
     new: Annotated[str, typer.Argument(help="New name; memories it already holds merge.")],
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Rename a namespace (or merge it into another)."""
+    if dry_run:
+        held = {r["namespace"]: r["memories"] for r in _memory(ctx).namespaces()}
+        report = {"old": old, "new": new, "memories": held.get(old, 0), "new_holds": held.get(new, 0),
+                  "renamed": False}
+        if as_json:
+            print_json(report)
+        else:
+            typer.echo(f"would rename {old} to {new}: {report['memories']} memories"
+                       + (f" into the {report['new_holds']} it holds (repeats merge)" if report["new_holds"] else ""))
+        return
     report = _memory(ctx).rename_namespace(old, new)
     if as_json:
         print_json(report)
@@ -376,10 +391,12 @@ def namespaces_rename(
 def namespaces_delete(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The namespace.")],
-    force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete a namespace and every memory in it."""
+    """Report a namespace's memories; with --force, delete it and every memory in it."""
+    force = acting(force, dry_run)
     count = _memory(ctx).delete_namespace(name, dry_run=not force)
     if as_json:
         print_json({"namespace": name, "memories": count, "deleted": force})

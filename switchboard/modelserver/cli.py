@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app
+from switchboard.cliopts import JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, setup_logging
 from switchboard.errors import InvalidInput
 from switchboard.modelserver.configure import MODEL, PROVIDER, configure as write_config
 from switchboard.modelserver.script import Script
@@ -39,9 +39,13 @@ def serve(
         "--configure", help="Also point this project directory at the server (repeatable).")] = None,
     provider: ProviderOpt = PROVIDER,
     model: ModelOpt = MODEL,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Serve the scripted model in the foreground until Ctrl-C (or SIGTERM)."""
+    setup_logging(verbose, quiet, log_level, default=LogLevel.WARNING)
     try:
         server = ScriptedModel(_script(script), host=host, port=port, models=[model])
     except OSError as exc:

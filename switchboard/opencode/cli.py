@@ -12,7 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import POSITIVE_SECONDS, JsonFlag, part_app, settings, text_arg
+from switchboard.cliopts import (
+    POSITIVE_SECONDS, JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings, setup_logging,
+    text_arg,
+)
 from switchboard.opencode.server import ManagedServer, ServerInfo, endpoint
 from switchboard.output import print_fields, print_json
 from switchboard.timefmt import iso
@@ -57,9 +60,13 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port [default: a free one].", min=1, max=65535)] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.",
                                        click_type=POSITIVE_SECONDS)] = 60.0,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the managed `opencode serve` in the background (or report the one running)."""
+    setup_logging(verbose, quiet, log_level, default=LogLevel.WARNING)
     server = ManagedServer(settings(ctx), binary=str(bin) if bin else None)
     info, started = server.start(port=port, wait=wait)
     _info_out(info, as_json, "started" if started else "running")

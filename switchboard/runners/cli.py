@@ -11,7 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import COUNT, COUNT0, ID, POSITIVE_SECONDS, JsonFlag, part_app, settings, text_arg, text_file
+from switchboard.cliopts import (
+    COUNT, COUNT0, ID, POSITIVE_SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg, text_file,
+)
 from switchboard.config import private_file
 from switchboard.errors import InvalidInput
 from switchboard.mcp.wiring import server_name
@@ -226,8 +228,15 @@ def destroy(
     ctx: typer.Context,
     name: NameArg,
     force: Annotated[bool, typer.Option("--force", help="Even with a run in progress.")] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Remove a runner, its history, its folder and its memory namespace."""
-    runner = _runners(ctx).destroy(name, force=force)
+    runners = _runners(ctx)
+    if dry_run:
+        runner = runners.get(name)
+        emit(runner, as_json, f"would destroy runner {runner.name}: its runs, {runners.folder(name)}, "
+                              f"its mailbox identity and its memory namespace")
+        return
+    runner = runners.destroy(name, force=force)
     emit(runner, as_json, f"destroyed runner {runner.name}")
