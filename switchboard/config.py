@@ -113,7 +113,8 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
 
 def secure_home(home: Path) -> Path:
     """Create the home with mode 0700, or tighten one that others can enter (made by hand,
-    or by an older version), with every file in it made 0600 and every folder 0700."""
+    or by an older version): what is in it loses its group and other bits (files 0600,
+    folders 0700; the owner keeps the execute bit of OpenCode's installed binaries)."""
     try:
         home.mkdir(parents=True, mode=0o700)
         return home
@@ -123,7 +124,7 @@ def secure_home(home: Path) -> Path:
         home.chmod(0o700)
         for path in home.rglob("*"):
             if not path.is_symlink():
-                path.chmod(0o700 if path.is_dir() else 0o600)
+                path.chmod(path.stat().st_mode & 0o700)
     return home
 
 

@@ -49,6 +49,8 @@ def test_every_file_in_the_home_is_private(short_home: Path, tmp_path: Path, exi
         home.chmod(0o755)
         (home / "notes" / "old.log").write_text("from an older version\n")
         (home / "notes" / "old.log").chmod(0o644)
+        (home / "notes" / "tool").write_text("#!/bin/sh\n")
+        (home / "notes" / "tool").chmod(0o755)
     _sb("mail", "send", "--to", "bob", "--type", "request", "--payload", "secret plans", cwd=work)
     held = None
     if not os.environ.get("SWITCHBOARD_DATABASE_URL"):  # keep the WAL and SHM files in being
@@ -64,5 +66,8 @@ def test_every_file_in_the_home_is_private(short_home: Path, tmp_path: Path, exi
             assert {"switchboard.db", "switchboard.db-wal", "switchboard.db-shm"} <= present
             assert any(name.endswith(".sock") for name in present)
         assert _loose(home) == []
+        if existing:  # tightened, not broken: an installed binary still runs
+            assert stat.S_IMODE((home / "notes" / "tool").stat().st_mode) == 0o700
+            assert stat.S_IMODE((home / "notes" / "old.log").stat().st_mode) == 0o600
     if held is not None:
         held.close()

@@ -58,7 +58,7 @@ def remove(ctx: typer.Context, name: NameArg, dry_run: DryRunOpt = False, as_jso
     """Remove a schedule (its queued tasks stay)."""
     if dry_run:
         schedule = _schedules(ctx).get(name)
-        emit(schedule, as_json, f"would remove {schedule.name}")
+        emit(schedule, as_json, f"would remove {schedule.name}", dry_run=True)
         return
     removed = _schedules(ctx).remove(name)
     emit(removed, as_json, f"removed {removed.name}")

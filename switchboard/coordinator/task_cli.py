@@ -105,7 +105,7 @@ def cancel(ctx: typer.Context, task_id: IdArg, dry_run: DryRunOpt = False, as_js
         task = _tasks(ctx).get(task_id)
         if task.status.finished:
             raise Conflict(f"task {task_id} is already {task.status.value}")
-        emit(task, as_json, f"would cancel {task.id} ({task.status.value})")
+        emit(task, as_json, f"would cancel {task.id} ({task.status.value})", dry_run=True)
         return
     task = _tasks(ctx).cancel(task_id)
     emit(task, as_json, f"cancelled {task.id}")

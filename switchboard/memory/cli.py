@@ -206,7 +206,7 @@ def forget(
     memory = _memory(ctx)
     gone = [memory.get(i) for i in memory_ids] if dry_run else memory.forget(memory_ids)
     if as_json:
-        print_json([m.to_dict() for m in gone])
+        print_json([{**m.to_dict(), "dry_run": True} if dry_run else m.to_dict() for m in gone])
     else:
         typer.echo("\n".join(f"{'would forget' if dry_run else 'forgot'} {m.id}" for m in gone))
 

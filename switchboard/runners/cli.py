@@ -236,7 +236,7 @@ def destroy(
     if dry_run:
         runner = runners.get(name)
         emit(runner, as_json, f"would destroy runner {runner.name}: its runs, {runners.folder(name)}, "
-                              f"its mailbox identity and its memory namespace")
+                              f"its mailbox identity and its memory namespace", dry_run=True)
         return
     runner = runners.destroy(name, force=force)
     emit(runner, as_json, f"destroyed runner {runner.name}")
