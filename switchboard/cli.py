@@ -7,15 +7,19 @@ one line, `error: ...`, on standard error and exit with code 2.
 from __future__ import annotations
 
 import importlib
+import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 import typer.main
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer 0.28 carries its own click
 from typer.core import TyperGroup
 
 from switchboard import __version__
-from switchboard.errors import SwitchboardError
+from switchboard.errors import InvalidInput, SwitchboardError
 
 
 # Each part's commands, imported only when used so that `sb mail ...` never pays
@@ -49,12 +53,49 @@ class _Root(TyperGroup):
         command.name, command.help = name, help_text
         return command
 
-    def invoke(self, ctx: typer.Context):  # noqa: ANN201
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # noqa: ANN201
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any):
+        """Run a command; every error a user can cause, usage errors included, ends as one
+        line on standard error (`{"error": ..., "code": N}` under `--json`) and exit code 2."""
+        args = list(sys.argv[1:] if args is None else args)
         try:
-            return super().invoke(ctx)
+            _check_utf8(args)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            code = exc.exit_code
+        except ClickException as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            code = _fail(exc.format_message().rstrip(".") + hint, exc.exit_code, args)
         except SwitchboardError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            code = _fail(str(exc), 2, args)
+        except typer.Abort:
+            code = _fail("aborted", 1, args)
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
+def _check_utf8(args: list[str]) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} "
+                               "is not valid UTF-8") from None
+
+
+def _fail(message: str, code: int, args: list[str]) -> int:
+    """Print an error as one line (JSON if the command line asked for JSON) and return `code`."""
+    line = " ".join(message.split())
+    line = line[:1].lower() + line[1:] if line[:2] != line[:2].upper() else line
+    if "--json" in args[: args.index("--") if "--" in args else None]:
+        sys.stderr.write(json.dumps({"error": line, "code": code}) + "\n")
+    else:
+        sys.stderr.write(f"error: {line}\n")
+    return code
 
 
 app = typer.Typer(

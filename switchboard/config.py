@@ -1,7 +1,9 @@
 """Settings: command-line flags beat environment variables beat the config file.
 
 The home directory (`SWITCHBOARD_HOME`, default `~/.switchboard`) holds the
-config file `config.toml`, the default SQLite database and runtime files.
+config file `config.toml`, the default SQLite database and runtime files. It holds
+mail, memories and prompts, so it is kept to its owner: the directory 0700 and
+every file in it 0600 (`secure_home`, `private_file`), whatever the umask.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from switchboard.errors import ConfigError
+from switchboard import validate
+from switchboard.errors import ConfigError, InvalidInput
 
 CONFIG_FILE = "config.toml"
 DATABASE_FILE = "switchboard.db"
@@ -94,12 +97,12 @@ def _read_file(path: Path) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in known}
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
     if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-        raise ValueError(text)
+        raise InvalidInput(f"setting {name} must be true or false, got {value!r}")
     return text in ("1", "true", "yes", "on")
 
 
@@ -108,17 +111,43 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in values.items():
         kind = types[name]
-        try:
+        try:  # numbers are positive, finite and fit the database: no nan lease, no 2**64 attempts
             if kind == "bool":
-                out[name] = _bool(value)
+                out[name] = _bool(value, name)
             elif kind == "int":
-                out[name] = int(value)
+                out[name] = validate.integer(value, f"setting {name}")
             elif kind == "float":
-                out[name] = float(value)
+                out[name] = validate.number(value, f"setting {name}", above=True, maximum=validate.MAX_SECONDS,
+                                            unit="seconds" if name.endswith("seconds") else "")
             else:
                 out[name] = str(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {name} must be {kind}, got {value!r}") from None
-        if kind in ("int", "float") and out[name] <= 0:
-            raise ConfigError(f"setting {name} must be positive, got {value!r}")
+        except InvalidInput as exc:
+            raise ConfigError(str(exc)) from None
     return out
+
+
+def secure_home(home: Path) -> Path:
+    """Create the home with mode 0700, or tighten one that others can enter (made by hand,
+    or by an older version): what is in it loses its group and other bits (files 0600,
+    folders 0700; the owner keeps the execute bit of OpenCode's installed binaries)."""
+    try:
+        home.mkdir(parents=True, mode=0o700)
+        return home
+    except FileExistsError:
+        pass
+    if home.stat().st_mode & 0o077:
+        home.chmod(0o700)
+        for path in home.rglob("*"):
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & 0o700)
+    return home
+
+
+def private_file(path: Path) -> Path:
+    """`path`, created empty with mode 0600 if it does not exist: write or append to it after,
+    and the mode stays (`write_text`, `open("a")` alone would create it with the umask's)."""
+    missing = [folder for folder in path.parents if not folder.exists()]
+    for folder in reversed(missing):  # `mkdir(parents=True)` gives the parents the umask's mode
+        folder.mkdir(mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return path

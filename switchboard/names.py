@@ -1,6 +1,7 @@
 """Validation of what users give: names of agents, runners and namespaces; choices; text sizes."""
 
 import re
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -9,18 +10,32 @@ from switchboard.errors import InvalidInput
 Choice = TypeVar("Choice", bound=StrEnum)
 
 NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,39}")
+# Names that mean something already: `all` addresses every agent, `user` is the default
+# sender, `coordinator` receives the reports, `shared` is the namespace every runner reads.
+RESERVED_NAMES = {"all": "every agent", "coordinator": "the coordinator's mailbox",
+                  "shared": "the shared memory namespace", "user": "the default sender"}
 
 
-def check_name(value: str, kind: str = "agent name") -> str:
+def check_name(value: str, kind: str = "agent name", *, reserved: Collection[str] = ()) -> str:
     """Return `value` if it is a valid name, else raise `InvalidInput`.
 
     Names become file names and socket names, so path separators, `..`, spaces
-    and anything beyond 40 characters are refused.
+    and anything beyond 40 characters are refused; so are the `reserved` names
+    (in any case), which would be read as something else.
     """
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise InvalidInput(
             f"invalid {kind} {value!r}: use a letter, then up to 39 letters, digits, '-' or '_'"
         )
+    if value.lower() in reserved:
+        raise InvalidInput(f"{kind} {value!r} is reserved: it means {RESERVED_NAMES[value.lower()]}")
+    return value
+
+
+def check_label(value: str, what: str, limit: int = 200) -> str:
+    """A short label kept as given (a git branch, a path): one line of printable text."""
+    if not value or len(value) > limit or not value.isprintable():
+        raise InvalidInput(f"invalid {what} {value[:40]!r}: use up to {limit} printable characters on one line")
     return value
 
 

@@ -15,10 +15,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def emit(record: Any, as_json: bool, text: object) -> None:
-    """A command's result: the record (`to_dict()`) as JSON for scripts, or one line for people."""
+def emit(record: Any, as_json: bool, text: object, *, dry_run: bool = False) -> None:
+    """A command's result: the record (`to_dict()`) as JSON for scripts, or one line for people.
+    A `--dry-run`'s record says so (`"dry_run": true`): it is what would change."""
     if as_json:
-        print_json(record.to_dict())
+        print_json({**record.to_dict(), "dry_run": True} if dry_run else record.to_dict())
     else:
         sys.stdout.write(f"{text}\n")
 

@@ -143,7 +143,7 @@ def test_flags_beat_environment_beat_file(cli: Cli, home: Path, tmp_path: Path,
 def test_bad_config_file_is_one_line_error(cli: Cli, home: Path) -> None:
     home.mkdir(parents=True)
     (home / "config.toml").write_text("max_payload_bytes = 'lots'\n")
-    assert "setting max_payload_bytes must be int" in cli("mail", "status", code=2).stderr
+    assert "setting max_payload_bytes must be a whole number" in cli("mail", "status", code=2).stderr
     (home / "config.toml").write_text("databse_url = 'x'\n")
     assert "unknown setting(s): databse_url" in cli("mail", "status", code=2).stderr
     (home / "config.toml").write_text("[broken\n")

@@ -236,7 +236,7 @@ def test_task_cli_add_show_cancel_retry_wait(cli: Cli, tasks: Tasks) -> None:
     cli("task", "retry", first)
     assert cli.json("task", "wait", first, "--timeout", "0.2", code=124)["finished"] is False
     assert "unknown task status" in cli("task", "list", "--status", "weird", code=2).stderr
-    assert "--after takes task ids" in cli("task", "add", "x", "--after", "a,b", code=2).stderr
+    assert "--after must be a whole number" in cli("task", "add", "x", "--after", "a,b", code=2).stderr
 
 
 def test_cron_cli(cli: Cli, tasks: Tasks) -> None:

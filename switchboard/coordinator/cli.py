@@ -7,7 +7,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, settings
+from switchboard.cliopts import (
+    COUNT, COUNT0, POSITIVE_SECONDS, SECONDS, JsonFlag, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings,
+    setup_logging,
+)
+from switchboard import validate
 from switchboard.config import Settings
 from switchboard.coordinator import daemon
 from switchboard.errors import InvalidInput
@@ -22,9 +26,9 @@ def _model_limits(values: Optional[list[str]]) -> dict[str, int]:
     limits = {}
     for value in values or []:
         model, sep, number = value.rpartition("=")
-        if not sep or not model or not number.isdigit() or int(number) < 1:
+        if not sep or not model:
             raise InvalidInput(f"--model-limit takes provider/model=N, got {value!r}")
-        limits[model] = int(number)
+        limits[model] = validate.integer(number, "--model-limit N")
     return limits
 
 
@@ -32,25 +36,31 @@ def _model_limits(values: Optional[list[str]]) -> dict[str, int]:
 def start(
     ctx: typer.Context,
     foreground: Annotated[bool, typer.Option("--foreground", help="Run here (for systemd and supervisors).")] = False,
-    concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", min=1)] = 4,
+    concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", click_type=COUNT)] = 4,
     attach: Annotated[Optional[list[str]], typer.Option("--attach", help="OpenCode server URL (repeatable) [managed].")] = None,
     model_limit: Annotated[Optional[list[str]], typer.Option("--model-limit", help="provider/model=N: at most N tasks on that model.")] = None,
-    grace: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish at stop.")] = GRACE,
-    lease: Annotated[float, typer.Option(help="Seconds before another coordinator may take over a task.")] = 30.0,
+    grace: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish at stop.",
+                                        click_type=SECONDS)] = GRACE,
+    lease: Annotated[float, typer.Option(help="Seconds before another coordinator may take over a task.",
+                                        click_type=POSITIVE_SECONDS)] = 30.0,
     no_memory: Annotated[bool, typer.Option(
         "--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")] = False,
     keep_sessions: Annotated[bool, typer.Option(
         "--keep-sessions", help="Keep finished tasks' sessions on the server [default: setting keep_sessions].")] = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the coordinator in the background (or in the foreground)."""
+    level = setup_logging(verbose, quiet, log_level)
     options: dict[str, Any] = {"concurrency": concurrency, "attach": attach or [],
                                "model_limits": _model_limits(model_limit), "lease": lease,
                                "remember": not no_memory, "keep_sessions": keep_sessions or None}
     if foreground:
         daemon.run_foreground(settings(ctx), grace=grace, **options)
         return
-    argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}"]
+    argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}", f"--log-level={level}"]
     argv += [f"--attach={url}" for url in attach or []] + [f"--model-limit={m}" for m in model_limit or []]
     argv += ["--no-memory"] if no_memory else []
     argv += ["--keep-sessions"] if keep_sessions else []
@@ -107,7 +117,7 @@ def status(
 def logs(
     ctx: typer.Context,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
-    tail: Annotated[int, typer.Option(help="Lines to show first.", min=0)] = 50,
+    tail: Annotated[int, typer.Option(help="Lines to show first.", click_type=COUNT0)] = 50,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the coordinator's log."""
@@ -141,7 +151,7 @@ def _follow(path: Any) -> None:
 @app.command()
 def pulse(
     ctx: typer.Context,
-    concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", min=1)] = 4,
+    concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", click_type=COUNT)] = 4,
     attach: Annotated[Optional[list[str]], typer.Option("--attach", help="OpenCode server URL (repeatable).")] = None,
     as_json: JsonFlag = False,
 ) -> None:

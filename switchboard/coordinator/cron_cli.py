@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, settings
+from switchboard.cliopts import DryRunOpt, JsonFlag, part_app, settings
 from switchboard.coordinator.schedules import Schedules
 from switchboard.output import emit, preview, print_json, print_table
 from switchboard.timefmt import age, iso
@@ -24,7 +24,9 @@ def _schedules(ctx: typer.Context) -> Schedules:
 @app.command()
 def add(
     ctx: typer.Context,
-    schedule: Annotated[str, typer.Option("--schedule", help="Cron expression, e.g. '*/5 * * * *' (UTC).")],
+    schedule: Annotated[str, typer.Option("--schedule", help=(
+        "Cron expression in UTC: five fields, minute hour day-of-month month day-of-week, e.g. "
+        "'*/5 * * * *'; a sixth field is seconds, first: '30 */5 * * * *'; or @daily, @hourly ..."))],
     task: Annotated[str, typer.Option("--task", help="The prompt each run queues.")],
     runner: Annotated[Optional[str], typer.Option(help="Run it on this runner.")] = None,
     role: Annotated[Optional[str], typer.Option(help="Run it on any runner with this role.")] = None,
@@ -52,8 +54,12 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def remove(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
+def remove(ctx: typer.Context, name: NameArg, dry_run: DryRunOpt = False, as_json: JsonFlag = False) -> None:
     """Remove a schedule (its queued tasks stay)."""
+    if dry_run:
+        schedule = _schedules(ctx).get(name)
+        emit(schedule, as_json, f"would remove {schedule.name}", dry_run=True)
+        return
     removed = _schedules(ctx).remove(name)
     emit(removed, as_json, f"removed {removed.name}")
 

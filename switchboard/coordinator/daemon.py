@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from switchboard.config import Settings
+from switchboard.config import Settings, private_file, secure_home
 from switchboard.errors import Conflict, SwitchboardError
 
 STATE_FILE = "coordinator.json"
@@ -67,15 +67,12 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.coordinator.loop import Coordinator
     from switchboard.hooks import delivery
 
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
+    secure_home(settings.home)
+    lock = private_file(settings.home / LOCK_FILE).open("w")
     if not _take(lock):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
                        + (f" (pid {state['pid']})" if state else "")) from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     coordinator = Coordinator(settings, **options)
 
     async def main() -> None:
@@ -100,7 +97,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                  "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
                  "database": coordinator.store.connector.describe(),
                  "memory_socket": memory_socket}
-        state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+        private_file(state_path(settings)).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
             "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
             coordinator.concurrency, ", ".join(coordinator.pool.urls))
@@ -158,12 +155,12 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
     if running(settings):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secure_home(settings.home)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
                "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
-    with log.open("ab") as out:
+    with private_file(log).open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     deadline = time.monotonic() + wait

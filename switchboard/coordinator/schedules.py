@@ -11,13 +11,21 @@ from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.names import check_name
 
 
+CRON_FORMAT = ("five fields, minute hour day-of-month month day-of-week (UTC), as in crontab; "
+               "or six with seconds first; or @hourly, @daily, @weekly, @monthly, @yearly")
+
+
 def next_fire(expression: str, after: float) -> float:
-    """The first time after `after` that a cron expression matches (UTC)."""
+    """The first time after `after` that a cron expression matches (UTC). Five fields as in
+    crontab; a sixth is read as seconds *first* (`30 */5 * * * *`), as most tools do."""
     from croniter import CroniterBadCronError, croniter
 
+    fields = expression.split()
+    if not (len(fields) in (5, 6) or (len(fields) == 1 and expression.strip().startswith("@"))):
+        raise InvalidInput(f"invalid cron schedule {expression!r}: use {CRON_FORMAT}")
     try:
-        return float(croniter(expression, after).get_next(float))
-    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        return float(croniter(expression, after, second_at_beginning=len(fields) == 6).get_next(float))
+    except (CroniterBadCronError, ValueError, KeyError, OverflowError) as exc:
         raise InvalidInput(f"invalid cron schedule {expression!r}: {exc}") from None
 
 

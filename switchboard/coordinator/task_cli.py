@@ -8,17 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
+from switchboard import validate
+from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
-from switchboard.coordinator.todo import parse_todo
-from switchboard.errors import InvalidInput
+from switchboard.coordinator.todo import blockers_first, parse_todo
+from switchboard.errors import Conflict
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
 app = part_app()
 
-IdArg = Annotated[int, typer.Argument(help="Task id.", min=1)]
+IdArg = Annotated[int, typer.Argument(help="Task id.", click_type=ID)]
 RunnerOpt = Annotated[Optional[str], typer.Option("--runner", help="Run it on this runner.")]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help="Run it on any runner with this role.")]
 ConvoyOpt = Annotated[Optional[str], typer.Option("--convoy", help="Group tasks under a name.")]
@@ -30,12 +31,8 @@ def _tasks(ctx: typer.Context) -> Tasks:
 
 
 def _ids(text: Optional[str]) -> list[int]:
-    if not text:
-        return []
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise InvalidInput(f"--after takes task ids separated by commas, got {text!r}") from None
+    """`--after 1,2`: task ids separated by commas."""
+    return [validate.integer(part, "--after") for part in (text or "").split(",") if part.strip()]
 
 
 def tasks_table(tasks: list[Task], empty: str = "no tasks") -> None:
@@ -59,12 +56,14 @@ def add(
     after: Annotated[Optional[str], typer.Option("--after", help="Ids of tasks that must finish first: 1,2.")] = None,
     priority: Annotated[str, typer.Option(help="urgent, high, normal or low.")] = "normal",
     convoy: ConvoyOpt = None,
-    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].")] = None,
+    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].",
+                                                        click_type=COUNT)] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].",
+                                                    click_type=POSITIVE_SECONDS)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a task and print its id."""
-    task = _tasks(ctx).add(read_text_arg(prompt), runner=runner, role=role, after=_ids(after),
+    task = _tasks(ctx).add(text_arg(ctx, prompt, "task prompt"), runner=runner, role=role, after=_ids(after),
                            priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout)
     emit(task, as_json, task.id)
 
@@ -74,7 +73,7 @@ def list_(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option(help="queued, running, done, dead or cancelled.")] = None,
     convoy: ConvoyOpt = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(help="At most this many.", click_type=COUNT)] = 100,
     as_json: JsonFlag = False,
 ) -> None:
     """List tasks, newest first."""
@@ -100,8 +99,14 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def cancel(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
+def cancel(ctx: typer.Context, task_id: IdArg, dry_run: DryRunOpt = False, as_json: JsonFlag = False) -> None:
     """Cancel a queued or running task (its session is aborted); tasks after it die too."""
+    if dry_run:
+        task = _tasks(ctx).get(task_id)
+        if task.status.finished:
+            raise Conflict(f"task {task_id} is already {task.status.value}")
+        emit(task, as_json, f"would cancel {task.id} ({task.status.value})", dry_run=True)
+        return
     task = _tasks(ctx).cancel(task_id)
     emit(task, as_json, f"cancelled {task.id}")
 
@@ -116,9 +121,9 @@ def retry(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None
 @app.command()
 def wait(
     ctx: typer.Context,
-    task_ids: Annotated[Optional[list[int]], typer.Argument(help="Task ids.")] = None,
+    task_ids: Annotated[Optional[list[int]], typer.Argument(help="Task ids.", click_type=ID)] = None,
     convoy: ConvoyOpt = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.", click_type=SECONDS)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Wait until tasks (or a convoy) finish. Exit 0 if all are done, 1 if any died or was
@@ -153,23 +158,13 @@ def import_(
 
 def import_todo(tasks: Tasks, path: Path, *, runner: str | None = None, role: str | None = None,
                 convoy: str | None = None) -> list[Task]:
-    items, _done = parse_todo(path)
+    """Add a TODO file's open items in one transaction, blockers first: all or nothing."""
+    items = parse_todo(path)[0]
     source = str(path.resolve())
     by_key: dict[str, Task] = {}
-    for item in items:  # blocked-by may point forward: add blockers first
-        _add_item(tasks, item, items, by_key, source, runner, role, convoy, set())
+    with tasks.store.transaction(write=True) as tx:
+        for item in blockers_first(items, path):
+            by_key[item.key] = tasks.add_in(
+                tx, item.text, runner=runner, role=role, convoy=convoy, source="todo",
+                after=[by_key[b].id for b in item.blocked_by if b in by_key], source_ref=f"{source}#{item.key}")
     return [by_key[item.key] for item in items]
-
-
-def _add_item(tasks, item, items, by_key, source, runner, role, convoy, visiting):  # noqa: ANN001, ANN202
-    if item.key in by_key:
-        return by_key[item.key]
-    if item.key in visiting:
-        raise InvalidInput(f"{source}:{item.line}: blocked-by forms a cycle")
-    visiting.add(item.key)
-    index = {i.key: i for i in items}
-    after = [_add_item(tasks, index[b], items, by_key, source, runner, role, convoy, visiting).id
-             for b in item.blocked_by if b in index]
-    by_key[item.key] = tasks.add(item.text, runner=runner, role=role, after=after, convoy=convoy,
-                                 source="todo", source_ref=f"{source}#{item.key}")
-    return by_key[item.key]

@@ -12,6 +12,7 @@ from switchboard.config import Settings
 from switchboard.coordinator.models import Task, TaskStatus
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox.models import Priority
+from switchboard import validate
 from switchboard.names import check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
@@ -58,30 +59,39 @@ class Tasks:
     ) -> Task:
         """Queue a task. With `source_ref`, adding the same source twice returns the first task.
         `guard(tx)` runs first in the task's transaction: what it writes is kept only with the task."""
+        with self.store.transaction(write=True) as tx:
+            if guard is not None:
+                guard(tx)
+            return self.add_in(tx, prompt, runner=runner, role=role, after=after, priority=priority,
+                               convoy=convoy, max_attempts=max_attempts, timeout=timeout, source=source,
+                               source_ref=source_ref)
+
+    def add_in(self, tx: Tx, prompt: str, *, runner: str | None = None, role: str | None = None,
+               after: Sequence[int] = (), priority: str | Priority = Priority.NORMAL,
+               convoy: str | None = None, max_attempts: int | None = None, timeout: float | None = None,
+               source: str = "cli", source_ref: str | None = None) -> Task:
+        """`add` inside the caller's transaction (several tasks at once, all or none)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
             raise InvalidInput("give a runner or a role, not both")
         for value, kind in ((runner, "runner name"), (role, "role"), (convoy, "convoy name")):
             if value is not None:
                 check_name(value, kind)
-        attempts = self.settings.task_max_attempts if max_attempts is None else max_attempts
-        if attempts < 1:
-            raise InvalidInput("max-attempts must be at least 1")
-        if timeout is not None and timeout <= 0:
-            raise InvalidInput("timeout must be a positive number of seconds")
-        rank = Priority.parse(priority)
-        with self.store.transaction(write=True) as tx:
-            if guard is not None:
-                guard(tx)
-            return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=rank,
-                               convoy=convoy, max_attempts=attempts, timeout=timeout,
-                               source=source, source_ref=source_ref)
+        attempts = validate.integer(self.settings.task_max_attempts if max_attempts is None else max_attempts,
+                                    "max-attempts")
+        if timeout is not None:
+            validate.seconds(timeout, "timeout", positive=True)
+        for dep in after:
+            validate.integer(dep, "after")
+        return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=Priority.parse(priority),
+                           convoy=convoy, max_attempts=attempts, timeout=timeout,
+                           source=source, source_ref=source_ref)
 
     def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
                source: str, source_ref: str | None) -> Task:
-        """`add` inside the caller's transaction (arguments already validated)."""
+        """The row itself, for callers that validated the values (`add_in`, schedules firing)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
             if existing is not None:
@@ -162,6 +172,8 @@ class Tasks:
         ids = list(task_ids)
         if not ids and convoy is None:
             raise InvalidInput("wait needs task ids or --convoy")
+        if timeout is not None:
+            validate.seconds(timeout, "timeout")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.store.listen(CHANNEL) as waiter:
             while True:
@@ -300,6 +312,7 @@ class Tasks:
             pending.extend(r["id"] for r in tx.all("tasks.bury_dependents", {"id": current, "now": now}))
 
     def _get(self, tx: Tx, task_id: int) -> Task:
+        validate.integer(task_id, "task id")
         row = tx.one("tasks.get", {"id": task_id})
         if row is None:
             raise NotFound(f"no task with id {task_id}")

@@ -16,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchboard import validate
 from switchboard.errors import InvalidInput
+
+TODO_LIMIT = 16 * 1024 * 1024  # bytes: thousands of tasks; beyond is not a TODO file
 
 _LINE = re.compile(r"^\s*[-*]\s+\[(?P<mark>[ xX-])\]\s+(?P<body>.+?)\s*$")
 _ID = re.compile(r"^(?P<id>t\d+(?:\.\d+)*)\b\s*")
@@ -37,10 +40,7 @@ class TodoItem:
 
 def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
     """Open items in file order, and the ids of lines already done."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    lines = validate.read_file(path, "TODO file", TODO_LIMIT).splitlines()
     items: list[TodoItem] = []
     done: set[str] = set()
     for number, line in enumerate(lines, 1):
@@ -66,3 +66,29 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
         if unknown:
             raise InvalidInput(f"{path}:{item.line}: blocked-by names unknown task(s): {', '.join(unknown)}")
     return items, done
+
+
+def blockers_first(items: list[TodoItem], path: Path) -> list[TodoItem]:
+    """`items` reordered so that each follows the open items it is blocked by (file order
+    otherwise). Iterative: a chain of any length is fine; a cycle is an error."""
+    index = {item.key: item for item in items}
+    state: dict[str, bool] = {}  # key -> placed (False while its blockers are being placed)
+    order: list[TodoItem] = []
+    for first in items:
+        if first.key in state:
+            continue
+        state[first.key] = False
+        stack = [(first, iter(first.blocked_by))]
+        while stack:
+            item, blockers = stack[-1]
+            blocker = next((b for b in blockers if b in index and not state.get(b)), None)
+            if blocker is None:
+                stack.pop()
+                state[item.key] = True
+                order.append(item)
+            elif blocker in state:
+                raise InvalidInput(f"{path}:{item.line}: blocked-by forms a cycle")
+            else:
+                state[blocker] = False
+                stack.append((index[blocker], iter(index[blocker].blocked_by)))
+    return order

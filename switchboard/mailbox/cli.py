@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
+from switchboard.cliopts import (
+    COUNT, DAYS, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+)
 from switchboard.errors import InvalidInput
 from switchboard.mailbox.models import Message
 from switchboard.mailbox.service import Mailbox
@@ -16,7 +18,7 @@ from switchboard.timefmt import age, iso
 
 app = part_app()
 
-IdArg = Annotated[int, typer.Argument(help="Message id.", min=1)]
+IdArg = Annotated[int, typer.Argument(help="Message id.", click_type=ID)]
 AgentOpt = Annotated[Optional[str], typer.Option("--agent", help="Agent name [env SWITCHBOARD_AGENT].")]
 TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Only messages of this type.")]
 
@@ -60,12 +62,13 @@ def send(
     sender: Annotated[Optional[str], typer.Option("--from", help="Sender [env SWITCHBOARD_AGENT, else 'user'].")] = None,
     priority: Annotated[str, typer.Option(help="urgent, high, normal or low.")] = "normal",
     convoy: Annotated[Optional[str], typer.Option(help="Group related messages under a name.")] = None,
-    reply_to: Annotated[Optional[int], typer.Option("--reply-to", help="Id of the message this answers.")] = None,
+    reply_to: Annotated[Optional[int], typer.Option("--reply-to", help="Id of the message this answers.",
+                                                    click_type=ID)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Send a message and print its id (one per recipient for broadcasts)."""
     sent = _mailbox(ctx).send(
-        to, type, read_text_arg(payload), sender=sender, priority=priority, convoy=convoy, reply_to=reply_to
+        to, type, text_arg(ctx, payload, "payload"), sender=sender, priority=priority, convoy=convoy, reply_to=reply_to
     )
     if as_json:
         print_json({"ids": [m.id for m in sent], "to": [m.to_agent for m in sent]})
@@ -80,7 +83,7 @@ def check(
     unread_only: Annotated[bool, typer.Option("--unread-only", help="Only unread messages.")] = False,
     type: TypeOpt = None,
     archived: Annotated[bool, typer.Option("--archived", help="Include archived messages.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 100,
+    limit: Annotated[int, typer.Option(help="At most this many.", click_type=COUNT)] = 100,
     as_json: JsonFlag = False,
 ) -> None:
     """List an agent's messages, most urgent first, then oldest first (everyone's without an agent)."""
@@ -93,9 +96,14 @@ def check(
 
 
 @app.command()
-def read(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> None:
+def read(
+    ctx: typer.Context,
+    message_id: IdArg,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Only if it is addressed to this agent.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Show a message and mark it read."""
-    _message_out(_mailbox(ctx).read(message_id), as_json)
+    _message_out(_mailbox(ctx).read(message_id, agent=agent), as_json)
 
 
 @app.command()
@@ -120,8 +128,10 @@ def claim(
     ctx: typer.Context,
     agent: AgentOpt = None,
     type: TypeOpt = None,
-    lease: Annotated[Optional[float], typer.Option(help="Lease length in seconds [default 300].")] = None,
-    wait: Annotated[float, typer.Option(help="Wait up to this many seconds for a message.", min=0)] = 0.0,
+    lease: Annotated[Optional[float], typer.Option(help="Lease length in seconds [default 300].",
+                                                  click_type=POSITIVE_SECONDS)] = None,
+    wait: Annotated[float, typer.Option(help="Wait up to this many seconds for a message.",
+                                       click_type=SECONDS)] = 0.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Lease the most urgent, oldest deliverable message. Exit code 1 if there is none."""
@@ -155,7 +165,8 @@ def nack(
     ctx: typer.Context,
     message_id: IdArg,
     reason: Annotated[Optional[str], typer.Option(help="Why it failed; kept as last_error.")] = None,
-    retry_in: Annotated[Optional[float], typer.Option("--retry-in", help="Seconds before it is retried [default: backoff].")] = None,
+    retry_in: Annotated[Optional[float], typer.Option("--retry-in", help="Seconds before it is retried [default: backoff].",
+                                                      click_type=SECONDS)] = None,
     lease: Annotated[Optional[str], typer.Option(help="Only if this lease token still holds the message.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -196,11 +207,14 @@ def register(
     ctx: typer.Context,
     agent: Annotated[str, typer.Option("--agent", help="Agent name.")],
     role: Annotated[str, typer.Option(help="Role, e.g. worker or coordinator.")] = "worker",
+    branch: Annotated[Optional[str], typer.Option(help="The git branch it works on [kept if not given].")] = None,
+    worktree: Annotated[Optional[str], typer.Option(help="The worktree it works in [kept if not given].")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register an agent (or reactivate it) so that broadcasts reach it."""
-    agent_row = _mailbox(ctx).register(agent, role)
-    emit(agent_row, as_json, f"registered {agent_row.name} ({agent_row.role})")
+    agent_row = _mailbox(ctx).register(agent, role, branch=branch, worktree=worktree)
+    where = f", branch {agent_row.branch}" if agent_row.branch else ""
+    emit(agent_row, as_json, f"registered {agent_row.name} ({agent_row.role}{where})")
 
 
 @app.command()
@@ -226,18 +240,24 @@ def agents(
         print_json([a.to_dict() for a in rows])
     else:
         now = time.time()
-        print_table(["name", "role", "status", "registered", "last seen"],
-                    [(a.name, a.role, a.status, age(a.registered_at, now) + " ago", age(a.last_seen_at, now) + " ago")
-                     for a in rows], empty="no agents registered")
+        print_table(["name", "role", "status", "branch", "registered", "last seen"],
+                    [(a.name, a.role, a.status, a.branch, age(a.registered_at, now) + " ago",
+                      age(a.last_seen_at, now) + " ago") for a in rows], empty="no agents registered")
 
 
 @app.command()
-def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Message counts by inbox status, delivery state and type."""
-    report = _mailbox(ctx).status()
+def status(
+    ctx: typer.Context,
+    agent: Annotated[Optional[str], typer.Option("--agent", help="Only the messages addressed to this agent.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Message counts by inbox status, delivery state and type (of one agent's mail with --agent)."""
+    report = _mailbox(ctx).status(agent)
     if as_json:
         print_json(report)
         return
+    if agent is not None:
+        typer.echo(f"agent:    {agent}   inbox: {report['inbox']} messages ({report['unread']} unread)")
     typer.echo(f"database: {report['database']}")
     typer.echo(f"messages: {report['messages']}   agents: {report['agents']['active']} active, "
                f"{report['agents']['inactive']} inactive")
@@ -249,12 +269,14 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def prune(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Age cutoff in days.", min=0)] = 7,
-    force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
+    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Age cutoff in days.", click_type=DAYS)] = 7,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Report handled messages older than the cutoff; with --force, delete them
     (discoveries and status reports are kept as memories of their recipient)."""
+    force = acting(force, dry_run)
     report = _mailbox(ctx).prune(older_than_days, force=force)
     if as_json:
         print_json(report.to_dict())

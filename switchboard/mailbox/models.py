@@ -123,6 +123,8 @@ class Agent:
     status: str
     registered_at: float
     last_seen_at: float
+    branch: str | None = None
+    worktree: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Agent:

@@ -20,7 +20,8 @@ from switchboard.mailbox.models import (
     PruneReport,
     parse_type,
 )
-from switchboard.names import check_name, check_text
+from switchboard import validate
+from switchboard.names import check_label, check_name, check_text
 from switchboard.store import Store, Tx, open_store
 
 ALL = "all"
@@ -63,7 +64,9 @@ class Mailbox:
         active agent but the sender. Returns the messages written."""
         kind = parse_type(type)
         rank = Priority.parse(priority)
-        sender = check_name(sender or self.settings.agent or DEFAULT_SENDER, "sender name")
+        if sender is None:  # an empty --from is refused, not replaced
+            sender = self.settings.agent or DEFAULT_SENDER
+        check_name(sender, "sender name", reserved={ALL})
         if to != ALL:
             check_name(to, "recipient name")
         if convoy is not None:
@@ -73,6 +76,7 @@ class Mailbox:
         with self.store.transaction(write=True) as tx:
             thread_id = None
             if reply_to is not None:
+                validate.integer(reply_to, "reply-to")
                 parent = self._get(tx, reply_to)
                 thread_id = parent.thread_root
             if to == ALL or kind is MessageType.BROADCAST:
@@ -120,9 +124,16 @@ class Mailbox:
         with self.store.transaction() as tx:
             return self._get(tx, message_id)
 
-    def read(self, message_id: int) -> Message:
-        """Mark a message read and return it."""
-        return self._update("mailbox.mark_read", message_id)
+    def read(self, message_id: int, agent: str | None = None) -> Message:
+        """Mark a message read and return it. With `agent`, only a message addressed to that
+        agent (the reference's `read ID --agent NAME`): another's is not found."""
+        if agent is None:
+            return self._update("mailbox.mark_read", message_id)
+        check_name(agent)
+        with self.store.transaction(write=True) as tx:
+            if self._get(tx, message_id).to_agent != agent:
+                raise NotFound(f"no message with id {message_id} for {agent}")
+            return Message.from_row(tx.one("mailbox.mark_read", {"id": message_id, "now": time.time()}))
 
     def archive(self, message_id: int) -> Message:
         return self._update("mailbox.archive", message_id)
@@ -150,10 +161,10 @@ class Mailbox:
         """
         check_name(agent)
         kind = parse_type(type).value if type is not None else None
-        lease = self.settings.mail_lease_seconds if lease is None else lease
-        if lease <= 0:
-            raise InvalidInput("lease must be a positive number of seconds")
-        deadline = time.monotonic() + max(0.0, wait)
+        lease = validate.seconds(self.settings.mail_lease_seconds if lease is None else lease, "lease",
+                                 positive=True)
+        wait = validate.seconds(wait, "wait")
+        deadline = time.monotonic() + wait
         waiter = self.store.listen(agent) if wait > 0 else None
         try:
             while True:
@@ -197,8 +208,8 @@ class Mailbox:
     ) -> Message:
         """Give a leased message back: it is retried after `retry_in` seconds (default:
         exponential backoff), or becomes a dead letter if it has used its attempts."""
-        if retry_in is not None and retry_in < 0:
-            raise InvalidInput("retry-in must be zero or more seconds")
+        if retry_in is not None:
+            validate.seconds(retry_in, "retry-in")
         with self.store.transaction(write=True) as tx:
             token = self._held_lease(tx, message_id, lease_token)
             attempts = self._get(tx, message_id).attempts
@@ -238,11 +249,18 @@ class Mailbox:
 
     # -- agents ----------------------------------------------------------------
 
-    def register(self, agent: str, role: str = "worker") -> Agent:
-        check_name(agent)
+    def register(self, agent: str, role: str = "worker", *, branch: str | None = None,
+                 worktree: str | None = None) -> Agent:
+        """Register an agent (or reactivate it), with the branch and worktree it works in
+        if given (kept from before if not)."""
+        check_name(agent, reserved={ALL})
         check_name(role, "role")
+        for value, what in ((branch, "branch"), (worktree, "worktree")):
+            if value is not None:
+                check_label(value, what)
         with self.store.transaction(write=True) as tx:
-            return Agent.from_row(tx.one("mailbox.register", {"name": agent, "role": role, "now": time.time()}))
+            return Agent.from_row(tx.one("mailbox.register", {
+                "name": agent, "role": role, "branch": branch, "worktree": worktree, "now": time.time()}))
 
     def deregister(self, agent: str) -> Agent:
         check_name(agent)
@@ -258,22 +276,30 @@ class Mailbox:
 
     # -- housekeeping ------------------------------------------------------------
 
-    def status(self) -> dict[str, Any]:
-        """Message counts by inbox status, by delivery state and by type."""
+    def status(self, agent: str | None = None) -> dict[str, Any]:
+        """Message counts by inbox status, by delivery state and by type: of every message,
+        or of those addressed to `agent` (then also its inbox and unread counts)."""
+        if agent is not None:
+            check_name(agent)
         with self.store.transaction() as tx:
-            rows = tx.all("mailbox.counts")
+            rows = tx.all("mailbox.counts", {"agent": agent})
             agents = tx.all("mailbox.agents", {"active_only": False})
         counts: dict[str, Counter[str]] = {"status": Counter(), "delivery": Counter(), "type": Counter()}
         for row in rows:
             for key in counts:
                 counts[key][row[key]] += row["n"]
-        return {
+        report: dict[str, Any] = {
             "database": self.store.connector.describe(),
             "messages": sum(counts["type"].values()),
             **{f"by_{key}": dict(sorted(c.items())) for key, c in counts.items()},
             "agents": {"active": sum(a["status"] == "active" for a in agents),
                        "inactive": sum(a["status"] == "inactive" for a in agents)},
         }
+        if agent is not None:  # as the reference: the inbox is what is not archived
+            report["agent"] = agent
+            report["inbox"] = report["messages"] - counts["status"]["archived"]
+            report["unread"] = counts["status"]["unread"]
+        return report
 
     def prune(self, older_than_days: float = 7, force: bool = False, remember: bool = True) -> PruneReport:
         """Report (or with `force`, delete) handled messages older than the cutoff.
@@ -282,8 +308,7 @@ class Mailbox:
         `discovery` and `status_report` messages are kept as memories in their
         recipient's namespace (`remember`), as the reference helper did.
         """
-        if older_than_days < 0:
-            raise InvalidInput("older-than-days must be zero or more")
+        validate.days(older_than_days, "older-than-days")
         cutoff = time.time() - older_than_days * 86400
         with self.store.transaction() as tx:
             rows = tx.all("mailbox.prunable", {"cutoff": cutoff})
@@ -318,12 +343,14 @@ class Mailbox:
     # -- helpers -----------------------------------------------------------------
 
     def _get(self, tx: Tx, message_id: int) -> Message:
+        validate.integer(message_id, "message id")
         row = tx.one("mailbox.get", {"id": message_id})
         if row is None:
             raise NotFound(f"no message with id {message_id}")
         return Message.from_row(row)
 
     def _update(self, query: str, message_id: int) -> Message:
+        validate.integer(message_id, "message id")
         with self.store.transaction(write=True) as tx:
             row = tx.one(query, {"id": message_id, "now": time.time()})
         if row is None:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import part_app, settings
+from switchboard.cliopts import LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings, setup_logging
 from switchboard.errors import InvalidInput
 from switchboard.mcp.wiring import URL_FILE_VAR
 from switchboard.output import print_json
@@ -24,6 +24,9 @@ def mcp(
     print_config: Annotated[bool, typer.Option(
         "--print-config", help="Print the opencode.json entry that starts this server (with the tool "
                                "names and the prompts' tools map) instead of serving.")] = False,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Serve switchboard's tools to one runner's sessions over stdio (MCP).
 
@@ -31,6 +34,7 @@ def mcp(
     mail_send, mail_check, mail_read (as the runner) and task_report. Runners put
     this server into their workdir's opencode.json themselves; --print-config shows
     the entry, for other MCP clients."""
+    setup_logging(verbose, quiet, log_level, default=LogLevel.WARNING)  # on stderr: stdout speaks MCP
     config = settings(ctx)
     url_file = os.environ.get(URL_FILE_VAR)
     if url_file:  # the entry's way to a database URL with a password (see wiring.entry)

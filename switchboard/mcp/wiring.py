@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from switchboard.config import Settings
+from switchboard.config import Settings, private_file
 from switchboard.errors import InvalidInput
 from switchboard.memory.embedder import DEFAULT_MODEL, model_id
 
@@ -185,8 +185,7 @@ def _editing(settings: Settings, workdir: str | Path) -> Iterator[dict[str, Any]
     import fcntl
 
     path = config_path(workdir)
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with (settings.home / "opencode-config.lock").open("a") as lock:
+    with private_file(settings.home / "opencode-config.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = read_config(workdir)
         before = json.dumps(config, sort_keys=True)

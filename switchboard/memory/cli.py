@@ -13,28 +13,31 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, read_text_arg, settings
-from switchboard.errors import InvalidInput
+from switchboard import validate
+from switchboard.cliopts import (
+    COUNT, DAYS, FRACTION, ID, Checked, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+)
 from switchboard.memory.models import MemoryRecord
 from switchboard.memory.service import Memory, dump_export, parse_export
 from switchboard.output import preview, print_fields, print_json, print_table
 from switchboard.progress import bar
 from switchboard.timefmt import age, iso
 
-app = typer.Typer(no_args_is_help=True)
-namespaces_app = typer.Typer(no_args_is_help=True, help="List, rename and delete namespaces.")
+app = part_app()
+namespaces_app = part_app("List, rename and delete namespaces.")
 app.add_typer(namespaces_app, name="namespaces")
 service_app = typer.Typer(no_args_is_help=True, help="The background embedding service (started on demand).")
 app.add_typer(service_app, name="service")
 
 _NS_KEY = "switchboard.memory.namespace"
+IMPORT_LIMIT = 256 * 1024 * 1024  # bytes of export read at most (vectors included)
+TOKENS = Checked("n", lambda value, what: validate.integer(value, what, minimum=50))
 
-IdArg = Annotated[int, typer.Argument(help="Memory id.", min=1)]
+IdArg = Annotated[int, typer.Argument(help="Memory id.", click_type=ID)]
 NamespaceOpt = Annotated[Optional[str], typer.Option(
     "--namespace", "-n", help="Namespace (default: SWITCHBOARD_AGENT, else 'default').")]
 ScopeOpt = Annotated[Optional[str], typer.Option(
     "--namespace", "-n", help="Only this namespace (default: all).")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only report what would change.")]
 
 
 @app.callback()
@@ -95,16 +98,17 @@ def store(
     tags: Annotated[Optional[str], typer.Option(help="Comma-separated tags.")] = None,
     namespace: NamespaceOpt = None,
     confidence: Annotated[str, typer.Option(help="high, medium or low.")] = "medium",
-    supersedes: Annotated[Optional[int], typer.Option(help="Id of a memory this one replaces.", min=1)] = None,
+    supersedes: Annotated[Optional[int], typer.Option(help="Id of a memory this one replaces.", click_type=ID)] = None,
     relation: Annotated[str, typer.Option(help="How it supersedes: updates (hides the old one), extends, derives.")]
     = "updates",
-    ttl_days: Annotated[Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.")] = None,
+    ttl_days: Annotated[Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.",
+                                                      click_type=DAYS)] = None,
     source: Annotated[Optional[str], typer.Option(help="Where it came from (a run, a file, a person).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Store a memory; storing the same content again merges into the first."""
     result = _memory(ctx).store(
-        read_text_arg(content), namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
+        text_arg(ctx, content, "content"), namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
         supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source,
     )
     memory = result.memory
@@ -123,11 +127,12 @@ def recall(
     query: Annotated[str, typer.Option("--query", "-q", help="What to look for, in any words.")],
     namespace: NamespaceOpt = None,
     shared: Annotated[bool, typer.Option("--shared", help="Search the shared namespace too.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 5,
+    limit: Annotated[int, typer.Option(help="At most this many.", click_type=COUNT)] = 5,
     type: Annotated[Optional[str], typer.Option("--type", "-t", help="Only memories of this type.")] = None,
     tags: Annotated[Optional[str], typer.Option(help="Only memories with all these tags (comma-separated).")]
     = None,
-    max_age_days: Annotated[Optional[float], typer.Option("--max-age-days", help="Only memories this recent.")]
+    max_age_days: Annotated[Optional[float], typer.Option("--max-age-days", help="Only memories this recent.",
+                                                          click_type=DAYS)]
     = None,
     mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword.")] = "hybrid",
     as_json: JsonFlag = False,
@@ -157,7 +162,7 @@ def context(
     query: Annotated[str, typer.Option("--query", "-q", help="The task to find memories for.")],
     namespace: NamespaceOpt = None,
     budget_tokens: Annotated[int, typer.Option("--budget-tokens", help="Size limit, in tokens (about 4 chars).",
-                                               min=50)] = 1500,
+                                               click_type=TOKENS)] = 1500,
     shared: Annotated[bool, typer.Option("--shared/--no-shared", help="Include the shared namespace.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -175,7 +180,7 @@ def context(
 def list_(
     ctx: typer.Context,
     namespace: NamespaceOpt = None,
-    recent: Annotated[int, typer.Option(help="The N most recent.", min=1)] = 20,
+    recent: Annotated[int, typer.Option(help="The N most recent.", click_type=COUNT)] = 20,
     all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
     include_expired: Annotated[bool, typer.Option("--include-expired", help="Expired ones too.")] = False,
     as_json: JsonFlag = False,
@@ -198,15 +203,17 @@ def show(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> Non
 @app.command()
 def forget(
     ctx: typer.Context,
-    memory_ids: Annotated[list[int], typer.Argument(help="Memory ids.", min=1)],
+    memory_ids: Annotated[list[int], typer.Argument(help="Memory ids.", click_type=ID)],
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Delete memories for good."""
-    gone = _memory(ctx).forget(memory_ids)
+    memory = _memory(ctx)
+    gone = [memory.get(i) for i in memory_ids] if dry_run else memory.forget(memory_ids)
     if as_json:
-        print_json([m.to_dict() for m in gone])
+        print_json([{**m.to_dict(), "dry_run": True} if dry_run else m.to_dict() for m in gone])
     else:
-        typer.echo("\n".join(f"forgot {m.id}" for m in gone))
+        typer.echo("\n".join(f"{'would forget' if dry_run else 'forgot'} {m.id}" for m in gone))
 
 
 @app.command()
@@ -256,7 +263,8 @@ def stats(ctx: typer.Context, namespace: ScopeOpt = None, as_json: JsonFlag = Fa
 @app.command()
 def prune(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Unused for this many days.", min=0)]
+    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Unused for this many days.",
+                                                   click_type=DAYS)]
     = 90,
     namespace: ScopeOpt = None,
     dry_run: DryRunOpt = False,
@@ -275,7 +283,8 @@ def prune(
 @app.command()
 def consolidate(
     ctx: typer.Context,
-    threshold: Annotated[float, typer.Option(help="Cosine similarity from which memories merge.")] = 0.95,
+    threshold: Annotated[float, typer.Option(help="Cosine similarity from which memories merge.",
+                                             click_type=FRACTION)] = 0.95,
     namespace: ScopeOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
@@ -322,10 +331,7 @@ def import_(
     as_json: JsonFlag = False,
 ) -> None:
     """Import an export: times, counts and supersede links are kept; repeats merge."""
-    try:
-        text = read_text_arg(file) if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {file}: {exc}") from None
+    text = validate.read_file(file, "export", IMPORT_LIMIT)
     records = parse_export(text)
     with bar("importing memories", len(records)) as progress:
         report = _memory(ctx).import_records(records, namespace=_ns(ctx, namespace), progress=progress)
@@ -369,9 +375,20 @@ def namespaces_rename(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="Current name.")],
     new: Annotated[str, typer.Argument(help="New name; memories it already holds merge.")],
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Rename a namespace (or merge it into another)."""
+    if dry_run:
+        held = {r["namespace"]: r["memories"] for r in _memory(ctx).namespaces()}
+        report = {"old": old, "new": new, "memories": held.get(old, 0), "new_holds": held.get(new, 0),
+                  "renamed": False}
+        if as_json:
+            print_json(report)
+        else:
+            typer.echo(f"would rename {old} to {new}: {report['memories']} memories"
+                       + (f" into the {report['new_holds']} it holds (repeats merge)" if report["new_holds"] else ""))
+        return
     report = _memory(ctx).rename_namespace(old, new)
     if as_json:
         print_json(report)
@@ -383,10 +400,12 @@ def namespaces_rename(
 def namespaces_delete(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The namespace.")],
-    force: Annotated[bool, typer.Option("--force", help="Delete; without it, only report.")] = False,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete a namespace and every memory in it."""
+    """Report a namespace's memories; with --force, delete it and every memory in it."""
+    force = acting(force, dry_run)
     count = _memory(ctx).delete_namespace(name, dry_run=not force)
     if as_json:
         print_json({"namespace": name, "memories": count, "deleted": force})

@@ -10,14 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag
+from switchboard.cliopts import JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, setup_logging
 from switchboard.errors import InvalidInput
 from switchboard.modelserver.configure import MODEL, PROVIDER, configure as write_config
 from switchboard.modelserver.script import Script
 from switchboard.modelserver.server import ScriptedModel
 from switchboard.output import print_fields, print_json
 
-app = typer.Typer(no_args_is_help=True)
+app = part_app()
 
 DEFAULT_PORT = 4140
 
@@ -39,9 +39,13 @@ def serve(
         "--configure", help="Also point this project directory at the server (repeatable).")] = None,
     provider: ProviderOpt = PROVIDER,
     model: ModelOpt = MODEL,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Serve the scripted model in the foreground until Ctrl-C (or SIGTERM)."""
+    setup_logging(verbose, quiet, log_level, default=LogLevel.WARNING)
     try:
         server = ScriptedModel(_script(script), host=host, port=port, models=[model])
     except OSError as exc:

@@ -12,12 +12,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, settings
+from switchboard.cliopts import (
+    POSITIVE_SECONDS, JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings, setup_logging,
+    text_arg,
+)
 from switchboard.opencode.server import ManagedServer, ServerInfo, endpoint
 from switchboard.output import print_fields, print_json
 from switchboard.timefmt import iso
 
-app = typer.Typer(no_args_is_help=True)
+app = part_app()
 
 AttachOpt = Annotated[Optional[str], typer.Option(
     "--attach", help="URL of a running OpenCode server [setting opencode_url, env SWITCHBOARD_OPENCODE_URL]; "
@@ -55,10 +58,15 @@ def serve(
     ctx: typer.Context,
     bin: Annotated[Optional[Path], typer.Option("--bin", help="The opencode binary [env SWITCHBOARD_OPENCODE_BIN].")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port [default: a free one].", min=1, max=65535)] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.", min=1)] = 60.0,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.",
+                                       click_type=POSITIVE_SECONDS)] = 60.0,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = 0,
+    log_level: LogLevelOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the managed `opencode serve` in the background (or report the one running)."""
+    setup_logging(verbose, quiet, log_level, default=LogLevel.WARNING)
     server = ManagedServer(settings(ctx), binary=str(bin) if bin else None)
     info, started = server.start(port=port, wait=wait)
     _info_out(info, as_json, "started" if started else "running")
@@ -112,13 +120,12 @@ def run(
     title: Annotated[Optional[str], typer.Option(help="Title of the new session.")] = None,
     agent: Annotated[Optional[str], typer.Option(help="OpenCode agent, e.g. build or plan.")] = None,
     model: Annotated[Optional[str], typer.Option(help="provider/model.")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Abort after this many seconds.", min=0.1)] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Abort after this many seconds.",
+                                                    click_type=POSITIVE_SECONDS)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run one prompt in an OpenCode session and print the answer (exit code 1 if the turn failed)."""
-    from switchboard.cliopts import read_text_arg
-
-    text = read_text_arg(prompt)
+    text = text_arg(ctx, prompt, "prompt")
     with endpoint(settings(ctx), attach).sync_client(directory=directory or Path.cwd()) as oc:
         started = time.monotonic()
         session_id = session or oc.create_session(title=title or _title(text)).id

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from switchboard.config import Settings
+from switchboard.config import Settings, private_file
 from switchboard.processes import alive, terminate
 from switchboard.opencode.binary import binary_version, find_binary
 from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
@@ -214,7 +214,7 @@ class ManagedServer:
     def _lock(self) -> Iterator[None]:
         """One start or stop at a time, across processes."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (self.dir / "server.lock").open("a") as fh:
+        with private_file(self.dir / "server.lock").open("a") as fh:
             try:
                 import fcntl
             except ImportError:  # Windows: no cross-process lock

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from switchboard.config import private_file
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
 from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
@@ -290,8 +291,7 @@ def describe_event(event: Event) -> str | None:
 
 def append_log(path: Path, line: str, body: str | None = None) -> None:
     # A run taken over from another host's coordinator logs its end in this host's home.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
+    with private_file(path).open("a", encoding="utf-8") as fh:
         fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         if body:
             fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))

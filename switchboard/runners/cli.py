@@ -11,7 +11,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, read_text_arg, settings
+from switchboard.cliopts import (
+    COUNT, COUNT0, ID, POSITIVE_SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg, text_file,
+)
+from switchboard.config import private_file
 from switchboard.errors import InvalidInput
 from switchboard.mcp.wiring import server_name
 from switchboard.output import emit, preview, print_fields, print_json, print_table
@@ -29,13 +32,8 @@ def _runners(ctx: typer.Context) -> Runners:
     return Runners.open(settings(ctx))
 
 
-def _instructions(path: Optional[Path]) -> Optional[str]:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read instructions {path}: {exc.strerror}") from None
+def _instructions(ctx: typer.Context, path: Optional[Path]) -> Optional[str]:
+    return None if path is None else text_file(ctx, path, "instructions")
 
 
 @app.command()
@@ -49,15 +47,15 @@ def create(
     agent_file: Annotated[Optional[Path], typer.Option(
         "--agent-file", help="Install this agent (NAME.md) into the workdir's .opencode/agents/ and use it.")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="Project directory the session works in [default: .].")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds a run may take.")] = DEFAULT_TIMEOUT,
+    timeout: Annotated[float, typer.Option(help="Seconds a run may take.", click_type=POSITIVE_SECONDS)] = DEFAULT_TIMEOUT,
     instructions: Annotated[Optional[Path], typer.Option(help="AGENTS.md to use [default: a stub].")] = None,
     role: Annotated[str, typer.Option(help="Role, for tasks given to a role.")] = "worker",
-    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Tasks it may run at once.")] = 1,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", help="Tasks it may run at once.", click_type=COUNT)] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
     runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
-                                  timeout=timeout, instructions=_instructions(instructions), role=role,
+                                  timeout=timeout, instructions=_instructions(ctx, instructions), role=role,
                                   max_parallel=max_parallel, agent_file=agent_file)
     if as_json:
         print_json(runner.to_dict())
@@ -75,7 +73,8 @@ def run(
     attach: AttachOpt = None,
     model: Annotated[Optional[str], typer.Option(help="provider/model for this run.")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds before the session is aborted.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds before the session is aborted.",
+                                                    click_type=POSITIVE_SECONDS)] = None,
     continue_session: Annotated[bool, typer.Option(
         "--continue", help="Go on in the runner's live session (started now if it has none); it is kept.")] = False,
     keep_sessions: Annotated[Optional[bool], typer.Option(
@@ -93,9 +92,9 @@ def run(
         if not as_json:
             typer.echo(f"  · {line}", err=True)
 
-    finished, turn = _runners(ctx).run(name, read_text_arg(prompt), attach=attach, model=model, timeout=timeout,
-                                       continue_session=continue_session, keep_session=keep_sessions,
-                                       on_event=progress)
+    finished, turn = _runners(ctx).run(name, text_arg(ctx, prompt, "prompt"), attach=attach, model=model,
+                                       timeout=timeout, continue_session=continue_session,
+                                       keep_session=keep_sessions, on_event=progress)
     if as_json:
         print_json({**finished.to_dict(), "turn": turn.to_dict() if turn is not None else None})
     elif finished.ok:
@@ -157,25 +156,24 @@ def edit(
     agent_file: Annotated[Optional[Path], typer.Option(
         "--agent-file", help="Install this agent file into the workdir and use it.")] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="New workdir.")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="New timeout in seconds.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="New timeout in seconds.", click_type=POSITIVE_SECONDS)] = None,
     instructions: Annotated[Optional[Path], typer.Option(help="Replace AGENTS.md with this file.")] = None,
     role: Annotated[Optional[str], typer.Option(help="New role.")] = None,
-    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.")] = None,
+    max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.", click_type=COUNT)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a runner. With no options, opens its AGENTS.md in $EDITOR."""
     runners = _runners(ctx)
     changes = {"description": description, "model": model, "agent": agent,
                "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
-               "instructions": _instructions(instructions), "role": role, "max_parallel": max_parallel}
+               "instructions": _instructions(ctx, instructions), "role": role, "max_parallel": max_parallel}
     if all(v is None for v in changes.values()) and agent_file is None:
         path = runners.folder(name) / "AGENTS.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(runners.get(name).instructions)
+        private_file(path).write_text(runners.get(name).instructions)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         if subprocess.call([*editor.split(), str(path)]) != 0:
             raise InvalidInput(f"{editor} exited with an error; instructions unchanged")
-        changes["instructions"] = path.read_text()
+        changes["instructions"] = text_file(ctx, path, "instructions")
     runner = runners.update(name, agent_file=agent_file, **changes)
     emit(runner, as_json, f"updated runner {runner.name}")
 
@@ -184,9 +182,9 @@ def edit(
 def logs(
     ctx: typer.Context,
     name: NameArg,
-    tail: Annotated[Optional[int], typer.Option(help="Only the last N lines.")] = None,
+    tail: Annotated[Optional[int], typer.Option(help="Only the last N lines.", click_type=COUNT0)] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the run goes on.")] = False,
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A given run [default: the latest].")] = None,
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A given run [default: the latest].", click_type=ID)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the log of a runner's latest (or given) run."""
@@ -236,8 +234,15 @@ def destroy(
     ctx: typer.Context,
     name: NameArg,
     force: Annotated[bool, typer.Option("--force", help="Even with a run in progress.")] = False,
+    dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Remove a runner, its sessions on the servers, its history, its folder and its memory namespace."""
-    runner = _runners(ctx).destroy(name, force=force)
+    runners = _runners(ctx)
+    if dry_run:
+        runner = runners.get(name)
+        emit(runner, as_json, f"would destroy runner {runner.name}: its sessions, its runs, {runners.folder(name)}, "
+                              f"its mailbox identity and its memory namespace", dry_run=True)
+        return
+    runner = runners.destroy(name, force=force)
     emit(runner, as_json, f"destroyed runner {runner.name}")

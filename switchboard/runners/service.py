@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from switchboard.config import Settings
+from switchboard import validate
+from switchboard.config import Settings, private_file
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox import Mailbox
-from switchboard.names import check_name
+from switchboard.names import RESERVED_NAMES, check_name
 from switchboard.runners.models import DEFAULT_TIMEOUT, Run, Runner
 from switchboard.store import Store, Tx, open_store
 
@@ -69,7 +70,7 @@ class Runners:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
-        check_name(name, "runner name")
+        check_name(name, "runner name", reserved=RESERVED_NAMES)
         values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
@@ -233,7 +234,7 @@ class Runners:
                                                 "now": time.time(), "keep_session": keep_session})
             log = self.log_path(Run.from_row(row))
             tx.execute("runners.run_set_log", {"id": row["id"], "log_path": str(log)})
-        log.parent.mkdir(parents=True, exist_ok=True)
+        private_file(log)
         return Run.from_row({**row, "log_path": str(log)})
 
     def log_path(self, run: Run) -> Path:
@@ -453,10 +454,7 @@ class Runners:
             model_ref(values["model"])
         if values["agent"] is not None:
             check_name(values["agent"], "agent name")
-        workdir = Path(values["workdir"]).expanduser()
-        if not workdir.is_dir():
-            raise InvalidInput(f"workdir {workdir} is not a directory")
-        values["workdir"] = str(workdir.resolve())
+        values["workdir"] = str(validate.writable_dir(values["workdir"], "workdir"))
         if check_config:  # a workdir whose opencode.json cannot take the MCP server is refused now
             wiring.read_config(values["workdir"])
         if agent_file is not None:
@@ -466,10 +464,8 @@ class Runners:
             values["agent"] = installed
         elif values["agent"] is not None and check_agent:
             agents.find(values["workdir"], values["agent"])
-        if float(values["timeout_seconds"]) <= 0:
-            raise InvalidInput("timeout must be a positive number of seconds")
-        if int(values["max_parallel"]) < 1:
-            raise InvalidInput("max-parallel must be at least 1")
+        values["timeout_seconds"] = validate.seconds(values["timeout_seconds"], "timeout", positive=True)
+        values["max_parallel"] = validate.integer(values["max_parallel"], "max-parallel")
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
         return values
@@ -502,10 +498,9 @@ class Runners:
 
     def _write_files(self, runner: Runner) -> None:
         folder = self.folder(runner.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "AGENTS.md").write_text(runner.instructions)
+        private_file(folder / "AGENTS.md").write_text(runner.instructions)
         config = {"name": runner.name} | {k: getattr(runner, k) for k in _CONFIG_TYPES}
-        (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        private_file(folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
 def default_instructions(name: str, description: str) -> str:

@@ -175,9 +175,12 @@ def connector_for(url: str, settings: Settings) -> Connector:
 
 def open_store(settings: Settings, migrate: bool = True) -> Store:
     """Open the configured database, creating and upgrading its schema on first use."""
-    if settings.database_url.startswith("sqlite:///"):
+    # The home holds the SQLite file; on PostgreSQL too it holds logs and runner folders.
+    if settings.database_url.startswith("sqlite:///") or settings.home.is_dir():
+        from switchboard.config import secure_home
+
         try:
-            settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            secure_home(settings.home)
         except OSError as exc:
             raise StoreError(f"cannot create home directory {settings.home}: {exc.strerror}") from None
     store = Store(connector_for(settings.database_url, settings))

@@ -36,6 +36,7 @@ class SocketWaiter:
                 directory.mkdir(mode=0o700, exist_ok=True)
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 sock.bind(str(path))
+                path.chmod(0o600)  # the umask would leave it 0755
                 sock.setblocking(False)
             except OSError:
                 self.degraded = True

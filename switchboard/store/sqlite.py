@@ -15,6 +15,7 @@ from types import ModuleType
 from urllib.parse import quote
 from typing import Any
 
+from switchboard.config import private_file
 from switchboard.errors import StoreError
 from switchboard.store.notify import SocketWaiter, notify_sockets
 
@@ -60,6 +61,11 @@ class SQLiteConnector:
     def connect(self) -> Any:
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot open database {self.path}: directory does not exist")
+        if not self.read_only and not self.path.exists():
+            try:  # born 0600: SQLite gives its -wal and -shm files the same mode
+                private_file(self.path)
+            except OSError as exc:
+                raise StoreError(f"cannot create database {self.path}: {exc.strerror}") from None
         try:
             target = f"file:{quote(str(self.path))}?mode=ro" if self.read_only else str(self.path)
             conn = self.module.connect(

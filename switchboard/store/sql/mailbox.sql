@@ -97,10 +97,12 @@ WHERE id = :id AND delivery = 'dead'
 RETURNING *;
 
 -- name: register
-INSERT INTO agents (name, role, status, registered_at, last_seen_at)
-VALUES (:name, :role, 'active', :now, :now)
+-- A branch or worktree not given keeps the one registered before.
+INSERT INTO agents (name, role, status, registered_at, last_seen_at, branch, worktree)
+VALUES (:name, :role, 'active', :now, :now, :branch, :worktree)
 ON CONFLICT (name) DO UPDATE
-SET role = excluded.role, status = 'active', last_seen_at = excluded.last_seen_at
+SET role = excluded.role, status = 'active', last_seen_at = excluded.last_seen_at,
+    branch = COALESCE(excluded.branch, agents.branch), worktree = COALESCE(excluded.worktree, agents.worktree)
 RETURNING *;
 
 -- name: deregister
@@ -116,7 +118,9 @@ SELECT * FROM agents WHERE (NOT :active_only OR status = 'active') ORDER BY name
 SELECT name FROM agents WHERE status = 'active' AND name <> :sender ORDER BY name;
 
 -- name: counts
-SELECT type, status, delivery, count(*) AS n FROM messages GROUP BY type, status, delivery;
+SELECT type, status, delivery, count(*) AS n FROM messages
+WHERE CAST(:agent AS TEXT) IS NULL OR to_agent = :agent
+GROUP BY type, status, delivery;
 
 -- name: prunable
 -- Old messages that have been handled: read or archived by a person, or acked by a
