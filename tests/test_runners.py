@@ -221,7 +221,7 @@ def test_hand_edits_on_disk_are_the_source_of_truth(
     ("{not json", "is not valid JSON"),
     ("[1, 2]", "must hold a JSON object"),
     ('{"timeout_seconds": "soon"}', "timeout_seconds has the wrong type"),
-    ('{"max_parallel": 0}', "max-parallel must be at least 1"),
+    ('{"max_parallel": 0}', "max-parallel must be a whole number from 1"),
 ])
 def test_a_malformed_config_json_is_one_line_naming_the_file(
         cli: Cli, reviewer: str, home: Path, content: str, message: str) -> None:
