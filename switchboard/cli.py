@@ -53,6 +53,13 @@ class _Root(TyperGroup):
         command.name, command.help = name, help_text
         return command
 
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+        # From PARTS, not from the parts' modules: `sb --help` imports none of them.
+        rows = [(name, PARTS[name][1] if name in PARTS else self.get_command(ctx, name).get_short_help_str())
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # noqa: ANN201
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any):
         """Run a command; every error a user can cause, usage errors included, ends as one
