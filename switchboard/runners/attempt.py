@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.runners")
 
+FINAL_READS = 8  # reads, 0.25 s apart, of a turn that looks unfinished when its session goes idle
 RESEND_AFTER = 2.0  # seconds after sending within which a prompt not yet in its session may still arrive
 
 
@@ -218,8 +219,21 @@ class Attempt:
         except (ServerDown, SessionNotFound) as exc:
             return await self.fail(error or str(exc), server_down=isinstance(exc, ServerDown))
         if error is None and turn.error is None and not complete(turn):
-            error = "stalled: the session went idle without finishing its answer"
+            turn = await self._last_word(turn)
+            if not complete(turn):
+                error = "stalled: the session went idle without finishing its answer"
         return await self._finish(Outcome(self.run, turn), error=error)
+
+    async def _last_word(self, turn: Turn) -> Turn:
+        """An idle session's final message can be written just after the idle event:
+        read the turn again for a moment before calling it unfinished."""
+        assert self.follower is not None and self.run is not None
+        for _ in range(FINAL_READS):
+            await anyio.sleep(0.25)
+            turn = await self.follower.turn(time.time() - (self.run.prompted_at or self.run.started_at))
+            if complete(turn) or turn.error:
+                break
+        return turn
 
     async def fail(self, error: str, *, server_down: bool = False) -> Outcome:
         """End the attempt without an answer."""
