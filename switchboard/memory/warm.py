@@ -212,15 +212,19 @@ class WarmEmbedder:
         client = self._client
         if client is None:
             return None
+        from switchboard.memory import embedservice
+
         try:
             return self._answered(client, payload)
         except WarmUnavailable as exc:
-            if not self._start or not client.unreachable:
+            if not client.unreachable:
                 self._give_up(str(exc))
                 return None
-        from switchboard.memory import embedservice
-
-        failure = embedservice.ensure(self.settings)
+            reason = str(exc)
+        if self._start:
+            failure = embedservice.ensure(self.settings)
+        else:  # use a service that is starting, start none
+            failure = None if embedservice.running(self.settings) else reason
         if failure is not None:
             self._give_up(failure)
             return None
@@ -294,12 +298,13 @@ def embedder(settings: Settings, *, start: bool | None = None, timeout: float = 
     """The embedder for `settings.memory_model` in this process: the embedding service's
     (started on demand unless `start` is False or the service is turned off), else the
     in-process one. A process that serves the model itself gets its own loaded model."""
-    from switchboard.memory.embedservice import service_enabled
+    from switchboard.memory import embedservice
 
     name = model_id(settings.memory_model)
     if start is None:
-        start = service_enabled(settings)
-    if name in _serving or (not start and not socket_path(settings).exists()):
+        start = embedservice.service_enabled(settings)
+    if name in _serving or (not start and not socket_path(settings).exists()
+                            and not embedservice.running(settings)):
         return get_embedder(name, settings.memory_threads)
     return WarmEmbedder(settings, start=start, timeout=timeout, on_wait=on_wait)
 
