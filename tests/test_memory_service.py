@@ -172,8 +172,8 @@ for what, attempt in (("socket", lambda: socket.socket(socket.AF_UNIX).connect(s
         assert done.stdout.splitlines() == ["socket PermissionError", "database PermissionError"], done.stderr
         assert os.stat(settings.home).st_mode & 0o777 == 0o700
         assert os.stat(socket_path(settings)).st_mode & 0o777 == 0o600
-        embedservice.stop(settings)
     finally:
+        embedservice.stop(Settings.load(base / "home"))
         shutil.rmtree(base, ignore_errors=True)
 
 
