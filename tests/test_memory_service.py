@@ -172,8 +172,8 @@ for what, attempt in (("socket", lambda: socket.socket(socket.AF_UNIX).connect(s
         assert done.stdout.splitlines() == ["socket PermissionError", "database PermissionError"], done.stderr
         assert os.stat(settings.home).st_mode & 0o777 == 0o700
         assert os.stat(socket_path(settings)).st_mode & 0o777 == 0o600
-        embedservice.stop(settings)
     finally:
+        embedservice.stop(Settings.load(base / "home"))
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -207,6 +207,7 @@ def test_a_service_that_cannot_start_falls_back_with_one_warning(env: dict[str, 
     assert len(warnings) == 1 and warnings[0].startswith("warning: embedding service unavailable")
     assert "no torch here" in warnings[0]
     memory = json.loads(done.stdout)
+    (settings.home / embedservice.FAILED_FILE).touch()  # still a recent failure, however slow this machine
     recalled = json.loads(sb(env, "recall", "-q", "which port does staging use", "--json").stdout)
     assert recalled["hits"][0]["id"] == memory["id"] and "semantic" in recalled["hits"][0]["found_by"]
     assert not socket_path(settings).exists()

@@ -74,8 +74,8 @@ def idle_seconds(settings: Settings) -> float:
     return minutes * 60
 
 
-def _lock_held(settings: Settings) -> bool:
-    """Whether a live service holds the home's lock (free means: none runs)."""
+def running(settings: Settings) -> bool:
+    """Whether a service runs (or is loading its model): it holds the home's lock."""
     try:
         with (settings.home / LOCK_FILE).open("a") as fh:
             try:
@@ -127,7 +127,7 @@ def wait_listening(settings: Settings, timeout: float = START_WAIT) -> bool:
             client.info()
             return True
         except WarmUnavailable:
-            if not _lock_held(settings) and ensure(settings) is not None:
+            if not running(settings) and ensure(settings) is not None:
                 return False  # it died at start, and cannot be started again
             time.sleep(0.05)
         finally:
@@ -142,7 +142,7 @@ def status(settings: Settings) -> dict[str, Any]:
     report: dict[str, Any] = {"running": False, "socket": str(socket_path(settings)),
                               "idle_timeout_minutes": idle_seconds(settings) / 60,
                               "enabled": service_enabled(settings)}
-    if not _lock_held(settings):
+    if not running(settings):
         return report
     client = WarmClient(socket_path(settings), connect_timeout=0.5, timeout=5.0)
     try:
@@ -164,7 +164,7 @@ def _state(settings: Settings) -> dict[str, Any]:
 
 def stop(settings: Settings, timeout: float = 10.0) -> dict[str, Any] | None:
     """Stop the home's service; returns what it was, or None if none ran."""
-    if not _lock_held(settings):
+    if not running(settings):
         return None
     state = _state(settings)
     pid = int(state.get("pid") or 0)
@@ -172,7 +172,7 @@ def stop(settings: Settings, timeout: float = 10.0) -> dict[str, Any] | None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _lock_held(settings):
+    while running(settings):
         if time.monotonic() > deadline:
             if pid:
                 with contextlib.suppress(ProcessLookupError):

@@ -168,10 +168,6 @@ class WarmClient:
     def info(self) -> dict[str, Any]:
         return self.request({"op": "info"})
 
-    def embed(self, model: str, texts: list[str]) -> np.ndarray:
-        return _vectors(self.request({"op": "embed", "model": model, "texts": list(texts)}), len(texts))
-
-
 class WarmEmbedder:
     """An `Embedder` for one model that asks the embedding service, starting it when none
     answers (with `start`), and loads the model in this process only when the service
@@ -212,15 +208,19 @@ class WarmEmbedder:
         client = self._client
         if client is None:
             return None
+        from switchboard.memory import embedservice
+
         try:
             return self._answered(client, payload)
         except WarmUnavailable as exc:
-            if not self._start or not client.unreachable:
+            if not client.unreachable:
                 self._give_up(str(exc))
                 return None
-        from switchboard.memory import embedservice
-
-        failure = embedservice.ensure(self.settings)
+            reason = str(exc)
+        if self._start:
+            failure = embedservice.ensure(self.settings)
+        else:  # use a service that is starting, start none
+            failure = None if embedservice.running(self.settings) else reason
         if failure is not None:
             self._give_up(failure)
             return None
@@ -294,12 +294,13 @@ def embedder(settings: Settings, *, start: bool | None = None, timeout: float = 
     """The embedder for `settings.memory_model` in this process: the embedding service's
     (started on demand unless `start` is False or the service is turned off), else the
     in-process one. A process that serves the model itself gets its own loaded model."""
-    from switchboard.memory.embedservice import service_enabled
+    from switchboard.memory import embedservice
 
     name = model_id(settings.memory_model)
     if start is None:
-        start = service_enabled(settings)
-    if name in _serving or (not start and not socket_path(settings).exists()):
+        start = embedservice.service_enabled(settings)
+    if name in _serving or (not start and not socket_path(settings).exists()
+                            and not embedservice.running(settings)):
         return get_embedder(name, settings.memory_threads)
     return WarmEmbedder(settings, start=start, timeout=timeout, on_wait=on_wait)
 
@@ -415,33 +416,39 @@ class WarmServer:
         return time.monotonic() - self.last_used
 
     def answer(self, line: bytes) -> dict[str, Any]:
+        op = None
         try:
             request = json.loads(line)
             op = request.get("op") if isinstance(request, dict) else None
             if op == "info":  # asking about the service is not using it: status keeps nothing alive
                 return self._info()
-            self.last_used = time.monotonic()
-            if op == "fill":
-                database = str(request.get("database") or "")
-                if request.get("wait") and database and self.model.loaded:
-                    return {"ok": True, "filled": self.fill(database)}
-                self.fill_soon(database)
-                return {"ok": True}
-            if op not in ("embed", "search"):
-                return {"ok": False, "error": f"unknown op {op!r}"}
-            if request.get("model") != self.model.model_id:
-                return {"ok": False, "error": f"this server embeds with {self.model.model_id}, "
-                                              f"not {request.get('model')}"}
-            if op == "search":
-                return self._search(request)
-            texts = request.get("texts")
-            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not texts:
-                return {"ok": False, "error": "texts must be a non-empty list of strings"}
-            vectors = self.model.embed(texts)
-            return {"ok": True, "model": self.model.model_id, "dim": int(vectors.shape[1]),
-                    "vectors": base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")}
+            return self._use(op, request)
         except Exception as exc:  # noqa: BLE001 - the client falls back on any refusal
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        finally:
+            if op != "info":
+                self.last_used = time.monotonic()  # idle from the end of a long call
+
+    def _use(self, op: Any, request: dict[str, Any]) -> dict[str, Any]:
+        if op == "fill":
+            database = str(request.get("database") or "")
+            if request.get("wait") and database and self.model.loaded:
+                return {"ok": True, "filled": self.fill(database)}
+            self.fill_soon(database)
+            return {"ok": True}
+        if op not in ("embed", "search"):
+            return {"ok": False, "error": f"unknown op {op!r}"}
+        if request.get("model") != self.model.model_id:
+            return {"ok": False, "error": f"this server embeds with {self.model.model_id}, "
+                                          f"not {request.get('model')}"}
+        if op == "search":
+            return self._search(request)
+        texts = request.get("texts")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not texts:
+            return {"ok": False, "error": "texts must be a non-empty list of strings"}
+        vectors = self.model.embed(texts)
+        return {"ok": True, "model": self.model.model_id, "dim": int(vectors.shape[1]),
+                "vectors": base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")}
 
     def _info(self) -> dict[str, Any]:
         import resource
@@ -466,12 +473,6 @@ class WarmServer:
         return Memory(self._store(database), self.settings.with_overrides(database_url=database), self.model)
 
     def _search(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self._searched(request)
-        finally:
-            self.last_used = time.monotonic()  # a long search counts from its end
-
-    def _searched(self, request: dict[str, Any]) -> dict[str, Any]:
         from switchboard.memory.vectors import index_for
 
         namespaces = tuple(str(n) for n in request.get("namespaces") or ())
