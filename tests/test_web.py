@@ -277,3 +277,17 @@ def test_the_browser_trades_a_token_for_a_strict_cookie(serve, tokens) -> None: 
     assert browser.post("/tasks", json={"prompt": "from the page"}).status_code == 201
     cross = browser.post("/tasks", json={"prompt": "forged"}, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
+
+
+def test_memory_store_and_recall_over_http(serve, tokens, cli) -> None:  # noqa: ANN001
+    api = serve(token=tokens["write"])
+    stored = api.post("/memory", json={"content": "The flaky parser test needs TZ=UTC to pass.",
+                                       "namespace": "reviewer", "tags": ["tests"]})
+    assert stored.status_code == 201
+    recalled = api.get("/memory/recall", params={"query": "why does the parser test fail", "namespace": "reviewer"})
+    assert recalled.status_code == 200
+    hits = recalled.json()["hits"]
+    assert "TZ=UTC" in json.dumps(hits[0])
+    refused = api.post("/memory", json={"content": "deploy key AKIAABCDEFGHIJKLMNOP", "namespace": "reviewer"})
+    assert refused.status_code == 400
+    assert api.get("/memory/recall", params={"query": "x", "mode": "psychic"}).status_code == 400
