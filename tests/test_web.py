@@ -226,27 +226,28 @@ def test_signed_dispatch_queues_a_task_once(serve, settings) -> None:  # noqa: A
 
 
 GOOD = json.dumps({"prompt": "do it", "runner": "reviewer"}).encode()
-# Refused dispatches: (body, headers, status, words).
+# Refused dispatches: (body, headers made at test time, status, words).
 BAD_DISPATCH = [
-    (GOOD, {"Content-Type": "application/json"}, 401, "unsigned request"),
-    (GOOD, {**signed(GOOD), "X-Switchboard-Signature": "sha256=" + "0" * 64}, 401, "wrong signature"),
-    (GOOD, signed(GOOD, secret="another-secret-entirely-123"), 401, "wrong signature"),
-    (GOOD, signed(GOOD, at=time.time() - 3600), 401, "more than 300s"),
-    (GOOD, signed(GOOD, at=time.time() + 3600), 401, "more than 300s"),
-    (GOOD, {**signed(GOOD), "X-Switchboard-Timestamp": "soon"}, 401, "Unix seconds"),
-    (GOOD + b" ", signed(GOOD), 401, "wrong signature"),  # the body was changed after signing
-    (b'{"prompt": "x", "runner": "ghost"}', signed(b'{"prompt": "x", "runner": "ghost"}'), 404, "no runner named"),
-    (b'{"prompt": 3}', signed(b'{"prompt": 3}'), 400, "valid string"),
-    (b"text=reviewer", signed(b"text=reviewer", slack=True), 400, "usage: /switchboard RUNNER PROMPT"),
-    (b"text=ghost+do+it", signed(b"text=ghost+do+it", slack=True), 404, "no runner named 'ghost'"),
+    (GOOD, lambda: {"Content-Type": "application/json"}, 401, "unsigned request"),
+    (GOOD, lambda: {**signed(GOOD), "X-Switchboard-Signature": "sha256=" + "0" * 64}, 401, "wrong signature"),
+    (GOOD, lambda: signed(GOOD, secret="another-secret-entirely-123"), 401, "wrong signature"),
+    (GOOD, lambda: signed(GOOD, at=time.time() - 3600), 401, "more than 300s"),
+    (GOOD, lambda: signed(GOOD, at=time.time() + 3600), 401, "more than 300s"),
+    (GOOD, lambda: {**signed(GOOD), "X-Switchboard-Timestamp": "soon"}, 401, "Unix seconds"),
+    (GOOD + b" ", lambda: signed(GOOD), 401, "wrong signature"),  # the body was changed after signing
+    (b'{"prompt": "x", "runner": "ghost"}', lambda: signed(b'{"prompt": "x", "runner": "ghost"}'), 404,
+     "no runner named"),
+    (b'{"prompt": 3}', lambda: signed(b'{"prompt": 3}'), 400, "valid string"),
+    (b"text=reviewer", lambda: signed(b"text=reviewer", slack=True), 400, "usage: /switchboard RUNNER PROMPT"),
+    (b"text=ghost+do+it", lambda: signed(b"text=ghost+do+it", slack=True), 404, "no runner named 'ghost'"),
 ]
 
 
 @pytest.mark.parametrize("body, headers, status, words", BAD_DISPATCH)
-def test_bad_dispatches_are_refused_and_write_nothing(serve, settings, body: bytes, headers: dict,  # noqa: ANN001
-                                                      status: int, words: str) -> None:
+def test_bad_dispatches_are_refused_and_write_nothing(serve, settings, body: bytes, headers, status: int,  # noqa: ANN001
+                                                      words: str) -> None:
     api = serve()
-    response = api.post("/hooks/dispatch", content=body, headers=headers)
+    response = api.post("/hooks/dispatch", content=body, headers=headers())
     assert response.status_code == status, response.text
     assert words in response.json()["error"]
     assert written(settings) == (0, 0)
@@ -277,3 +278,17 @@ def test_the_browser_trades_a_token_for_a_strict_cookie(serve, tokens) -> None: 
     assert browser.post("/tasks", json={"prompt": "from the page"}).status_code == 201
     cross = browser.post("/tasks", json={"prompt": "forged"}, headers={"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
+
+
+def test_memory_store_and_recall_over_http(serve, tokens, cli) -> None:  # noqa: ANN001
+    api = serve(token=tokens["write"])
+    stored = api.post("/memory", json={"content": "The flaky parser test needs TZ=UTC to pass.",
+                                       "namespace": "reviewer", "tags": ["tests"]})
+    assert stored.status_code == 201
+    recalled = api.get("/memory/recall", params={"query": "why does the parser test fail", "namespace": "reviewer"})
+    assert recalled.status_code == 200
+    hits = recalled.json()["hits"]
+    assert "TZ=UTC" in json.dumps(hits[0])
+    refused = api.post("/memory", json={"content": "deploy key AKIAABCDEFGHIJKLMNOP", "namespace": "reviewer"})
+    assert refused.status_code == 400
+    assert api.get("/memory/recall", params={"query": "x", "mode": "psychic"}).status_code == 400

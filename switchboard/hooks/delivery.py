@@ -22,7 +22,7 @@ from switchboard.hooks.service import Hooks
 
 log = logging.getLogger("switchboard.hooks")
 
-MAX_TRIES = 8  # 1 + 2 + 4 + ... seconds: about four minutes of retries, then dead
+MAX_TRIES = 8  # after 1 + 2 + 4 + ... + 64 seconds (about two minutes) of retries: dead
 MAX_BACKOFF_SECONDS = 600.0
 POST_TIMEOUT = 10.0
 PARALLEL = 8  # posts in flight at once
