@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.config import Settings
-from switchboard.errors import Conflict, SwitchboardError
+from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
@@ -68,6 +68,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.hooks import delivery
 
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_database(settings)
     lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
     if not _take(lock):
         state = read_state(settings)
@@ -87,11 +88,17 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                     stop.set()
                     return
 
+        gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(on_signal)
             group.start_soon(delivery.run, stop, settings)  # webhooks; supervises itself
-            await coordinator.run(stop, grace=grace)
+            try:
+                await coordinator.run(stop, grace=grace)
+            except DatabaseGone as exc:  # raised out here, not wrapped in the group's ExceptionGroup
+                gone = exc
             group.cancel_scope.cancel()
+        if gone is not None:
+            raise gone
 
     signal.signal(signal.SIGTERM, _exit)  # until the loop listens: a stop at start-up cleans up too
     try:
@@ -109,6 +116,18 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+def check_database(settings: Settings) -> None:
+    """Refuse to start on a damaged database (SQLite's quick_check), with one line."""
+    from switchboard.store import open_store
+    from switchboard.store.integrity import verdict
+
+    store = open_store(settings)
+    try:
+        verdict(store, quick=True)
+    finally:
+        store.close()
 
 
 def _take(lock: Any, tries: int = 20) -> bool:
@@ -159,6 +178,7 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_database(settings)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),

@@ -28,7 +28,7 @@ from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
 from switchboard.coordinator.supervisor import guarded, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
-from switchboard.errors import SwitchboardError
+from switchboard.errors import DatabaseGone, SwitchboardError
 from switchboard.mailbox.models import MessageType
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
@@ -113,6 +113,7 @@ class Coordinator:
         """One pass: take mail and schedules in, pick up orphaned work, check the
         sessions in flight, and start ready tasks on idle runners."""
         report = PulseReport()
+        await off_loop(self.store.verify)  # never work on a deleted or replaced file
         if self.accepting:
             report.ingested = await off_loop(self.ingest_mail)
             report.fired = len(await off_loop(self.schedules.fire_due))
@@ -416,32 +417,48 @@ class Coordinator:
 
     async def run(self, stop: anyio.Event, grace: float = SHUTDOWN_GRACE) -> None:
         """Pulse until `stop` is set; then take no new work, let the work in flight finish
-        within `grace` seconds, and put the rest back in the queue."""
+        within `grace` seconds, and put the rest back in the queue. A database that is gone
+        (`DatabaseGone`) stops it at once, with that error."""
+        gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             self._group = group
             for url in self.pool.urls:
                 group.start_soon(self._watch_supervised, url)
             group.start_soon(supervise, "wake-up listener", self._wake_on_new_tasks, stop)
             group.start_soon(supervise, "lease keeper", self._keep_leases)
-            while not stop.is_set():
-                await self._pulse_logged()
-                await self._sleep()
-            self.accepting = False
-            log.info("stopping: %d task(s) in flight, grace %.0fs", len(self.flights), grace)
-            with anyio.move_on_after(grace):
-                while self.flights:
+            try:
+                while not stop.is_set():
                     await self._pulse_logged()
                     await self._sleep()
-            await self._give_back()
-            group.cancel_scope.cancel()
+            except DatabaseGone as exc:
+                gone = exc  # what runs now cannot be recorded anywhere: stop at once
+                group.cancel_scope.cancel()
+            if gone is None:
+                await self._wind_down(grace)
+                group.cancel_scope.cancel()
         self._group = None
         await self.pool.aclose()
+        if gone is not None:
+            raise gone
+
+    async def _wind_down(self, grace: float) -> None:
+        """Take no new work, let the work in flight finish within `grace`, requeue the rest."""
+        self.accepting = False
+        log.info("stopping: %d task(s) in flight, grace %.0fs", len(self.flights), grace)
+        with anyio.move_on_after(grace):
+            while self.flights:
+                await self._pulse_logged()
+                await self._sleep()
+        await self._give_back()
 
     async def _pulse_logged(self) -> None:
         try:
             report = await self.pulse()
             if any(report.to_dict().values()):
                 log.debug("pulse %s", json.dumps(report.to_dict()))
+        except DatabaseGone as exc:
+            log.error("stopping: %s", exc)
+            raise
         except SwitchboardError as exc:
             log.error("pulse failed: %s", exc)
         except Exception:  # a bug must not stop the loop: the work in flight goes on
