@@ -178,7 +178,8 @@ class Coordinator:
             return
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
                           task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
-                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries)
+                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
+                          max_steps=task.max_steps)
         flight = self._follow(Flight(task.id, attempt, url))
         run = await attempt.begin()
         await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
@@ -247,7 +248,7 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), run.prompt, run=run,
                           reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
                           keep_session=self.keep_sessions,
-                          max_retries=self.max_provider_retries)
+                          max_retries=self.max_provider_retries, max_steps=task.max_steps)
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)
@@ -510,6 +511,6 @@ def _task_spec(payload: str) -> dict[str, Any]:
         return {"prompt": payload}
     if not isinstance(data, dict) or "prompt" not in data:
         return {"prompt": payload}
-    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout"}
+    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout", "max_steps"}
     return {k: v for k, v in data.items() if k in allowed}
 

@@ -61,11 +61,14 @@ def add(
     convoy: ConvoyOpt = None,
     max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(
+        "--max-steps", help="Model requests an attempt may make before it is aborted [runner's].")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a task and print its id."""
     task = _tasks(ctx).add(read_text_arg(prompt), runner=runner, role=role, after=_ids(after),
-                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout)
+                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout,
+                           max_steps=max_steps)
     emit(task, as_json, task.id)
 
 

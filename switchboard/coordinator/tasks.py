@@ -52,6 +52,7 @@ class Tasks:
         convoy: str | None = None,
         max_attempts: int | None = None,
         timeout: float | None = None,
+        max_steps: int | None = None,
         source: str = "cli",
         source_ref: str | None = None,
         guard: Callable[[Tx], None] | None = None,
@@ -69,18 +70,20 @@ class Tasks:
             raise InvalidInput("max-attempts must be at least 1")
         if timeout is not None and timeout <= 0:
             raise InvalidInput("timeout must be a positive number of seconds")
+        if max_steps is not None and max_steps < 1:
+            raise InvalidInput("max-steps must be at least 1")
         rank = Priority.parse(priority)
         with self.store.transaction(write=True) as tx:
             if guard is not None:
                 guard(tx)
             return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=rank,
-                               convoy=convoy, max_attempts=attempts, timeout=timeout,
+                               convoy=convoy, max_attempts=attempts, timeout=timeout, max_steps=max_steps,
                                source=source, source_ref=source_ref)
 
     def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
-               source: str, source_ref: str | None) -> Task:
+               max_steps: int | None = None, source: str, source_ref: str | None) -> Task:
         """`add` inside the caller's transaction (arguments already validated)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -94,7 +97,7 @@ class Tasks:
         row = tx.one("tasks.insert", {
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
-            "source": source, "source_ref": source_ref, "now": time.time(),
+            "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),
         })
         deps = tuple(sorted(set(after)))
         for dep in deps:
