@@ -26,5 +26,17 @@ class StoreError(SwitchboardError):
     """The database cannot be opened, read or written."""
 
 
+class DatabaseGone(StoreError):
+    """The database file this home created (or the process opened) was deleted or replaced."""
+
+
+class DatabaseCorrupt(StoreError):
+    """The database file is damaged ("database disk image is malformed", "file is not a database")."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
+
+
 class ConfigError(SwitchboardError):
     """The configuration file or an environment variable is invalid."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.config import Settings, private_file, secure_home
-from switchboard.errors import Conflict, SwitchboardError
+from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
@@ -68,6 +68,7 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.hooks import delivery
 
     secure_home(settings.home)
+    check_database(settings)
     lock = private_file(settings.home / LOCK_FILE).open("w")
     if not _take(lock):
         state = read_state(settings)
@@ -84,11 +85,17 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                     stop.set()
                     return
 
+        gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(on_signal)
             group.start_soon(delivery.run, stop, settings)  # webhooks; supervises itself
-            await coordinator.run(stop, grace=grace)
+            try:
+                await coordinator.run(stop, grace=grace)
+            except DatabaseGone as exc:  # raised out here, not wrapped in the group's ExceptionGroup
+                gone = exc
             group.cancel_scope.cancel()
+        if gone is not None:
+            raise gone
 
     signal.signal(signal.SIGTERM, _exit)  # until the loop listens: a stop at start-up cleans up too
     try:
@@ -106,6 +113,18 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+def check_database(settings: Settings) -> None:
+    """Refuse to start on a damaged database (SQLite's quick_check), with one line."""
+    from switchboard.store import open_store
+    from switchboard.store.integrity import verdict
+
+    store = open_store(settings)
+    try:
+        verdict(store, quick=True)
+    finally:
+        store.close()
 
 
 def _take(lock: Any, tries: int = 20) -> bool:
@@ -156,6 +175,7 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
     secure_home(settings.home)
+    check_database(settings)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),

@@ -28,7 +28,7 @@ from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
 from switchboard.coordinator.supervisor import guarded, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
-from switchboard.errors import SwitchboardError
+from switchboard.errors import DatabaseGone, SwitchboardError
 from switchboard.mailbox.models import MessageType
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
@@ -115,6 +115,7 @@ class Coordinator:
         """One pass: take mail and schedules in, pick up orphaned work, check the
         sessions in flight, and start ready tasks on idle runners."""
         report = PulseReport()
+        await off_loop(self.store.verify)  # never work on a deleted or replaced file
         if self.accepting:
             report.ingested = await off_loop(self.ingest_mail)
             report.fired = len(await off_loop(self.schedules.fire_due))
@@ -186,7 +187,8 @@ class Coordinator:
             return
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
                           task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
-                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries)
+                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
+                          max_steps=task.max_steps)
         flight = self._follow(Flight(task.id, attempt, url))
         run = await attempt.begin()
         await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
@@ -256,7 +258,7 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), run.prompt, run=run,
                           reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
                           keep_session=self.keep_sessions,
-                          max_retries=self.max_provider_retries)
+                          max_retries=self.max_provider_retries, max_steps=task.max_steps)
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)
@@ -454,7 +456,9 @@ class Coordinator:
 
     async def run(self, stop: anyio.Event, grace: float = SHUTDOWN_GRACE) -> None:
         """Pulse until `stop` is set; then take no new work, let the work in flight finish
-        within `grace` seconds, and put the rest back in the queue."""
+        within `grace` seconds, and put the rest back in the queue. A database that is gone
+        (`DatabaseGone`) stops it at once, with that error."""
+        gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             self._group = group
             for url in self.pool.urls:
@@ -462,25 +466,39 @@ class Coordinator:
             group.start_soon(supervise, "session clean-up", self._prune_now_and_then)
             group.start_soon(supervise, "wake-up listener", self._wake_on_new_tasks, stop)
             group.start_soon(supervise, "lease keeper", self._keep_leases)
-            while not stop.is_set():
-                await self._pulse_logged()
-                await self._sleep()
-            self.accepting = False
-            log.info("stopping: %d task(s) in flight, grace %.0fs", len(self.flights), grace)
-            with anyio.move_on_after(grace):
-                while self.flights:
+            try:
+                while not stop.is_set():
                     await self._pulse_logged()
                     await self._sleep()
-            await self._give_back()
-            group.cancel_scope.cancel()
+            except DatabaseGone as exc:
+                gone = exc  # what runs now cannot be recorded anywhere: stop at once
+                group.cancel_scope.cancel()
+            if gone is None:
+                await self._wind_down(grace)
+                group.cancel_scope.cancel()
         self._group = None
         await self.pool.aclose()
+        if gone is not None:
+            raise gone
+
+    async def _wind_down(self, grace: float) -> None:
+        """Take no new work, let the work in flight finish within `grace`, requeue the rest."""
+        self.accepting = False
+        log.info("stopping: %d task(s) in flight, grace %.0fs", len(self.flights), grace)
+        with anyio.move_on_after(grace):
+            while self.flights:
+                await self._pulse_logged()
+                await self._sleep()
+        await self._give_back()
 
     async def _pulse_logged(self) -> None:
         try:
             report = await self.pulse()
             if any(report.to_dict().values()):
                 log.debug("pulse %s", json.dumps(report.to_dict()))
+        except DatabaseGone as exc:
+            log.error("stopping: %s", exc)
+            raise
         except SwitchboardError as exc:
             log.error("pulse failed: %s", exc)
         except Exception:  # a bug must not stop the loop: the work in flight goes on
@@ -532,6 +550,6 @@ def _task_spec(payload: str) -> dict[str, Any]:
         return {"prompt": payload}
     if not isinstance(data, dict) or "prompt" not in data:
         return {"prompt": payload}
-    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout"}
+    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout", "max_steps"}
     return {k: v for k, v in data.items() if k in allowed}
 

@@ -38,6 +38,7 @@ class Task:
     attempts: int
     max_attempts: int
     timeout_seconds: float | None
+    max_steps: int | None  # None: the runner's step budget
     available_at: float
     assigned_runner: str | None
     owner: str | None

@@ -60,11 +60,15 @@ def add(
                                                         click_type=COUNT)] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].",
                                                     click_type=POSITIVE_SECONDS)] = None,
+    max_steps: Annotated[Optional[int], typer.Option(
+        "--max-steps", help="Model requests an attempt may make before it is aborted [runner's].",
+        click_type=COUNT)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a task and print its id."""
     task = _tasks(ctx).add(text_arg(ctx, prompt, "task prompt"), runner=runner, role=role, after=_ids(after),
-                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout)
+                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout,
+                           max_steps=max_steps)
     emit(task, as_json, task.id)
 
 

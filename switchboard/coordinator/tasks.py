@@ -53,6 +53,7 @@ class Tasks:
         convoy: str | None = None,
         max_attempts: int | None = None,
         timeout: float | None = None,
+        max_steps: int | None = None,
         source: str = "cli",
         source_ref: str | None = None,
         guard: Callable[[Tx], None] | None = None,
@@ -63,13 +64,13 @@ class Tasks:
             if guard is not None:
                 guard(tx)
             return self.add_in(tx, prompt, runner=runner, role=role, after=after, priority=priority,
-                               convoy=convoy, max_attempts=max_attempts, timeout=timeout, source=source,
-                               source_ref=source_ref)
+                               convoy=convoy, max_attempts=max_attempts, timeout=timeout, max_steps=max_steps,
+                               source=source, source_ref=source_ref)
 
     def add_in(self, tx: Tx, prompt: str, *, runner: str | None = None, role: str | None = None,
                after: Sequence[int] = (), priority: str | Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int | None = None, timeout: float | None = None,
-               source: str = "cli", source_ref: str | None = None) -> Task:
+               max_steps: int | None = None, source: str = "cli", source_ref: str | None = None) -> Task:
         """`add` inside the caller's transaction (several tasks at once, all or none)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
@@ -81,16 +82,18 @@ class Tasks:
                                     "max-attempts")
         if timeout is not None:
             validate.seconds(timeout, "timeout", positive=True)
+        if max_steps is not None:
+            validate.integer(max_steps, "max-steps")
         for dep in after:
             validate.integer(dep, "after")
         return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=Priority.parse(priority),
-                           convoy=convoy, max_attempts=attempts, timeout=timeout,
+                           convoy=convoy, max_attempts=attempts, timeout=timeout, max_steps=max_steps,
                            source=source, source_ref=source_ref)
 
     def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
-               source: str, source_ref: str | None) -> Task:
+               max_steps: int | None = None, source: str, source_ref: str | None) -> Task:
         """The row itself, for callers that validated the values (`add_in`, schedules firing)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -104,7 +107,7 @@ class Tasks:
         row = tx.one("tasks.insert", {
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
-            "source": source, "source_ref": source_ref, "now": time.time(),
+            "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),
         })
         deps = tuple(sorted(set(after)))
         for dep in deps:

@@ -12,6 +12,9 @@ or both, after an optional delay. When no rule fits, the model echoes.
     - match: slow
       delay: 5
       reply: "finally"
+    - match: flaky
+      reply: "half an answer"
+      drop: true                  # close the stream mid-answer (no finish, no [DONE])
     - match: "two tools"
       tool_calls:
         - {name: bash, arguments: {command: "echo one", description: "first"}}
@@ -36,7 +39,7 @@ from typing import Any
 
 from switchboard.errors import InvalidInput
 
-_RULE_KEYS = {"match", "role", "turn", "reply", "bash", "tool_calls", "delay", "name"}
+_RULE_KEYS = {"match", "role", "turn", "reply", "bash", "tool_calls", "delay", "name", "drop"}
 _TEMPLATE = re.compile(r"\{(\w+)\}")
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
 
@@ -49,12 +52,14 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the model says: text, tool calls, or both, after `delay` seconds."""
+    """What the model says: text, tool calls, or both, after `delay` seconds; `drop`:
+    the stream closes halfway through it, as a flaky provider's does."""
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     delay: float = 0.0
     rule: str = "echo"
+    drop: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Rule:
     tool_calls: tuple[ToolCall, ...] = ()
     delay: float = 0.0
     name: str = ""
+    drop: bool = False
 
     @classmethod
     def parse(cls, raw: Any, index: int) -> Rule:
@@ -94,7 +100,7 @@ class Rule:
         except (TypeError, ValueError):
             raise InvalidInput(f"{where}: delay must be a number and turn an integer") from None
         return cls(pattern, role, turn, None if reply is None else str(reply), tuple(calls), max(delay, 0.0),
-                   str(raw.get("name") or where))
+                   str(raw.get("name") or where), bool(raw.get("drop", False)))
 
     def answer(self, latest: Latest) -> Answer | None:
         if self.role is not None and self.role != latest.role:
@@ -108,7 +114,7 @@ class Rule:
         values.update({k: v or "" for k, v in found.groupdict().items()})
         values["text"] = latest.text
         calls = tuple(ToolCall(c.name, _fill(c.arguments, values)) for c in self.tool_calls)
-        return Answer(_fill(self.reply or "", values), calls, self.delay, self.name)
+        return Answer(_fill(self.reply or "", values), calls, self.delay, self.name, self.drop)
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         completion = _Completion(body, answer)
         try:
             if body.get("stream"):
-                self._stream(completion.chunks())
+                self._stream(completion.chunks(), dropped=answer.drop)
             else:
                 self._json(200, completion.whole())
         except (BrokenPipeError, ConnectionResetError):
@@ -155,16 +155,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def _stream(self, chunks: Iterator[dict[str, Any]]) -> None:
+    def _stream(self, chunks: Iterator[dict[str, Any]], dropped: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
+        chunks = list(chunks)
+        if dropped:  # the first half, then the connection closes: no finish reason, no [DONE]
+            chunks = chunks[: max(len(chunks) // 2, 1)]
         for chunk in chunks:
             self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        self.wfile.write(b"data: [DONE]\n\n")
+        if not dropped:
+            self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 
 

@@ -8,7 +8,12 @@ state as the fallback), settles the run with the answer or the error, files the 
 
 `runner run` drives one attempt to its end on its own event stream (`run_to_end`);
 the coordinator starts many, feeds them its servers' events (`handle`), asks them to
-`check` now and then, and schedules the next attempt from their `Outcome`. A run
+`check` now and then, and schedules the next attempt from their `Outcome`.
+
+Each attempt has a step budget (`max_steps`: the task's, else its runner's): it counts
+the assistant messages of its session on the event stream, one per model request, and
+aborts the session past the budget. A provider that closes its stream mid-answer makes
+OpenCode ask again at once, without end: this is what stops it. A run
 record left by a coordinator that died is picked up again (`Attempt(run=...)`): each
 step that was done is not done twice.
 """
@@ -56,7 +61,7 @@ class Attempt:
     def __init__(self, runners: Runners, runner: Runner, client: OpenCodeClient, prompt: str, *,
                  run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
                  timeout: float | None = None, model: str | None = None, continue_session: bool = False,
-                 keep_session: bool | None = None, max_retries: int = 3,
+                 keep_session: bool | None = None, max_retries: int = 3, max_steps: int | None = None,
                  on_line: Callable[[str], Any] | None = None) -> None:
         self.runners = runners
         self.runner = runner
@@ -73,6 +78,9 @@ class Attempt:
         if run is not None:
             self.keep_session = max(self.keep_session, run.keep_session)
         self.max_retries = max_retries
+        self.max_steps = max_steps or runner.max_steps
+        self.steps: set[str] = set()  # ids of the assistant messages (model requests) seen
+        self.over_budget = False
         self.on_line = on_line
         self.follower: TurnFollower | None = None
         self.outcome: Outcome | None = None
@@ -150,15 +158,27 @@ class Attempt:
     @property
     def done(self) -> bool:
         """The turn is over (or the attempt timed out): time to `settle`."""
-        return time.time() >= self.deadline or (self.follower is not None and self.follower.done)
+        return (self.over_budget or time.time() >= self.deadline
+                or (self.follower is not None and self.follower.done))
 
     async def handle(self, event: Event) -> None:
         """One of the session's events: logged, and followed."""
         line = describe_event(event)
         if line:
             self._line(line)
+        await self._count_step(event)
         if self.follower is not None:
             await self.follower.handle(event)
+
+    async def _count_step(self, event: Event) -> None:
+        info = event.properties.get("info")
+        if event.type != "message.updated" or not isinstance(info, dict) or info.get("role") != "assistant":
+            return
+        self.steps.add(str(info.get("id")))
+        if len(self.steps) > self.max_steps and not self.over_budget:
+            self.over_budget = True
+            self._line(f"step budget exceeded ({self.max_steps}): aborting the session")
+            await self._abort_session()
 
     async def check(self) -> bool:
         """Ask the server how the turn goes (events may have been missed); True when done."""
@@ -211,7 +231,10 @@ class Attempt:
         """Record the answer (or why there is none), report it, clean up."""
         assert self.follower is not None and self.run is not None
         error = None
-        if not self.follower.done and time.time() >= self.deadline:
+        if self.over_budget:
+            error = (f"step budget exceeded ({self.max_steps}): session {self.session_id} asked the model "
+                     f"{len(self.steps)} times; aborted")
+        elif not self.follower.done and time.time() >= self.deadline:
             await self._abort_session()
             error = f"timed out: session {self.session_id} did not finish within {self.timeout:g} s; aborted"
         try:

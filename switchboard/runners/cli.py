@@ -18,7 +18,7 @@ from switchboard.config import private_file
 from switchboard.errors import InvalidInput
 from switchboard.mcp.wiring import server_name
 from switchboard.output import emit, preview, print_fields, print_json, print_table
-from switchboard.runners.models import DEFAULT_TIMEOUT, Run
+from switchboard.runners.models import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Run
 from switchboard.runners.service import Runners
 from switchboard.timefmt import age, iso
 
@@ -51,12 +51,14 @@ def create(
     instructions: Annotated[Optional[Path], typer.Option(help="AGENTS.md to use [default: a stub].")] = None,
     role: Annotated[str, typer.Option(help="Role, for tasks given to a role.")] = "worker",
     max_parallel: Annotated[int, typer.Option("--max-parallel", help="Tasks it may run at once.", click_type=COUNT)] = 1,
+    max_steps: Annotated[int, typer.Option(
+        "--max-steps", help="Model requests a run may make before it is aborted.", click_type=COUNT)] = DEFAULT_MAX_STEPS,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
     runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
                                   timeout=timeout, instructions=_instructions(ctx, instructions), role=role,
-                                  max_parallel=max_parallel, agent_file=agent_file)
+                                  max_parallel=max_parallel, max_steps=max_steps, agent_file=agent_file)
     if as_json:
         print_json(runner.to_dict())
     else:
@@ -160,13 +162,15 @@ def edit(
     instructions: Annotated[Optional[Path], typer.Option(help="Replace AGENTS.md with this file.")] = None,
     role: Annotated[Optional[str], typer.Option(help="New role.")] = None,
     max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.", click_type=COUNT)] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="New step budget per run.", click_type=COUNT)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a runner. With no options, opens its AGENTS.md in $EDITOR."""
     runners = _runners(ctx)
     changes = {"description": description, "model": model, "agent": agent,
                "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
-               "instructions": _instructions(ctx, instructions), "role": role, "max_parallel": max_parallel}
+               "instructions": _instructions(ctx, instructions), "role": role, "max_parallel": max_parallel,
+               "max_steps": max_steps}
     if all(v is None for v in changes.values()) and agent_file is None:
         path = runners.folder(name) / "AGENTS.md"
         private_file(path).write_text(runners.get(name).instructions)

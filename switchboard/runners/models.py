@@ -8,6 +8,7 @@ from typing import Any
 from switchboard.timefmt import iso
 
 DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_STEPS = 50  # model requests a run may make before it is aborted
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Runner:
     workdir: str
     timeout_seconds: float
     max_parallel: int
+    max_steps: int
     instructions: str
     # The live session (`run --continue` goes on in it), found through the runner's runs.
     session_id: str | None

@@ -16,7 +16,7 @@ from switchboard.config import Settings, private_file
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox import Mailbox
 from switchboard.names import RESERVED_NAMES, check_name
-from switchboard.runners.models import DEFAULT_TIMEOUT, Run, Runner
+from switchboard.runners.models import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Run, Runner
 from switchboard.store import Store, Tx, open_store
 
 if TYPE_CHECKING:
@@ -32,9 +32,10 @@ REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 # What config.json may set by hand, and the JSON types each takes.
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "description": (str,), "role": (str,), "model": (str, type(None)), "agent": (str, type(None)),
-    "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,)}
+    "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,),
+    "max_steps": (int,)}
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
-             "instructions")
+             "max_steps", "instructions")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class Runners:
     def create(self, name: str, description: str = "", *, model: str | None = None,
                agent: str | None = None, workdir: str | Path | None = None,
                timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
-               role: str = "worker", max_parallel: int = 1, agent_file: str | Path | None = None) -> Runner:
+               role: str = "worker", max_parallel: int = 1, max_steps: int = DEFAULT_MAX_STEPS,
+               agent_file: str | Path | None = None) -> Runner:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
@@ -74,7 +76,7 @@ class Runners:
         values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
-            "max_parallel": max_parallel,
+            "max_parallel": max_parallel, "max_steps": max_steps,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
         }
         with self.store.transaction() as tx:
@@ -466,6 +468,7 @@ class Runners:
             agents.find(values["workdir"], values["agent"])
         values["timeout_seconds"] = validate.seconds(values["timeout_seconds"], "timeout", positive=True)
         values["max_parallel"] = validate.integer(values["max_parallel"], "max-parallel")
+        values["max_steps"] = validate.integer(values["max_steps"], "max-steps")
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
         return values

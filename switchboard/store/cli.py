@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,6 +33,55 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo(f"{key + ':':<16}{report[key] if report[key] is not None else '-'}")
     if "rows" in report:
         print_table(["table", "rows"], report["rows"].items())
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Create the database (and its schema) explicitly: first use does it too, but a SQLite
+    file the home has used before is never re-created silently once it is gone."""
+    from switchboard.store.migrate import current_version
+
+    store = open_store(settings(ctx), create=True)
+    report = {"database": store.connector.describe(), "schema_version": current_version(store)}
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"database {report['database']} ready (schema version {report['schema_version']})")
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    quick: Annotated[bool, typer.Option("--quick", help="SQLite's quick_check: faster, skips index contents.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the database for damage (SQLite: PRAGMA integrity_check; PostgreSQL: every
+    table reads). One line: ok, or what is wrong (exit 2)."""
+    from switchboard.store.integrity import verdict
+
+    store = open_store(settings(ctx), migrate=False)
+    report = verdict(store, quick=quick)  # raises DatabaseCorrupt when damaged
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"database {report['database']}: ok ({report['check']})")
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The new file to write the copy to (must not exist).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A consistent copy of the SQLite database, taken while it is in use (SQLite's backup
+    API). For PostgreSQL, use pg_dump."""
+    from switchboard.store.integrity import backup as take_backup
+
+    report = take_backup(open_store(settings(ctx), migrate=False), path)
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"backed up {report['database']} to {report['backup']} ({report['bytes']} bytes)")
 
 
 @app.command()

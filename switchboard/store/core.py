@@ -42,6 +42,9 @@ class Connector(Protocol):
     def listen(self, channels: tuple[str, ...]) -> Waiter: ...
     def compact(self, conn: Any) -> None: ...
     def describe(self) -> str: ...
+    def verify(self) -> None: ...
+    def check(self, conn: Any, quick: bool) -> list[str]: ...
+    def backup(self, conn: Any, target: Path) -> None: ...
     def encode_vector(self, vector: Any) -> Any: ...
     def decode_vector(self, value: Any) -> Any: ...
     def after_bulk_load(self, conn: Any, tables: list[str]) -> None: ...
@@ -70,21 +73,25 @@ class Tx:
         self._conn = conn
         self.notifications: set[str] = set()
 
+    @property
+    def conn(self) -> Any:
+        """The driver's connection, for statements that are not named queries (PRAGMAs, counts)."""
+        return self._conn
+
     def execute(self, query: str, params: dict[str, Any] | None = None) -> Any:
         sql = self._store.sql(query)
-        try:
+        with self._store.translated():
             return self._conn.execute(sql, params or {})
-        except Exception as exc:  # driver errors are translated, bugs pass through
-            mapped = self._store.connector.error(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
 
     def all(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return list(self.execute(query, params).fetchall())
+        cursor = self.execute(query, params)
+        with self._store.translated():  # rows are read (and pages found bad) while fetching
+            return list(cursor.fetchall())
 
     def one(self, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        return self.execute(query, params).fetchone()
+        cursor = self.execute(query, params)
+        with self._store.translated():
+            return cursor.fetchone()
 
     def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
         row = self.one(query, params)
@@ -123,22 +130,30 @@ class Store:
         return local.conn
 
     @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Driver errors become the connector's one-line `StoreError`s (a corrupt file, a
+        lock held too long ...); constraint violations and bugs pass through as they are."""
+        try:
+            yield
+        except Exception as exc:
+            mapped = self.connector.error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Tx]:
         conn = self.connection()
-        try:
+        with self.translated():
             self.connector.begin(conn, write)
-        except Exception as exc:
-            raise (self.connector.error(exc) or exc) from exc
         tx = Tx(self, conn)
-        try:
-            yield tx
-        except BaseException:
-            conn.rollback()
-            raise
-        try:
+        with self.translated():  # also what the body ran on the connection itself
+            try:
+                yield tx
+            except BaseException:
+                _rollback(conn)
+                raise
             conn.commit()
-        except Exception as exc:
-            raise (self.connector.error(exc) or exc) from exc
         if tx.notifications:
             self.connector.notify(conn, tx.notifications)
 
@@ -147,7 +162,23 @@ class Store:
         return self.connector.listen(channels)
 
     def compact(self) -> None:
-        self.connector.compact(self.connection())
+        with self.translated():
+            self.connector.compact(self.connection())
+
+    def check(self, quick: bool = False) -> list[str]:
+        """What is wrong with the database (empty: nothing): SQLite's `integrity_check`
+        (`quick_check` if `quick`), or a sanity check on PostgreSQL."""
+        with self.transaction() as tx:
+            return self.connector.check(tx.conn, quick)
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the database at `target`, taken while it is in use."""
+        with self.translated():
+            self.connector.backup(self.connection(), target)
+
+    def verify(self) -> None:
+        """Raise `DatabaseGone` if the database was deleted or replaced since it was opened."""
+        self.connector.verify()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -156,14 +187,25 @@ class Store:
         self._local = threading.local()
 
 
-def connector_for(url: str, settings: Settings) -> Connector:
+KNOWN_DATABASES = "known-databases"  # in the home: SQLite files it created or used, one a line
+
+
+def _rollback(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:  # noqa: BLE001 - the error that got us here is the one to report
+        pass
+
+
+def connector_for(url: str, settings: Settings, create: bool = False) -> Connector:
     if url.startswith("sqlite:///"):
         from switchboard.store.sqlite import SQLiteConnector
 
         path, _, query = url.removeprefix("sqlite:///").partition("?")
         if query not in ("", "mode=ro"):
             raise StoreError(f"unsupported SQLite URL option {query!r}: only mode=ro is known")
-        return SQLiteConnector(Path(path), settings.busy_timeout_seconds, read_only=query == "mode=ro")
+        return SQLiteConnector(Path(path), settings.busy_timeout_seconds, read_only=query == "mode=ro",
+                               known=settings.home / KNOWN_DATABASES, create=create)
     if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         from switchboard.store.postgres import PostgresConnector
 
@@ -173,8 +215,11 @@ def connector_for(url: str, settings: Settings) -> Connector:
     )
 
 
-def open_store(settings: Settings, migrate: bool = True) -> Store:
-    """Open the configured database, creating and upgrading its schema on first use."""
+def open_store(settings: Settings, migrate: bool = True, create: bool = False) -> Store:
+    """Open the configured database, creating and upgrading its schema on first use.
+
+    A SQLite file is created only the first time: once the home has used it (see
+    `KNOWN_DATABASES`), a missing file is `DatabaseGone` unless `create` (`sb db init`)."""
     # The home holds the SQLite file; on PostgreSQL too it holds logs and runner folders.
     if settings.database_url.startswith("sqlite:///") or settings.home.is_dir():
         from switchboard.config import secure_home
@@ -183,7 +228,7 @@ def open_store(settings: Settings, migrate: bool = True) -> Store:
             secure_home(settings.home)
         except OSError as exc:
             raise StoreError(f"cannot create home directory {settings.home}: {exc.strerror}") from None
-    store = Store(connector_for(settings.database_url, settings))
+    store = Store(connector_for(settings.database_url, settings, create))
     if migrate:
         from switchboard.store.migrate import ensure_current
 

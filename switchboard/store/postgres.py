@@ -59,6 +59,24 @@ class PostgresConnector:
             raise StoreError(f"cannot connect to {self.describe()}: {_first_line(exc)}") from None
         return conn
 
+    def check(self, conn: Any, quick: bool) -> list[str]:
+        """Sanity, not pages (PostgreSQL checksums those itself): the server answers, the
+        database accepts connections, and every switchboard table reads to its end."""
+        conn.execute("SELECT 1")
+        if quick:
+            return []
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+        for row in tables:
+            conn.execute(f'SELECT count(*) FROM "{row["tablename"]}"').fetchone()
+        return []
+
+    def backup(self, conn: Any, target: Any) -> None:
+        raise StoreError(f"sb db backup copies SQLite files; back up {self.describe()} with pg_dump: "
+                         f"pg_dump --format=custom --file={target} 'URL'")
+
+    def verify(self) -> None:
+        pass  # a server's database cannot vanish under a connection unnoticed
+
     def begin(self, conn: Any, write: bool) -> None:
         pass  # psycopg opens a transaction with the first statement; claims lock rows themselves
 

@@ -9,6 +9,7 @@ switchboard still works; only the vector index is missing (`vec_version` None).
 from __future__ import annotations
 
 import importlib.util
+import os
 import sqlite3
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from typing import Any
 
 from switchboard.config import private_file
-from switchboard.errors import StoreError
+from switchboard.errors import DatabaseCorrupt, DatabaseGone, StoreError
 from switchboard.store.notify import SocketWaiter, notify_sockets
 
 
@@ -38,6 +39,11 @@ def _vec_path() -> str | None:
     return str(Path(spec.submodule_search_locations[0]) / "vec0")
 
 
+def corrupt(path: Path, cause: str) -> DatabaseCorrupt:
+    return DatabaseCorrupt(f"database {path} is damaged ({cause}): run `sb db check`, and restore a "
+                           f"backup as docs/operations.md (Backups) says", cause)
+
+
 def _dict_row(cursor: Any, row: tuple) -> dict[str, Any]:
     return {col[0]: value for col, value in zip(cursor.description, row)}
 
@@ -47,13 +53,18 @@ class SQLiteConnector:
     # Vectors are searched through a vec0 table kept beside memory_vectors (when sqlite-vec loads).
     vector_index_table = True
 
-    def __init__(self, path: Path, busy_timeout: float, read_only: bool = False) -> None:
+    def __init__(self, path: Path, busy_timeout: float, read_only: bool = False, *,
+                 known: Path | None = None, create: bool = False) -> None:
         self.path = path
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self.module = _driver()
         self.vec_version: str | None = None
         self.notify_dir = path.with_name(path.name + ".notify")
+        # `known` lists the databases the home has used: one of them missing is gone, not new.
+        self.known = known
+        self.create = create
+        self.identity: tuple[int, int] | None = None  # (device, inode) of the file first opened
 
     def describe(self) -> str:
         return f"sqlite:///{self.path}" + ("?mode=ro" if self.read_only else "")
@@ -61,6 +72,9 @@ class SQLiteConnector:
     def connect(self) -> Any:
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot open database {self.path}: directory does not exist")
+        known = self._known()
+        if not self.path.exists() and not self.create and (str(self.path) in known or self.identity):
+            raise self.gone()
         if not self.read_only and not self.path.exists():
             try:  # born 0600: SQLite gives its -wal and -shm files the same mode
                 private_file(self.path)
@@ -81,7 +95,47 @@ class SQLiteConnector:
         except self.module.Error as exc:
             raise self.error(exc) from None
         self._load_vec(conn)
+        if self.identity is None:
+            self.identity = self._stat()
+        if str(self.path) not in known and not self.read_only:
+            self._remember()
         return conn
+
+    def gone(self) -> DatabaseGone:
+        return DatabaseGone(f"database {self.path} is gone; restore it or run `sb db init`")
+
+    def verify(self) -> None:
+        """Raise `DatabaseGone` if the file first opened was deleted or replaced since."""
+        now = self._stat()
+        if now is None:
+            raise self.gone()
+        if self.identity is not None and now != self.identity:
+            raise DatabaseGone(f"database {self.path} was replaced by another file while in use; "
+                               f"restart to use the new one")
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _known(self) -> set[str]:
+        if self.known is None:
+            return set()
+        try:
+            return set(self.known.read_text().splitlines())
+        except OSError:
+            return set()
+
+    def _remember(self) -> None:
+        if self.known is None:
+            return
+        try:
+            with private_file(self.known).open("a") as fh:
+                fh.write(f"{self.path}\n")
+        except OSError:
+            pass  # a home we cannot write to: the database itself says so when written
 
     def _load_vec(self, conn: Any) -> None:
         path = _vec_path()
@@ -112,6 +166,8 @@ class SQLiteConnector:
                 f"database {self.path} stayed locked by another process for over "
                 f"{self.busy_timeout:g}s"
             )
+        if "malformed" in text or "not a database" in text:
+            return corrupt(self.path, text)
         if "readonly" in text or "read-only" in text:
             return StoreError(f"database {self.path} is read-only")
         if "unable to open" in text:
@@ -119,6 +175,22 @@ class SQLiteConnector:
         if isinstance(exc, self.module.IntegrityError):
             return None  # a constraint is the caller's to explain
         return StoreError(f"database {self.path}: {text}")
+
+    def check(self, conn: Any, quick: bool) -> list[str]:
+        rows = conn.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
+        problems = [str(next(iter(row.values()))) for row in rows]
+        return [] if problems == ["ok"] else problems
+
+    def backup(self, conn: Any, target: Path) -> None:
+        # The backup API copies a consistent snapshot page by page while others keep writing.
+        try:
+            copy = self.module.connect(str(target))
+        except self.module.Error as exc:
+            raise StoreError(f"cannot write backup {target}: {exc}") from None
+        try:
+            conn.backup(copy)
+        finally:
+            copy.close()
 
     def run_script(self, conn: Any, script: str) -> None:
         # executescript() would commit the open transaction, so run statements one by one.

@@ -35,11 +35,8 @@ class TransferReport:
 
 
 def table_counts(store: Store) -> dict[str, int]:
-    conn = store.connection()
-    try:
-        return {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
-    finally:
-        conn.rollback()
+    with store.transaction() as tx:
+        return {t: tx.conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
 
 
 def transfer(source: Store, target: Store, batch: int = 500, progress: Progress | None = None) -> TransferReport:

@@ -1,9 +1,9 @@
 -- Every query of the coordinator's tasks and schedules. Times are epoch seconds.
 
 -- name: insert
-INSERT INTO tasks (prompt, runner, role, priority, convoy, max_attempts, timeout_seconds,
+INSERT INTO tasks (prompt, runner, role, priority, convoy, max_attempts, timeout_seconds, max_steps,
                    available_at, source, source_ref, created_at, updated_at)
-VALUES (:prompt, :runner, :role, :priority, :convoy, :max_attempts, :timeout_seconds,
+VALUES (:prompt, :runner, :role, :priority, :convoy, :max_attempts, :timeout_seconds, :max_steps,
         :now, :source, :source_ref, :now, :now)
 RETURNING *;
 
