@@ -54,8 +54,12 @@ class Tasks:
         timeout: float | None = None,
         source: str = "cli",
         source_ref: str | None = None,
+        isolation: str | None = None,
+        base: str | None = None,
+        deliver: str | None = None,
     ) -> Task:
-        """Queue a task. With `source_ref`, adding the same source twice returns the first task."""
+        """Queue a task. With `source_ref`, adding the same source twice returns the first task.
+        `isolation` (else the runner's), `base` and `deliver` shape its worktree (`switchboard.workspaces`)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
             raise InvalidInput("give a runner or a role, not both")
@@ -68,15 +72,28 @@ class Tasks:
         if timeout is not None and timeout <= 0:
             raise InvalidInput("timeout must be a positive number of seconds")
         rank = Priority.parse(priority)
+        workspace = self._workspace_options(runner, role, isolation, base, deliver)
         with self.store.transaction(write=True) as tx:
             return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=rank,
                                convoy=convoy, max_attempts=attempts, timeout=timeout,
-                               source=source, source_ref=source_ref)
+                               source=source, source_ref=source_ref, workspace=workspace)
+
+    def _workspace_options(self, runner: str | None, role: str | None, isolation: str | None,
+                           base: str | None, deliver: str | None) -> tuple[str | None, ...]:
+        from switchboard.workspaces.options import check_task_options
+
+        if isolation is None and base is None and deliver is None:
+            return (None, None, None)
+        with self.store.transaction() as tx:
+            candidates = [r for r in tx.all("workspaces.runners")
+                          if runner in (None, r["name"]) and role in (None, r["role"])]
+        return check_task_options(candidates, isolation=isolation, base=base, deliver=deliver)
 
     def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
-               source: str, source_ref: str | None) -> Task:
+               source: str, source_ref: str | None,
+               workspace: tuple[str | None, ...] = (None, None, None)) -> Task:
         """`add` inside the caller's transaction (arguments already validated)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -91,6 +108,7 @@ class Tasks:
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
             "source": source, "source_ref": source_ref, "now": time.time(),
+            **dict(zip(("isolation", "base_ref", "deliver"), workspace, strict=True)),
         })
         deps = tuple(sorted(set(after)))
         for dep in deps:

@@ -22,6 +22,7 @@ from switchboard.timefmt import age, iso
 app = part_app()
 
 NameArg = Annotated[str, typer.Argument(help="Runner name.")]
+IsolationHelp = "worktree: each task attempt in its own git worktree and branch (switchboard/<task>-<slug>); none"
 AttachOpt = Annotated[Optional[str], typer.Option("--attach", help="OpenCode server URL [default: the managed server].")]
 
 
@@ -53,12 +54,13 @@ def create(
     instructions: Annotated[Optional[Path], typer.Option(help="AGENTS.md to use [default: a stub].")] = None,
     role: Annotated[str, typer.Option(help="Role, for tasks given to a role.")] = "worker",
     max_parallel: Annotated[int, typer.Option("--max-parallel", help="Tasks it may run at once.")] = 1,
+    isolation: Annotated[str, typer.Option("--isolation", help=IsolationHelp + ".")] = "none",
     as_json: JsonFlag = False,
 ) -> None:
     """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
     runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
                                   timeout=timeout, instructions=_instructions(instructions), role=role,
-                                  max_parallel=max_parallel, agent_file=agent_file)
+                                  max_parallel=max_parallel, agent_file=agent_file, isolation=isolation)
     if as_json:
         print_json(runner.to_dict())
     else:
@@ -121,7 +123,7 @@ def status(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None
     print_fields([("runner", runner.name), ("description", runner.description), ("role", runner.role),
                   ("model", runner.model or "(server default)"), ("agent", runner.agent),
                   ("tools", f"MCP server {server_name(runner.name)} in {Path(runner.workdir) / 'opencode.json'}"),
-                  ("workdir", runner.workdir), ("timeout", f"{runner.timeout_seconds:g}s"),
+                  ("workdir", runner.workdir), ("isolation", runner.isolation), ("timeout", f"{runner.timeout_seconds:g}s"),
                   ("session", runner.session_id), ("server", runner.server_url),
                   ("created", iso(runner.created_at))])
     _runs_table(runs)
@@ -156,13 +158,15 @@ def edit(
     instructions: Annotated[Optional[Path], typer.Option(help="Replace AGENTS.md with this file.")] = None,
     role: Annotated[Optional[str], typer.Option(help="New role.")] = None,
     max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.")] = None,
+    isolation: Annotated[Optional[str], typer.Option("--isolation", help=IsolationHelp + ".")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a runner. With no options, opens its AGENTS.md in $EDITOR."""
     runners = _runners(ctx)
     changes = {"description": description, "model": model, "agent": agent,
                "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
-               "instructions": _instructions(instructions), "role": role, "max_parallel": max_parallel}
+               "instructions": _instructions(instructions), "role": role, "max_parallel": max_parallel,
+               "isolation": isolation}
     if all(v is None for v in changes.values()) and agent_file is None:
         path = runners.folder(name) / "AGENTS.md"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from switchboard.mailbox import Mailbox
 from switchboard.names import check_name
 from switchboard.runners.models import DEFAULT_TIMEOUT, Run, Runner
 from switchboard.store import Store, Tx, open_store
+from switchboard.workspaces.options import check_isolation
 
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
@@ -28,7 +29,7 @@ COORDINATOR = "coordinator"
 EQUIPPED_FOR = 30.0  # seconds a check that the server is ready for a runner holds
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
-             "instructions")
+             "instructions", "isolation")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Runners:
     def create(self, name: str, description: str = "", *, model: str | None = None,
                agent: str | None = None, workdir: str | Path | None = None,
                timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
-               role: str = "worker", max_parallel: int = 1, agent_file: str | Path | None = None) -> Runner:
+               role: str = "worker", max_parallel: int = 1, agent_file: str | Path | None = None,
+               isolation: str = "none") -> Runner:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
@@ -67,7 +69,7 @@ class Runners:
         values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
-            "max_parallel": max_parallel,
+            "max_parallel": max_parallel, "isolation": isolation,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
         }
         with self.store.transaction() as tx:
@@ -370,6 +372,7 @@ class Runners:
             raise InvalidInput("max-parallel must be at least 1")
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
+        values["isolation"] = check_isolation(values["isolation"], values["workdir"])
         return values
 
     def _write_files(self, runner: Runner) -> None:

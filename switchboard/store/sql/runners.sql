@@ -2,9 +2,9 @@
 
 -- name: insert
 INSERT INTO runners (name, description, role, model, agent, workdir, timeout_seconds,
-                     max_parallel, instructions, created_at, updated_at)
+                     max_parallel, instructions, isolation, created_at, updated_at)
 VALUES (:name, :description, :role, :model, :agent, :workdir, :timeout_seconds,
-        :max_parallel, :instructions, :now, :now)
+        :max_parallel, :instructions, :isolation, :now, :now)
 RETURNING *;
 
 -- name: get
@@ -20,7 +20,7 @@ FROM runners r ORDER BY r.name;
 UPDATE runners
 SET description = :description, role = :role, model = :model, agent = :agent,
     workdir = :workdir, timeout_seconds = :timeout_seconds, max_parallel = :max_parallel,
-    instructions = :instructions, updated_at = :now
+    instructions = :instructions, isolation = :isolation, updated_at = :now
 WHERE name = :name
 RETURNING *;
 
