@@ -31,10 +31,13 @@ from switchboard.opencode.models import Event, Message, Turn
 from switchboard.runners.models import Run, Runner
 from switchboard.runners.service import COORDINATOR, Runners
 from switchboard.store import open_store
+from switchboard.workspaces.attempt import AttemptWorkspace
+from switchboard.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
     from switchboard.coordinator.models import Task
     from switchboard.opencode.client import OpenCodeClient
+    from switchboard.workspaces.models import Workspace
 
 log = logging.getLogger("switchboard.coordinator")
 
@@ -63,6 +66,7 @@ class Flight:
     next_check: float = 0.0
     retries: int = 0
     answered: bool = field(default=False)
+    workspace: Workspace | None = None  # the attempt's worktree (`runner.workdir` is its directory)
 
 
 @dataclass
@@ -97,6 +101,7 @@ class Coordinator:
         self.owner = owner or default_owner(settings)
         self.remember = remember
         self.pool = ServerPool(settings, attach)
+        self.workspaces = AttemptWorkspace(Workspaces(self.store, settings))
         self.flights: dict[int, Flight] = {}
         self.accepting = True
         self._wake = anyio.Event()
@@ -156,9 +161,15 @@ class Coordinator:
             self.tasks.release(task.id, self.owner)
             return
         run = self.runners.start_run(runner, task.prompt, task_id=task.id)
-        client = self.pool.client(url, runner.workdir)
         flight = Flight(task.id, runner, run, url, "", deadline=time.time() + assignment.timeout)
         self._follow(flight)
+        try:
+            flight.runner, flight.workspace = await self.workspaces.prepare(task, runner)
+        except SwitchboardError as exc:
+            await self._failed(flight, f"no worktree for the attempt: {exc}")
+            return
+        runner = flight.runner
+        client = self.pool.client(url, runner.workdir)
         try:
             flight.session_id = await self.runners.open_session(client, runner, run)
             self.tasks.attach_session(task.id, self.owner, url, flight.session_id, run.id)
@@ -209,9 +220,10 @@ class Coordinator:
             self.tasks.release(task.id, self.owner)
             return 0
         deadline = (task.deadline_at or time.time())
+        runner, workspace = await self.workspaces.resume(task, runner)
         # Prompted already unless the session has no user message: `_check` finds out.
         self._follow(Flight(task.id, runner, run, task.server_url, task.session_id, deadline,
-                            prompted_at=task.started_at))
+                            prompted_at=task.started_at, workspace=workspace))
         log.info("following task %s again (session %s)", task.id, task.session_id)
         return 1
 
@@ -233,6 +245,7 @@ class Coordinator:
             if task.status.value == "cancelled":
                 await self._abort(client, flight)
                 self.runners.finish(flight.run, error=task.error or "cancelled", status="aborted")
+                await self._settle_workspace(flight, ok=False)
             self._drop(flight.task_id)
             return 1
         try:
@@ -272,6 +285,7 @@ class Coordinator:
         """Record the answer (or the error) of a finished session."""
         self._drop(flight.task_id)
         run = self.runners.finish(flight.run, turn=turn, error=error)
+        await self._settle_workspace(flight, ok=run.ok)  # before a retry can want the branch
         if run.ok:
             task = self.tasks.complete(flight.task_id, self.owner, turn.text)
             log.info("task %s done by %s in %.0fs", flight.task_id, flight.runner.name, run.duration_seconds or 0)
@@ -288,10 +302,19 @@ class Coordinator:
         if server_down:
             self.pool.mark_down(flight.url)
         run = self.runners.finish(flight.run, error=error)
+        await self._settle_workspace(flight, ok=False)
         task = self.tasks.fail(flight.task_id, self.owner, error, retry_in=1.0 if server_down else None)
         log.warning("task %s attempt failed: %s", flight.task_id, error)
         await self._remember(flight.runner, task, run)
         return 1
+
+    async def _settle_workspace(self, flight: Flight, *, ok: bool) -> None:
+        if flight.workspace is None:
+            return
+        await self.workspaces.settle(flight.workspace, ok=ok, runner=flight.runner.name, prompt=flight.run.prompt,
+                                     client=self.pool.client(flight.url, flight.runner.workdir))
+        await self.pool.forget(flight.url, flight.runner.workdir)
+        flight.workspace = None
 
     async def _abort(self, client: OpenCodeClient, flight: Flight) -> None:
         try:
@@ -364,6 +387,7 @@ class Coordinator:
     async def run(self, stop: anyio.Event, grace: float = SHUTDOWN_GRACE) -> None:
         """Pulse until `stop` is set; then take no new work, let the work in flight finish
         within `grace` seconds, and put the rest back in the queue."""
+        await self.workspaces.sweep()  # worktrees a killed coordinator left on this host
         async with anyio.create_task_group() as group:
             for url in self.pool.urls:
                 group.start_soon(self._watch, url)
@@ -422,6 +446,7 @@ class Coordinator:
         for flight in list(self.flights.values()):
             await self._abort(self.pool.client(flight.url, flight.runner.workdir), flight)
             self.runners.finish(flight.run, error="coordinator stopped; task requeued", status="aborted")
+            await self._settle_workspace(flight, ok=False)
             self.tasks.release(flight.task_id, self.owner)
             self._drop(flight.task_id)
             log.info("task %s requeued at shutdown", flight.task_id)
@@ -442,6 +467,7 @@ def _task_spec(payload: str) -> dict[str, Any]:
         return {"prompt": payload}
     if not isinstance(data, dict) or "prompt" not in data:
         return {"prompt": payload}
-    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout"}
+    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout",
+               "isolation", "base", "deliver"}
     return {k: v for k, v in data.items() if k in allowed}
 

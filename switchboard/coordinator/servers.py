@@ -50,6 +50,12 @@ class ServerPool:
             self._clients[key] = endpoint.client(directory=directory)
         return self._clients[key]
 
+    async def forget(self, url: str, directory: str | Path) -> None:
+        """Close the client of a directory that is gone (an attempt's worktree)."""
+        client = self._clients.pop((url, str(directory)), None)
+        if client is not None:
+            await client.aclose()
+
     def pick(self) -> str | None:
         """The least-loaded server that is not quarantined, or None if all are down."""
         now = time.monotonic()

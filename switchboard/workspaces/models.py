@@ -44,6 +44,7 @@ class Workspace:
     branch: str
     base_ref: str
     base_commit: str
+    target_branch: str | None
     deliver: Delivery
     status: str  # active, finished
     outcome: Outcome | None

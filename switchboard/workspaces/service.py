@@ -82,7 +82,9 @@ class Workspaces:
         base_commit = git.commit_of(repo, base or "HEAD")
         if base_commit is None:
             raise InvalidInput(f"base {base or 'HEAD'} is not a commit in {repo}")
-        base_ref = base or git.current_branch(repo) or base_commit
+        checked_out = git.current_branch(repo)
+        base_ref = base or checked_out or base_commit
+        target = base if base is not None and git.branch_tip(repo, base) else checked_out
         note = None
         if git.dirty(repo):
             note = (f"the main tree has uncommitted changes: branched from the committed "
@@ -90,15 +92,13 @@ class Workspaces:
         path = self.root / f"task-{task_id}-{attempt}"
         directory = path / Path(workdir).resolve().relative_to(repo)
         branch = branch_name(task_id, prompt)
+        values = {"task_id": task_id, "attempt": attempt, "host": self.host, "repo": str(repo),
+                  "path": str(path), "directory": str(directory), "branch": branch, "base_ref": base_ref,
+                  "base_commit": base_commit, "target_branch": target, "deliver": Delivery(deliver).value,
+                  "note": note, "now": time.time()}
         with self.store.transaction(write=True) as tx:
-            if existing is None:
-                row = tx.one("workspaces.insert", {
-                    "task_id": task_id, "attempt": attempt, "host": self.host, "repo": str(repo),
-                    "path": str(path), "directory": str(directory), "branch": branch, "base_ref": base_ref,
-                    "base_commit": base_commit, "deliver": Delivery(deliver).value, "note": note,
-                    "now": time.time()})
-            else:  # created before a crash that took the worktree with it
-                row = tx.one("workspaces.get", {"task_id": task_id, "attempt": attempt})
+            # An attempt given back uncounted (shutdown, restart) comes again under its number.
+            row = tx.one("workspaces.insert" if existing is None else "workspaces.renew", values)
         workspace = Workspace.from_row(row)
         self._remove_worktree(workspace)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -192,11 +192,11 @@ class Workspaces:
         """Fast-forward or merge the task's branch into its base branch when that applies
         cleanly, without a working tree (`merge-tree`), then bring along the working tree that
         has the base branch checked out, if any. A conflict changes nothing."""
-        repo, base = workspace.repo, workspace.base_ref
+        repo, base = workspace.repo, workspace.target_branch
         with self._repo_lock(repo):
-            tip = git.branch_tip(repo, base)
-            if tip is None:
-                return False, f"needs merge: the base {base} is not a branch"
+            tip = git.branch_tip(repo, base) if base else None
+            if base is None or tip is None:
+                return False, f"needs merge: no branch to merge into ({workspace.base_ref} is not one)"
             if git.is_ancestor(repo, head, tip):
                 return True, f"already in {base}"
             if git.is_ancestor(repo, tip, head):
@@ -270,7 +270,8 @@ class Workspaces:
             if finished and not Path(workspace.path).is_dir():
                 finished = False  # nothing left to collect
             try:
-                settled.append(self.settle(workspace, ok=finished, runner="agent", prompt=""))
+                settled.append(self.settle(workspace, ok=finished, runner=row["task_runner"] or "agent",
+                                           prompt=row["task_prompt"]))
                 log.info("orphaned worktree of task %s (attempt %s): %s", workspace.task_id,
                          workspace.attempt, settled[-1].outcome)
             except git.GitError as exc:

@@ -20,6 +20,8 @@ CREATE TABLE workspaces (
     branch TEXT NOT NULL,
     base_ref TEXT NOT NULL,
     base_commit TEXT NOT NULL,
+    -- Where `deliver merge` goes: the base if it is a branch, else the branch checked out then.
+    target_branch TEXT,
     deliver TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'finished')),
     -- branch, patch, merged, needs merge, no changes, discarded.

@@ -2,9 +2,19 @@
 
 -- name: insert
 INSERT INTO workspaces (task_id, attempt, host, repo, path, directory, branch, base_ref,
-                        base_commit, deliver, note, created_at)
+                        base_commit, target_branch, deliver, note, created_at)
 VALUES (:task_id, :attempt, :host, :repo, :path, :directory, :branch, :base_ref,
-        :base_commit, :deliver, :note, :now)
+        :base_commit, :target_branch, :deliver, :note, :now)
+RETURNING *;
+
+-- name: renew
+-- The same attempt number again (it was given back without counting): a fresh worktree.
+UPDATE workspaces
+SET host = :host, repo = :repo, path = :path, directory = :directory, branch = :branch,
+    base_ref = :base_ref, base_commit = :base_commit, target_branch = :target_branch, deliver = :deliver, note = :note,
+    status = 'active', outcome = NULL, head_commit = NULL, commits = NULL, files = NULL,
+    diff_stat = NULL, patch = NULL, created_at = :now, finished_at = NULL, branch_removed_at = NULL
+WHERE task_id = :task_id AND attempt = :attempt
 RETURNING *;
 
 -- name: get
@@ -24,7 +34,8 @@ RETURNING *;
 
 -- name: active_here
 -- This host's worktrees still on disk, with the state of their task.
-SELECT w.*, t.status AS task_status, t.attempts AS task_attempts
+SELECT w.*, t.status AS task_status, t.attempts AS task_attempts, t.prompt AS task_prompt,
+       t.assigned_runner AS task_runner
 FROM workspaces w JOIN tasks t ON t.id = w.task_id
 WHERE w.host = :host AND w.status = 'active'
 ORDER BY w.id;
