@@ -255,3 +255,18 @@ def test_bad_isolation_options_are_refused_with_one_line(cli: Cli, tasks: Tasks,
     result = cli(*[a.format(plain=plain, repo=repo) for a in args], code=2)
     assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
     assert len(tasks.list()) == before
+
+
+@pytest.mark.parametrize("next_attempt", [1, 2])  # given back uncounted (shutdown), or a retry
+def test_an_attempt_run_again_gets_a_fresh_worktree(tasks: Tasks, spaces: Workspaces, repo: Path,
+                                                      next_attempt: int) -> None:
+    task_id = start(tasks, "Flaky")
+    first = attempt(spaces, tasks, task_id, repo)
+    (Path(first.directory) / "partial.txt").write_text("half\n")
+    spaces.settle(first, ok=False, runner="writer", prompt="Flaky")
+    again = spaces.create(task_id, next_attempt, "Flaky", repo)
+    assert (again.status, again.outcome, again.branch) == ("active", None, first.branch)
+    assert not (Path(again.directory) / "partial.txt").exists() and (Path(again.directory) / "shared.txt").exists()
+    (Path(again.directory) / "fixed.txt").write_text("done\n")
+    done = spaces.settle(again, ok=True, runner="writer", prompt="Flaky")
+    assert [f["path"] for f in done.files] == ["fixed.txt"] and spaces.latest(task_id).attempt == next_attempt

@@ -87,8 +87,8 @@ class Workspaces:
         target = base if base is not None and git.branch_tip(repo, base) else checked_out
         note = None
         if git.dirty(repo):
-            note = (f"the main tree has uncommitted changes: branched from the committed "
-                    f"{base_ref} ({base_commit[:10]})")
+            named = "" if base_commit.startswith(base_ref) else f"{base_ref} "
+            note = f"the main tree has uncommitted changes: branched from the committed {named}({base_commit[:10]})"
         path = self.root / f"task-{task_id}-{attempt}"
         directory = path / Path(workdir).resolve().relative_to(repo)
         branch = branch_name(task_id, prompt)
