@@ -42,6 +42,10 @@ class Settings:
     # server to use instead of the managed one (`--attach` beats it).
     opencode_bin: str | None = None
     opencode_url: str | None = None
+    # Sessions: keep a finished run's session on the server (default: deleted once recorded),
+    # and stop the managed server after this many idle seconds with no coordinator running.
+    keep_sessions: bool = False
+    opencode_idle_seconds: float = 900.0
     # Memory: the sentence-transformers model (a name or a local directory), the torch
     # threads it may use, and the cosine similarity below which a vector match is noise.
     memory_model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -92,13 +96,24 @@ def _read_file(path: Path) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in known}
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(text)
+    return text in ("1", "true", "yes", "on")
+
+
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     types = {f.name: f.type for f in fields(Settings)}
     out: dict[str, Any] = {}
     for name, value in values.items():
         kind = types[name]
         try:
-            if kind == "int":
+            if kind == "bool":
+                out[name] = _bool(value)
+            elif kind == "int":
                 out[name] = int(value)
             elif kind == "float":
                 out[name] = float(value)

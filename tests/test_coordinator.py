@@ -205,8 +205,7 @@ def test_a_server_that_dies_mid_task_has_its_tasks_finish_elsewhere(
     try:
         ids = [team.add(f"slow job {i}", role="tests").id for i in range(4)]
         coordinator = Coordinator(settings, attach=[attach], remember=False, concurrency=4)
-        coordinator.pool.endpoints[info.url] = info.endpoint  # the second server has its own password
-        coordinator.pool.load[info.url] = 0
+        coordinator.pool.add(info.endpoint)  # the second server has its own password
         killed: list[bool] = []
 
         def kill_second_when_busy() -> None:
@@ -225,7 +224,6 @@ def test_a_server_that_dies_mid_task_has_its_tasks_finish_elsewhere(
                         await anyio.sleep(0.05)
                     stop.set()
 
-                group.start_soon(coordinator._watch, info.url)
                 group.start_soon(watch)
                 await coordinator.run(stop, grace=5)
                 group.cancel_scope.cancel()

@@ -186,18 +186,18 @@ def test_provider_retry_loop_is_cut_short(opencode_server: Endpoint, tmp_path: P
 @pytest.mark.anyio
 async def test_poll_sees_a_turn_whose_events_were_missed(opencode_server: Endpoint, opencode_workdir: Path) -> None:
     """`run` falls back on the session's state when the event stream missed the turn."""
-    from switchboard.opencode.client import _Follow
+    from switchboard.opencode.follow import TurnFollower
 
     async with opencode_server.client(directory=opencode_workdir) as client:
         session = await client.create_session(title="missed events")
-        state = _Follow(session.id, since_ms=(time.time() - 1) * 1000)
-        await client._poll(state, None)
-        assert not state.done  # nothing asked yet
+        follower = TurnFollower(client, session.id, since=time.time())
+        await follower.poll()
+        assert not follower.done  # nothing asked yet
         await client.message(session.id, "say done already")
-        await client._poll(state, None)
-        assert state.done
-        late = _Follow(session.id, since_ms=(time.time() + 60) * 1000)
-        await client._poll(late, None)
+        await follower.poll()
+        assert follower.done
+        late = TurnFollower(client, session.id, since=time.time() + 60)
+        await late.poll()
         assert not late.done  # that answer predates the prompt
 
 

@@ -14,6 +14,7 @@ from switchboard.config import Settings
 from switchboard.mailbox import Mailbox
 from switchboard.memory import Memory
 from switchboard.modelserver import ScriptedModel
+from switchboard.opencode.errors import SessionNotFound
 from switchboard.opencode.server import Endpoint
 from switchboard.runners import Runners
 from tests.conftest import Cli
@@ -74,7 +75,8 @@ def test_create_list_status_edit_destroy(cli: Cli, workdir: Path, tmp_path: Path
 
 
 def test_run_records_answer_and_reports_to_coordinator(
-        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, settings: Settings) -> None:
+        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, settings: Settings,
+        opencode_server: Endpoint, workdir: Path) -> None:
     result = cli.json("runner", "run", reviewer, "Review src/auth.ts for eval()", "--attach", attach)
     assert result["status"] == "success" and result["answer"] == "echo: Review src/auth.ts for eval()"
     assert result["session_id"].startswith("ses") and result["server_url"] == attach
@@ -88,17 +90,39 @@ def test_run_records_answer_and_reports_to_coordinator(
     assert report.payload.startswith(f"Runner {reviewer} completed (success, ")
     assert f"run-{result['id']})" in report.payload
     status = cli.json("runner", "status", reviewer)
-    assert status["session_id"] == result["session_id"] and status["runs"][0]["id"] == result["id"]
+    assert status["runs"][0]["id"] == result["id"] and status["runs"][0]["session_deleted_at"]
+    assert status["session_id"] is None  # no live session: the run's was deleted once recorded
+    with opencode_server.sync_client(directory=workdir) as client, pytest.raises(SessionNotFound):
+        client.get_session(result["session_id"])
     log = cli("runner", "logs", reviewer).stdout
     assert "finished: success" in log and "Review src/auth.ts for eval()" in log
 
 
-def test_continue_uses_the_same_session(cli: Cli, reviewer: str, attach: str, model: ScriptedModel) -> None:
-    first = cli.json("runner", "run", reviewer, "first question", "--attach", attach)
+def test_tool_calls_are_recorded_before_the_session_goes(
+        runners: Runners, reviewer: str, attach: str, settings: Settings) -> None:
+    run, _turn = runners.run(reviewer, "run: echo recorded-output", attach=attach)
+    assert run.ok and run.session_deleted_at
+    (tool,) = json.loads(Path(run.log_path).with_suffix(".json").read_text())["tools"]
+    assert tool["tool"] == "bash" and "recorded-output" in tool["output"]
+    assert "tool bash" in Path(run.log_path).read_text()
+
+
+def test_continue_keeps_the_live_session_and_only_it(
+        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, opencode_server: Endpoint,
+        workdir: Path) -> None:
+    first = cli.json("runner", "run", reviewer, "first question", "--attach", attach, "--continue")
     second = cli.json("runner", "run", reviewer, "second question", "--attach", attach, "--continue")
+    assert "first question" in _user_text(model.requests[-1])  # the conversation went on
     third = cli.json("runner", "run", reviewer, "fresh start", "--attach", attach)
+    kept = cli.json("runner", "run", reviewer, "keep this one", "--attach", attach, "--keep-sessions")
     assert second["session_id"] == first["session_id"] != third["session_id"]
-    assert "first question" in _user_text(model.requests[-2])  # the conversation went on
+    assert cli.json("runner", "status", reviewer)["session_id"] == first["session_id"]
+    with opencode_server.sync_client(directory=workdir) as client:
+        on_server = {s.id for s in client.list_sessions()}
+        assert {first["session_id"], kept["session_id"]} <= on_server and third["session_id"] not in on_server
+        client.delete_session(first["session_id"])  # gone behind switchboard's back: a new live one starts
+        fourth = cli.json("runner", "run", reviewer, "after the loss", "--attach", attach, "--continue")
+        assert fourth["status"] == "success" and fourth["session_id"] != first["session_id"]
 
 
 def test_memory_and_unread_mail_are_injected_as_context(
@@ -152,7 +176,7 @@ def test_stop_aborts_a_running_session(runners: Runners, reviewer: str, attach: 
         zip(("run", "turn"), runners.run(reviewer, "slow answer please", attach=attach))))
     thread.start()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not runners.get(reviewer).session_id:
+    while time.monotonic() < deadline and not any(r.session_id for r in runners.runs(reviewer)):
         time.sleep(0.1)
     time.sleep(1.0)
     import anyio
@@ -163,6 +187,12 @@ def test_stop_aborts_a_running_session(runners: Runners, reviewer: str, attach: 
     assert not outcome["run"].ok and "Abort" in (outcome["run"].error or "")
 
 
+def test_stop_with_nothing_running_exits_1(cli: Cli, reviewer: str) -> None:
+    result = cli("runner", "stop", reviewer, code=1)
+    assert "nothing running" in result.stderr
+    assert cli.json("runner", "stop", reviewer, code=1) == {"runner": reviewer, "aborted": []}
+
+
 def test_destroy_removes_the_memory_namespace(cli: Cli, reviewer: str, settings: Settings) -> None:
     memory = Memory.open(settings)
     memory.store("a private note", namespace=reviewer)
@@ -170,3 +200,46 @@ def test_destroy_removes_the_memory_namespace(cli: Cli, reviewer: str, settings:
     cli("runner", "destroy", reviewer)
     namespaces = {n["namespace"] for n in memory.namespaces()}
     assert reviewer not in namespaces and "shared" in namespaces
+
+
+def test_hand_edits_on_disk_are_the_source_of_truth(
+        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, home: Path) -> None:
+    folder = home / "runners" / reviewer
+    (folder / "AGENTS.md").write_text("# Edited by hand\n\nAlways answer in haiku.\n")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "timeout_seconds": 77, "role": "poet"}))
+    cli("runner", "run", reviewer, "hello after the edit", "--attach", attach)
+    assert "Always answer in haiku." in _system_text(model.requests[-1])  # the next run saw it
+    cli("runner", "edit", reviewer, "--description", "edited twice")
+    status = cli.json("runner", "status", reviewer)  # ...and `runner edit` kept it
+    assert (status["instructions"], status["timeout_seconds"], status["role"], status["description"]) == (
+        "# Edited by hand\n\nAlways answer in haiku.\n", 77, "poet", "edited twice")
+    assert json.loads((folder / "config.json").read_text())["timeout_seconds"] == 77
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "is not valid JSON"),
+    ("[1, 2]", "must hold a JSON object"),
+    ('{"timeout_seconds": "soon"}', "timeout_seconds has the wrong type"),
+    ('{"max_parallel": 0}', "max-parallel must be at least 1"),
+])
+def test_a_malformed_config_json_is_one_line_naming_the_file(
+        cli: Cli, reviewer: str, home: Path, content: str, message: str) -> None:
+    path = home / "runners" / reviewer / "config.json"
+    path.write_text(content)
+    for command in (["status", reviewer], ["run", reviewer, "hi", "--attach", "http://127.0.0.1:9"]):
+        err = cli("runner", *command, code=2).stderr
+        assert err.startswith("error: ") and str(path) in err and message in err and len(err.splitlines()) == 1
+    assert cli.json("runner", "list")[0]["name"] == reviewer  # nothing was written
+
+
+def test_destroy_and_prune_delete_sessions_on_the_server(
+        cli: Cli, runners: Runners, reviewer: str, attach: str, opencode_server: Endpoint,
+        workdir: Path) -> None:
+    kept = [runners.run(reviewer, f"kept {i}", attach=attach, keep_session=True)[0].session_id for i in range(2)]
+    with opencode_server.sync_client(directory=workdir) as client:
+        stray = client.create_session(title=f"runner/{reviewer}").id  # as a crash would leave it
+        assert cli.json("opencode", "sessions", "prune", "--attach", attach)["deleted"] == [stray]
+        assert set(kept) <= {s.id for s in client.list_sessions()}
+        cli("runner", "destroy", reviewer)
+        assert not set(kept) & {s.id for s in client.list_sessions()}

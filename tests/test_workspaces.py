@@ -270,3 +270,16 @@ def test_an_attempt_run_again_gets_a_fresh_worktree(tasks: Tasks, spaces: Worksp
     (Path(again.directory) / "fixed.txt").write_text("done\n")
     done = spaces.settle(again, ok=True, runner="writer", prompt="Flaky")
     assert [f["path"] for f in done.files] == ["fixed.txt"] and spaces.latest(task_id).attempt == next_attempt
+
+
+def test_a_retried_finished_task_keeps_its_earlier_branch(tasks: Tasks, spaces: Workspaces, repo: Path) -> None:
+    task_id = start(tasks, "Twice")
+    first = attempt(spaces, tasks, task_id, repo)
+    (Path(first.directory) / "one.txt").write_text("1\n")
+    first = spaces.settle(first, ok=True, runner="writer", prompt="Twice")
+    tasks.complete(task_id, OWNER, "done")
+    tasks.retry(task_id)
+    tasks.claim(OWNER, capacity=1, lease=60)
+    second = attempt(spaces, tasks, task_id, repo)
+    assert second.branch == first.branch + "-2" and not (Path(second.directory) / "one.txt").exists()
+    assert show(repo, first.branch, "one.txt") == "1"

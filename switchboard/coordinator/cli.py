@@ -39,18 +39,21 @@ def start(
     lease: Annotated[float, typer.Option(help="Seconds before another coordinator may take over a task.")] = 30.0,
     no_memory: Annotated[bool, typer.Option(
         "--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")] = False,
+    keep_sessions: Annotated[bool, typer.Option(
+        "--keep-sessions", help="Keep finished tasks' sessions on the server [default: setting keep_sessions].")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Start the coordinator in the background (or in the foreground)."""
     options: dict[str, Any] = {"concurrency": concurrency, "attach": attach or [],
                                "model_limits": _model_limits(model_limit), "lease": lease,
-                               "remember": not no_memory}
+                               "remember": not no_memory, "keep_sessions": keep_sessions or None}
     if foreground:
         daemon.run_foreground(settings(ctx), grace=grace, **options)
         return
     argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}"]
     argv += [f"--attach={url}" for url in attach or []] + [f"--model-limit={m}" for m in model_limit or []]
     argv += ["--no-memory"] if no_memory else []
+    argv += ["--keep-sessions"] if keep_sessions else []
     state = daemon.start_background(settings(ctx), argv)
     if as_json:
         print_json(state)

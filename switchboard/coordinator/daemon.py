@@ -16,7 +16,6 @@ from typing import Any
 
 from switchboard.config import Settings
 from switchboard.errors import Conflict, SwitchboardError
-from switchboard.processes import alive
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
@@ -31,6 +30,23 @@ def log_path(settings: Settings) -> Path:
     return settings.home / LOG_FILE
 
 
+def running(settings: Settings) -> bool:
+    """Whether a coordinator runs for this home: it holds the lock on `coordinator.lock`.
+    The kernel drops the lock when the process dies, zombie or not; a pid says less."""
+    path = settings.home / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def read_state(settings: Settings) -> dict[str, Any] | None:
     """The running coordinator's record, or None if none runs (a stale record is removed)."""
     path = state_path(settings)
@@ -38,7 +54,7 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
         state = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not alive(int(state.get("pid", 0))):
+    if not running(settings):
         path.unlink(missing_ok=True)
         return None
     return state
@@ -51,13 +67,11 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.coordinator.loop import Coordinator
 
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = (settings.home / LOCK_FILE).open("w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        running = read_state(settings)
+    lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
+    if not _take(lock):
+        state = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
-                       + (f" (pid {running['pid']})" if running else "")) from None
+                       + (f" (pid {state['pid']})" if state else "")) from None
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
@@ -98,6 +112,18 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         lock.close()
 
 
+def _take(lock: Any, tries: int = 20) -> bool:
+    """The lock, unless another coordinator holds it. `running()` probes take it shared for
+    an instant: a few tries tell a probe from a coordinator."""
+    for _ in range(tries):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.05)
+    return False
+
+
 def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -119,9 +145,9 @@ def _serve_embeddings(settings: Settings, *, preload: bool) -> Any:
 
 def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -> dict[str, Any]:
     """Start `switchboard coordinator start --foreground ARGV` detached; return its state."""
-    running = read_state(settings)
-    if running is not None:
-        raise Conflict(f"a coordinator already runs for this home (pid {running['pid']})")
+    if running(settings):
+        state = read_state(settings)
+        raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
@@ -147,9 +173,12 @@ def stop_background(settings: Settings, timeout: float = 60.0) -> dict[str, Any]
     state = read_state(settings)
     if state is None:
         return None
-    os.kill(state["pid"], signal.SIGTERM)
+    try:
+        os.kill(state["pid"], signal.SIGTERM)
+    except ProcessLookupError:
+        return state
     deadline = time.monotonic() + timeout
-    while alive(state["pid"]):
+    while running(settings):
         if time.monotonic() > deadline:
             raise SwitchboardError(f"coordinator (pid {state['pid']}) still running after {timeout:g}s")
         time.sleep(0.1)

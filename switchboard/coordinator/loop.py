@@ -1,11 +1,13 @@
-"""The coordinator loop: hands ready tasks to idle runners, follows their OpenCode
-sessions, collects the answers, and survives its own crash.
+"""The coordinator loop: hands ready tasks to idle runners as `Attempt`s, feeds them
+their servers' events, and turns their outcomes into task states.
 
 All state is in the database. A task being worked on is `running` with an owner
-(this coordinator's id, stable across restarts of the same home), a lease the
-loop keeps renewing, and the session doing the work. After a crash, the
-coordinator (or, once the lease runs out, any other) finds the session again
-and follows it: nothing is lost and nothing runs twice at once.
+(this coordinator's id, stable across restarts of the same home), a lease the loop
+keeps renewing, and a run (which records the session doing the work). After a
+crash, the coordinator (or, once the lease runs out, any other) picks the run up
+again as the same attempt: nothing is lost and nothing runs twice at once. The loop
+schedules; each attempt owns its run. Database calls go through `off_loop`, and
+every background task is supervised.
 """
 
 from __future__ import annotations
@@ -15,35 +17,39 @@ import json
 import logging
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from anyio.abc import TaskGroup
 
 from switchboard.config import Settings
 from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
+from switchboard.coordinator.supervisor import guarded, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
 from switchboard.errors import SwitchboardError
 from switchboard.mailbox.models import MessageType
+from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
-from switchboard.opencode.models import Event, Message, Turn
-from switchboard.runners.models import Run, Runner
+from switchboard.opencode.follow import IDLE_GRACE
+from switchboard.opencode.models import Event
+from switchboard.runners.attempt import Attempt, Outcome
+from switchboard.runners.models import Run
 from switchboard.runners.service import COORDINATOR, Runners
 from switchboard.store import open_store
-from switchboard.workspaces.attempt import AttemptWorkspace
+from switchboard.workspaces.attempt import TaskWorkspace, sweep
 from switchboard.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
     from switchboard.coordinator.models import Task
     from switchboard.opencode.client import OpenCodeClient
-    from switchboard.workspaces.models import Workspace
 
 log = logging.getLogger("switchboard.coordinator")
 
 CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
-IDLE_GRACE = 5.0  # right after a prompt a session may still read idle
 SHUTDOWN_GRACE = 30.0
+STREAM_GIVES_UP = 15.0  # seconds of failed reconnection after which a server counts as down
 
 
 def default_owner(settings: Settings) -> str:
@@ -54,19 +60,12 @@ def default_owner(settings: Settings) -> str:
 
 @dataclass
 class Flight:
-    """A task this coordinator is following."""
+    """An attempt this coordinator follows, the server it runs on, and when to look at it next."""
 
     task_id: int
-    runner: Runner
-    run: Run
+    attempt: Attempt
     url: str
-    session_id: str
-    deadline: float
-    prompted_at: float | None = None
     next_check: float = 0.0
-    retries: int = 0
-    answered: bool = field(default=False)
-    workspace: Workspace | None = None  # the attempt's worktree (`runner.workdir` is its directory)
 
 
 @dataclass
@@ -84,7 +83,8 @@ class PulseReport:
 class Coordinator:
     def __init__(self, settings: Settings, *, concurrency: int = 4, attach: list[str] | tuple[str, ...] = (),
                  model_limits: dict[str, int] | None = None, lease: float = 30.0, tick: float = 1.0,
-                 max_provider_retries: int = 3, owner: str | None = None, remember: bool = True) -> None:
+                 max_provider_retries: int = 3, owner: str | None = None, remember: bool = True,
+                 keep_sessions: bool | None = None) -> None:
         if concurrency < 1:
             raise SwitchboardError("concurrency must be at least 1")
         self.settings = settings
@@ -100,11 +100,14 @@ class Coordinator:
         self.max_provider_retries = max_provider_retries
         self.owner = owner or default_owner(settings)
         self.remember = remember
+        self.keep_sessions = keep_sessions
         self.pool = ServerPool(settings, attach)
-        self.workspaces = AttemptWorkspace(Workspaces(self.store, settings))
+        self.workspaces = Workspaces(self.store, settings)
         self.flights: dict[int, Flight] = {}
         self.accepting = True
         self._wake = anyio.Event()
+        self._group: TaskGroup | None = None  # the running loop's, for attempts started in the background
+        self._watched: set[str] = set()
         self._memory: Any = None
 
     # -- one pass ----------------------------------------------------------------
@@ -114,13 +117,13 @@ class Coordinator:
         sessions in flight, and start ready tasks on idle runners."""
         report = PulseReport()
         if self.accepting:
-            report.ingested = self.ingest_mail()
-            report.fired = len(self.schedules.fire_due())
+            report.ingested = await off_loop(self.ingest_mail)
+            report.fired = len(await off_loop(self.schedules.fire_due))
         report.adopted = await self._adopt()
         report.finished = await self._check_flights()
         if self.accepting:
             report.started = await self._start_ready()
-        self.tasks.renew(self.owner, self.lease)
+        await off_loop(self.tasks.renew, self.owner, self.lease)
         return report
 
     def ingest_mail(self) -> int:
@@ -146,53 +149,70 @@ class Coordinator:
         capacity = self.concurrency - len(self.flights)
         if capacity <= 0 or self.pool.pick() is None:
             return 0
-        assignments = self.tasks.claim(self.owner, capacity=capacity, lease=self.lease,
-                                       model_limits=self.model_limits)
-        async with anyio.create_task_group() as group:
-            for assignment in assignments:
-                group.start_soon(self._start, assignment)
+        assignments = await off_loop(self.tasks.claim, self.owner, capacity=capacity, lease=self.lease,
+                                     model_limits=self.model_limits)
+        for assignment in assignments:
+            url = self.pool.pick()
+            if url is None:
+                await off_loop(self.tasks.release, assignment.task.id, self.owner)
+                continue
+            self.pool.assign(url)  # now, so that the next start weighs it
+            await self._launch(f"start of task {assignment.task.id}", self._start, assignment, url)
         return len(assignments)
 
-    async def _start(self, assignment: Assignment) -> None:
+    async def _launch(self, name: str, fn: Any, *args: Any) -> None:
+        """Run `fn(*args)` in the background of the running loop (at once outside it, as
+        `coordinator pulse` does), so that a slow start holds up nothing else."""
+        if self._group is not None:
+            self._group.start_soon(guarded, name, fn, *args)
+        else:
+            await guarded(name, fn, *args)
+
+    async def _start(self, assignment: Assignment, url: str) -> None:
+        """Start the assignment as an attempt on `url` (assigned to it already)."""
         task = assignment.task
-        runner = self.runners.get(assignment.runner)
-        url = self.pool.pick()
-        if url is None:
-            self.tasks.release(task.id, self.owner)
-            return
-        run = self.runners.start_run(runner, task.prompt, task_id=task.id)
-        flight = Flight(task.id, runner, run, url, "", deadline=time.time() + assignment.timeout)
-        self._follow(flight)
         try:
-            flight.runner, flight.workspace = await self.workspaces.prepare(task, runner)
-        except SwitchboardError as exc:
-            await self._failed(flight, f"no worktree for the attempt: {exc}")
+            runner = await off_loop(self.runners.get, assignment.runner)
+        except SwitchboardError as exc:  # e.g. a malformed config.json: the task waits for a fix
+            self.pool.unassign(url)
+            await off_loop(self.tasks.fail, task.id, self.owner, str(exc))
+            log.warning("task %s not started: %s", task.id, exc)
             return
-        runner = flight.runner
-        client = self.pool.client(url, runner.workdir)
+        attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
+                          task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
+                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
+                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+        flight = self._follow(Flight(task.id, attempt, url))
+        run = await attempt.begin()
+        await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
+        await self._go(flight)
+        log.info("task %s started on %s (session %s at %s)", task.id, runner.name, attempt.session_id, url)
+
+    async def _go(self, flight: Flight) -> None:
+        """Start (or, resumed, go on with) the flight's attempt."""
         try:
-            flight.session_id = await self.runners.open_session(client, runner, run)
-            self.tasks.attach_session(task.id, self.owner, url, flight.session_id, run.id)
-            await self._prompt(flight, client, task.prompt)
-            log.info("task %s started on %s (session %s at %s)", task.id, runner.name, flight.session_id, url)
+            sent = await flight.attempt.start()
         except OpenCodeError as exc:
-            await self._failed(flight, f"could not start on {url}: {exc}", server_down=isinstance(exc, ServerDown))
+            await self._failed(flight, f"could not start on {flight.url}: {exc}",
+                               server_down=isinstance(exc, ServerDown))
+            return
+        except SwitchboardError as exc:  # e.g. its worktree could not be made
+            await self._failed(flight, f"could not start: {exc}")
+            return
+        except Exception as exc:
+            await self._failed(flight, f"could not start on {flight.url}: {exc!r}")
+            raise
+        flight.next_check = time.time() + IDLE_GRACE if sent else 0.0  # resumed: look at it now
 
-    async def _prompt(self, flight: Flight, client: OpenCodeClient, prompt: str) -> None:
-        prepared = await self.runners.prepare(client, flight.runner, flight.session_id, prompt)
-        await client.prompt_async(flight.session_id, prepared.prompt, agent=flight.runner.agent,
-                                  model=flight.runner.model, system=prepared.system, tools=prepared.tools)
-        flight.prompted_at = time.time()
-        flight.next_check = time.time() + IDLE_GRACE
-
-    def _follow(self, flight: Flight) -> None:
+    def _follow(self, flight: Flight) -> Flight:
+        """Follow an attempt whose server the pool counts it on."""
         self.flights[flight.task_id] = flight
-        self.pool.load[flight.url] = self.pool.load.get(flight.url, 0) + 1
+        return flight
 
     def _drop(self, task_id: int) -> Flight | None:
         flight = self.flights.pop(task_id, None)
         if flight is not None:
-            self.pool.load[flight.url] -= 1
+            self.pool.unassign(flight.url)
         return flight
 
     # -- after a crash -------------------------------------------------------------
@@ -201,128 +221,142 @@ class Coordinator:
         """Follow again the tasks this coordinator held before a restart, and take over
         those whose coordinator stopped renewing their lease."""
         adopted = 0
-        for task in self.tasks.mine(self.owner):
+        for task in await off_loop(self.tasks.mine, self.owner):
             if task.id not in self.flights:
                 adopted += await self._resume(task)
-        for task in self.tasks.orphaned():
-            if task.id not in self.flights and (taken := self.tasks.adopt(task.id, self.owner, self.lease)):
+        for task in await off_loop(self.tasks.orphaned):
+            if task.id not in self.flights and (taken := await off_loop(self.tasks.adopt, task.id, self.owner,
+                                                                        self.lease)):
                 log.info("took over task %s from %s", task.id, task.owner)
                 adopted += await self._resume(taken)
         return adopted
 
     async def _resume(self, task: Task) -> int:
-        runner = self.runners.get(task.assigned_runner) if task.assigned_runner else None
-        run = self.runners.get_run(task.run_id) if task.run_id else None
-        if runner is None or run is None or not task.session_id or not task.server_url:
-            # The attempt never reached OpenCode: put the task back without counting it.
-            if run is not None:
-                self.runners.finish(run, error="coordinator restarted before the prompt", status="aborted")
-            self.tasks.release(task.id, self.owner)
+        """Go on with a task's attempt where it stopped: its run is the same attempt."""
+        run = await off_loop(self.runners.get_run, task.run_id) if task.run_id else None
+        await off_loop(self.runners.close_task_runs, task.id, run.id if run else None,
+                       "coordinator restarted; this attempt was not recorded on its task")
+        if run is None:  # the attempt never recorded a run: put the task back without counting it
+            await off_loop(self.tasks.release, task.id, self.owner)
             return 0
-        deadline = (task.deadline_at or time.time())
-        runner, workspace = await self.workspaces.resume(task, runner)
-        # Prompted already unless the session has no user message: `_check` finds out.
-        self._follow(Flight(task.id, runner, run, task.server_url, task.session_id, deadline,
-                            prompted_at=task.started_at, workspace=workspace))
-        log.info("following task %s again (session %s)", task.id, task.session_id)
+        if run.status != "running":  # the attempt settled, its task did not hear of it
+            await self._leave_workspace(task, run)
+            await self._settle_task(task.id, Outcome(run))
+            return 1
+        try:
+            runner = await off_loop(self.runners.get, run.runner)
+        except SwitchboardError as exc:
+            await off_loop(self.runners.finish, run, error=str(exc))
+            await off_loop(self.tasks.fail, task.id, self.owner, str(exc))
+            return 1
+        url = run.server_url or self.pool.pick() or self.pool.urls[0]
+        self.pool.assign(url)
+        attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), run.prompt, run=run,
+                          reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
+                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
+                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+        flight = self._follow(Flight(task.id, attempt, url))
+        log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
+        await self._launch(f"resumption of task {task.id}", self._go, flight)
         return 1
+
+    async def _leave_workspace(self, task: Task, run: Run) -> None:
+        """The worktree of an attempt that settled just before a crash, if it is still here."""
+        try:
+            runner = await off_loop(self.runners.get, run.runner)
+        except SwitchboardError:
+            return  # the runner is gone; the next sweep takes the worktree
+        workspace = TaskWorkspace.wanted(self.workspaces, task, runner)
+        if workspace is not None and await workspace.enter(resumed=True) and workspace.workspace is not None:
+            url = run.server_url or self.pool.urls[0]
+            await workspace.leave(ok=run.ok, client=self.pool.client(url))
 
     # -- following -----------------------------------------------------------------
 
     async def _check_flights(self) -> int:
         now = time.time()
-        due = [f for f in self.flights.values() if f.next_check <= now or f.deadline <= now]
+        due = [f for f in self.flights.values()
+               if f.attempt.follower is not None and (f.next_check <= now or f.attempt.done)]
         finished = 0
-        statuses: dict[tuple[str, str], dict[str, Any]] = {}
         for flight in due:
-            finished += await self._check(flight, statuses)
+            finished += await self._check(flight)
         return finished
 
-    async def _check(self, flight: Flight, statuses: dict[tuple[str, str], dict[str, Any]]) -> int:
-        task = self.tasks.get(flight.task_id)
-        client = self.pool.client(flight.url, flight.runner.workdir)
+    async def _check(self, flight: Flight) -> int:
+        task = await off_loop(self.tasks.get, flight.task_id)
         if task.status.value != "running" or task.owner != self.owner:
             if task.status.value == "cancelled":
-                await self._abort(client, flight)
-                self.runners.finish(flight.run, error=task.error or "cancelled", status="aborted")
-                await self._settle_workspace(flight, ok=False)
+                await flight.attempt.abort(task.error or "cancelled")
             self._drop(flight.task_id)
             return 1
         try:
-            key = (flight.url, flight.runner.workdir)
-            if key not in statuses:
-                statuses[key] = await client.status()
-            state = statuses[key].get(flight.session_id)
-            messages = await client.messages(flight.session_id)
+            if not await flight.attempt.check():
+                self.pool.mark_up(flight.url)
+                flight.next_check = time.time() + CHECK_EVERY
+                return 0
+            outcome = await flight.attempt.settle()
         except SessionNotFound:
-            return await self._failed(flight, f"session {flight.session_id} vanished from {flight.url}")
+            return await self._failed(flight, f"session {flight.attempt.session_id} vanished from {flight.url}")
         except ServerDown as exc:
             return await self._failed(flight, f"server down: {exc}", server_down=True)
-        self.pool.mark_up(flight.url)
-        flight.next_check = time.time() + CHECK_EVERY
-        if not any(m.role == "user" for m in messages):
-            await self._prompt(flight, client, task.prompt)  # crashed between session and prompt
-            return 0
-        turn = Turn.after_last_prompt(flight.session_id, messages)
-        if state and state.get("type") == "retry":
-            flight.retries = int(state.get("attempt") or flight.retries + 1)
-            if flight.retries > self.max_provider_retries:
-                await self._abort(client, flight)
-                return await self._settle(flight, turn, f"provider unavailable after {flight.retries - 1} retries: "
-                                                        f"{state.get('message', '')}")
-        if state is None:
-            if _complete(turn):
-                return await self._settle(flight, turn)
-            if time.time() - (flight.prompted_at or 0) > IDLE_GRACE:
-                return await self._settle(flight, turn, "stalled: the session went idle without an answer")
-        if time.time() >= flight.deadline:
-            await self._abort(client, flight)
-            timeout = flight.deadline - (task.started_at or flight.deadline)
-            return await self._settle(flight, turn, f"timed out after {timeout:.0f}s; session aborted")
-        return 0
-
-    async def _settle(self, flight: Flight, turn: Turn, error: str | None = None) -> int:
-        """Record the answer (or the error) of a finished session."""
-        self._drop(flight.task_id)
-        run = self.runners.finish(flight.run, turn=turn, error=error)
-        await self._settle_workspace(flight, ok=run.ok)  # before a retry can want the branch
-        if run.ok:
-            task = self.tasks.complete(flight.task_id, self.owner, turn.text)
-            log.info("task %s done by %s in %.0fs", flight.task_id, flight.runner.name, run.duration_seconds or 0)
-        else:
-            task = self.tasks.fail(flight.task_id, self.owner, run.error or "failed")
-            log.info("task %s attempt failed: %s", flight.task_id, run.error)
-        await self._remember(flight.runner, task, run)
-        return 1
+        return await self._settled(flight, outcome)
 
     async def _failed(self, flight: Flight, error: str, *, server_down: bool = False) -> int:
-        """A failed attempt that produced no answer: retried at once elsewhere if its
-        server is down, else after the usual backoff."""
-        self._drop(flight.task_id)
+        """A failed attempt that produced no answer: retried at once if its server is
+        down (the managed server is restarted), else after the usual backoff."""
+        outcome = await flight.attempt.fail(error, server_down=server_down)
+        settled = await self._settled(flight, outcome)
         if server_down:
-            self.pool.mark_down(flight.url)
-        run = self.runners.finish(flight.run, error=error)
-        await self._settle_workspace(flight, ok=False)
-        task = self.tasks.fail(flight.task_id, self.owner, error, retry_in=1.0 if server_down else None)
-        log.warning("task %s attempt failed: %s", flight.task_id, error)
-        await self._remember(flight.runner, task, run)
+            await self._server_down(flight.url)
+        return settled
+
+    async def _settled(self, flight: Flight, outcome: Outcome) -> int:
+        self._drop(flight.task_id)
+        await self._settle_task(flight.task_id, outcome)
         return 1
 
-    async def _settle_workspace(self, flight: Flight, *, ok: bool) -> None:
-        if flight.workspace is None:
+    async def _settle_task(self, task_id: int, outcome: Outcome) -> None:
+        """The task's fate from its attempt's outcome; no other run of it stays `running`."""
+        run = outcome.run
+        if run.ok:
+            task = await off_loop(self.tasks.complete, task_id, self.owner, run.answer or "")
+            log.info("task %s done by %s in %.0fs", task_id, run.runner, run.duration_seconds or 0)
+        else:
+            task = await off_loop(self.tasks.fail, task_id, self.owner, run.error or "failed",
+                                  retry_in=1.0 if outcome.server_down else None)
+            log.warning("task %s attempt failed: %s", task_id, run.error)
+        await off_loop(self.runners.close_task_runs, task_id, run.id, "superseded by run %d" % run.id)
+        await self._remember(run.runner, task, run)
+
+    async def _server_down(self, url: str) -> None:
+        """A server failed: quarantine it, or bring the managed server back and move the
+        attempts that ran on it there."""
+        self.pool.mark_down(url)
+        if not self.pool.is_managed(url):
             return
-        await self.workspaces.settle(flight.workspace, ok=ok, runner=flight.runner.name, prompt=flight.run.prompt,
-                                     client=self.pool.client(flight.url, flight.runner.workdir))
-        await self.pool.forget(flight.url, flight.runner.workdir)
-        flight.workspace = None
+        new_url = await self.pool.restart(url)
+        if new_url is None or new_url == url:
+            return
+        await self._launch(f"events of {new_url}", self._watch_supervised, new_url)
+        for flight in [f for f in self.flights.values() if f.url == url]:
+            await self._launch(f"move of task {flight.task_id}", self._move, flight, new_url)
 
-    async def _abort(self, client: OpenCodeClient, flight: Flight) -> None:
-        try:
-            await client.abort(flight.session_id)
-        except OpenCodeError as exc:
-            log.warning("could not abort session %s: %s", flight.session_id, exc)
+    async def _move(self, flight: Flight, url: str) -> None:
+        """Go on with an attempt on the restarted managed server (which has its sessions)."""
+        flight.url = url  # the pool counted it on the new URL already
+        await flight.attempt.move(self.pool.client(url, flight.attempt.runner.workdir))
+        if flight.attempt.follower is None or flight.attempt.run is None or \
+                flight.attempt.run.prompted_at is None:
+            await self._go(flight)  # not prompted yet: finish starting, same attempt
+            return
+        if not await flight.attempt.answered():
+            await self._settled(flight, await flight.attempt.fail(
+                f"the OpenCode server at its old address died mid-turn; retried on {url}", server_down=True))
+            return
+        flight.next_check = 0.0
+        self._wake.set()
 
-    async def _remember(self, runner: Runner, task: Task | None, run: Run) -> None:
+    async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
         """A short memory of a task's final outcome in the runner's namespace."""
         if not self.remember or task is None or not task.status.finished:
             return
@@ -330,7 +364,7 @@ class Coordinator:
         content = (f"Task #{task.id} ({task.status.value}): {task.prompt[:300]}\n"
                    f"Outcome: {outcome[:500]}")
         try:
-            await anyio.to_thread.run_sync(self._store_memory, runner.name, content, run.ok, task.id)
+            await anyio.to_thread.run_sync(self._store_memory, runner, content, run.ok, task.id)
         except SwitchboardError as exc:  # e.g. the answer held something that looks like a secret
             log.warning("outcome of task %s not remembered: %s", task.id, exc)
 
@@ -344,35 +378,50 @@ class Coordinator:
 
     # -- events ----------------------------------------------------------------------
 
+    async def _watch_supervised(self, url: str) -> None:
+        if url in self._watched:
+            return
+        self._watched.add(url)
+        try:
+            await supervise(f"event reader of {url}", self._watch, url)
+        finally:
+            self._watched.discard(url)
+
     async def _watch(self, url: str) -> None:
-        """Follow one server's events: an idle or failed session is checked at once;
-        permission requests and questions, which would hang a headless session, are refused."""
-        client = self.pool.client(url)
-        while True:
+        """Follow one server's events while it is in the pool; a server whose stream
+        cannot be reopened counts as down."""
+        while url in self.pool.endpoints:
+            client = self.pool.client(url)
             try:
-                async with client.events(all_directories=True, give_up_after=None) as stream:
+                async with client.events(all_directories=True, give_up_after=STREAM_GIVES_UP) as stream:
                     async for event in stream:
-                        await self._on_event(client, event)
+                        await self.dispatch(client, event)
             except OpenCodeError as exc:
                 log.warning("event stream of %s: %s", url, exc)
-                self.pool.mark_down(url)
                 self._check_all_on(url)
+                await self._server_down(url)
                 await anyio.sleep(2.0)
+
+    async def dispatch(self, client: OpenCodeClient, event: Event) -> None:
+        """Give one event to the attempt whose session it is about. An event that makes
+        this fail is logged with the error and dropped: the reader goes on, and the
+        periodic check covers the session."""
+        try:
+            await self._on_event(client, event)
+        except Exception:  # noqa: BLE001
+            log.exception("event not handled: %s", json.dumps(event.to_dict(), default=str)[:500])
 
     async def _on_event(self, client: OpenCodeClient, event: Event) -> None:
         if event.type == Event.RECONNECTED:
             self._check_all_on(client.url)  # events may have been lost meanwhile
             return
-        flight = next((f for f in self.flights.values() if f.session_id == event.session_id), None)
+        session_id = event.session_id
+        flight = next((f for f in self.flights.values() if session_id and f.attempt.session_id == session_id),
+                      None)
         if flight is None:
             return
-        directory = event.directory or flight.runner.workdir
-        if event.type == "permission.asked":
-            await client.reply_permission(str(event.properties["id"]), "reject", directory=directory)
-        elif event.type == "question.asked":
-            await client.reject_question(str(event.properties["id"]), directory=directory)
-        elif event.type in ("session.idle", "session.error") or (
-                event.type == "session.status" and event.status in ("idle", "retry")):
+        await flight.attempt.handle(event)
+        if flight.attempt.done or event.type in ("session.idle", "session.error"):
             flight.next_check = 0.0
             self._wake.set()
 
@@ -387,12 +436,13 @@ class Coordinator:
     async def run(self, stop: anyio.Event, grace: float = SHUTDOWN_GRACE) -> None:
         """Pulse until `stop` is set; then take no new work, let the work in flight finish
         within `grace` seconds, and put the rest back in the queue."""
-        await self.workspaces.sweep()  # worktrees a killed coordinator left on this host
+        await sweep(self.workspaces)  # worktrees a killed coordinator left on this host
         async with anyio.create_task_group() as group:
+            self._group = group
             for url in self.pool.urls:
-                group.start_soon(self._watch, url)
-            group.start_soon(self._wake_on_new_tasks, stop)
-            group.start_soon(self._keep_leases)
+                group.start_soon(self._watch_supervised, url)
+            group.start_soon(supervise, "wake-up listener", self._wake_on_new_tasks, stop)
+            group.start_soon(supervise, "lease keeper", self._keep_leases)
             while not stop.is_set():
                 await self._pulse_logged()
                 await self._sleep()
@@ -404,6 +454,7 @@ class Coordinator:
                     await self._sleep()
             await self._give_back()
             group.cancel_scope.cancel()
+        self._group = None
         await self.pool.aclose()
 
     async def _pulse_logged(self) -> None:
@@ -421,7 +472,7 @@ class Coordinator:
         while True:
             await anyio.sleep(self.lease / 3)
             try:
-                await anyio.to_thread.run_sync(self.tasks.renew, self.owner, self.lease)
+                await off_loop(self.tasks.renew, self.owner, self.lease)
             except SwitchboardError as exc:
                 log.error("lease renewal failed: %s", exc)
 
@@ -444,20 +495,15 @@ class Coordinator:
     async def _give_back(self) -> None:
         """Abort what is still running and requeue it, without counting the attempt."""
         for flight in list(self.flights.values()):
-            await self._abort(self.pool.client(flight.url, flight.runner.workdir), flight)
-            self.runners.finish(flight.run, error="coordinator stopped; task requeued", status="aborted")
-            await self._settle_workspace(flight, ok=False)
-            self.tasks.release(flight.task_id, self.owner)
+            await flight.attempt.abort("coordinator stopped; task requeued")
+            await off_loop(self.tasks.release, flight.task_id, self.owner)
             self._drop(flight.task_id)
             log.info("task %s requeued at shutdown", flight.task_id)
 
 
-def _complete(turn: Turn) -> bool:
-    """The turn has an answer: its last assistant message finished (or failed)."""
-    if not turn.messages:
-        return False
-    last: Message = turn.messages[-1]
-    return bool(last.error or (last.info.get("time") or {}).get("completed"))
+def _reply_to(task: Task) -> int | None:
+    """The mail that dispatched the task, which its report answers."""
+    return int(task.source_ref) if task.source == "mail" and str(task.source_ref or "").isdigit() else None
 
 
 def _task_spec(payload: str) -> dict[str, Any]:

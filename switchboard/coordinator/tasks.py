@@ -114,7 +114,7 @@ class Tasks:
         for dep in deps:
             tx.execute("tasks.add_dep", {"task_id": row["id"], "depends_on": dep})
         tx.notify(CHANNEL)
-        return Task.from_row(row, deps)
+        return Task.from_row({**row, "session_id": None, "server_url": None}, deps)  # no run yet
 
     def check_target(self, tx: Tx, runner: str | None, role: str | None) -> None:
         """Refuse a task (or schedule) for a runner or role that does not exist."""
@@ -247,11 +247,10 @@ class Tasks:
                     break
         return started
 
-    def attach_session(self, task_id: int, owner: str, server_url: str, session_id: str,
-                       run_id: int | None) -> None:
+    def set_run(self, task_id: int, owner: str, run_id: int) -> None:
+        """Record the run (and so the session) of the task's attempt."""
         with self.store.transaction(write=True) as tx:
-            tx.execute("tasks.set_session", {"id": task_id, "owner": owner, "server_url": server_url,
-                                              "session_id": session_id, "run_id": run_id, "now": time.time()})
+            tx.execute("tasks.set_run", {"id": task_id, "owner": owner, "run_id": run_id, "now": time.time()})
 
     def renew(self, owner: str, lease: float) -> None:
         with self.store.transaction(write=True) as tx:
@@ -322,4 +321,5 @@ class Tasks:
 
     def _task(self, tx: Tx, row: dict[str, Any]) -> Task:
         deps = tuple(r["depends_on"] for r in tx.all("tasks.deps", {"id": row["id"]}))
-        return Task.from_row(row, deps)
+        session = tx.one("tasks.run_session", {"id": row["run_id"]}) if row["run_id"] else None
+        return Task.from_row({**row, **(session or {"session_id": None, "server_url": None})}, deps)

@@ -141,3 +141,22 @@ def run(
 def _title(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "switchboard"
     return line[:60]
+
+
+sessions_app = typer.Typer(no_args_is_help=True, help="Sessions switchboard's runners leave on the server.")
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.command()
+def prune(ctx: typer.Context, attach: AttachOpt = None, as_json: JsonFlag = False) -> None:
+    """Delete the sessions runners left on the server (titled runner/NAME) that no run in
+    progress uses and none keeps (`--continue`, `--keep-sessions`)."""
+    import anyio
+
+    from switchboard.runners import Runners
+
+    deleted = anyio.run(Runners.open(settings(ctx)).prune_sessions, attach)
+    if as_json:
+        print_json({"deleted": deleted})
+    else:
+        typer.echo(f"deleted {len(deleted)} session(s)" + "".join(f"\n  {s}" for s in deleted))

@@ -14,6 +14,7 @@ on a server that serves many; set it on the client, or per call. Credentials:
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -25,13 +26,13 @@ import httpx
 
 from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown, SessionNotFound, TimedOut
 from switchboard.opencode.events import EventStream
+from switchboard.opencode.follow import TurnFollower
 from switchboard.opencode.models import Event, Message, Session, Turn, error_text, model_ref, text_parts
 
 Prompt = str | Iterable[Mapping[str, Any]]
 EventHook = Callable[[Event], Awaitable[None] | None]
 
 DEFAULT_USERNAME = "opencode"
-_CLOCK_SKEW = 5.0  # seconds allowed between this machine's clock and the server's
 
 
 class OpenCodeClient:
@@ -52,6 +53,12 @@ class OpenCodeClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    def at(self, directory: str | Path) -> OpenCodeClient:
+        """This client working in another directory, over the same connections (close this one only)."""
+        other = copy.copy(self)
+        other.directory = _abs(directory)
+        return other
 
     async def __aenter__(self) -> OpenCodeClient:
         return self
@@ -259,7 +266,8 @@ class OpenCodeClient:
         events, for progress.
         """
         started = time.monotonic()
-        state = _Follow(session_id, since_ms=(time.time() - _CLOCK_SKEW) * 1000)
+        follower = TurnFollower(self, session_id, since=time.time(), max_retries=max_retries,
+                                permission_reply=permission_reply, directory=directory)
         with anyio.move_on_after(timeout) as scope:
             async with self.events(directory=directory) as stream:
                 await stream.connect()
@@ -267,65 +275,18 @@ class OpenCodeClient:
                                         directory=directory)
                 async for event in stream:
                     if event.type in (Event.RECONNECTED, "server.heartbeat"):
-                        await self._poll(state, directory)
+                        await follower.poll()
                     elif event.session_id == session_id:
-                        await self._follow(event, state, max_retries, permission_reply, directory)
+                        await follower.handle(event)
                         if on_event is not None:
                             result = on_event(event)
                             if result is not None:
                                 await result
-                    if state.done:
+                    if follower.done:
                         break
         if scope.cancelled_caught:
             await self._timed_out(session_id, timeout, True, directory)
-        turn = await self.last_turn(session_id, directory=directory)
-        messages = turn.messages
-        if state.error and not turn.error:
-            messages = messages + [Message({"role": "assistant", "error": state.error}, [])]
-        return Turn(session_id, messages, duration=time.monotonic() - started, retries=state.retries,
-                    rejected_permissions=state.rejected)
-
-    async def _follow(self, event: Event, state: _Follow, max_retries: int, permission_reply: str,
-                      directory: str | Path | None) -> None:
-        """Update `state` from one of the session's events."""
-        kind, props = event.type, event.properties
-        if kind == "session.status" and event.status == "busy":
-            state.busy = True
-        elif kind == "session.idle" or (kind == "session.status" and event.status == "idle"):
-            if state.busy:
-                state.done = True
-            else:
-                await self._poll(state, directory)
-        elif kind == "session.status" and event.status == "retry":
-            state.retries = int(props["status"].get("attempt") or state.retries + 1)
-            if state.retries > max_retries:
-                state.error = {"name": "ProviderUnavailable",
-                               "data": {"message": f"gave up after {max_retries} retries: "
-                                                   f"{props['status'].get('message', '')}"}}
-                await self.abort(state.session_id, directory=directory)
-        elif kind == "session.error":
-            state.error = state.error or props.get("error")
-        elif kind == "permission.asked":
-            state.rejected.append(str(props.get("permission")))
-            await self.reply_permission(str(props["id"]), permission_reply, directory=directory)
-        elif kind == "question.asked":
-            await self.reject_question(str(props["id"]), directory=directory)
-
-    async def _poll(self, state: _Follow, directory: str | Path | None) -> None:
-        """Decide from the server's state, not its events, whether the turn is over."""
-        if state.session_id in await self.status(directory=directory):
-            state.busy = True
-            return
-        if state.busy:
-            state.done = True
-            return
-        # Never seen busy: either not started yet, or over with its events missed.
-        recent = await self.messages(state.session_id, limit=50, directory=directory)
-        prompts = [m for m in recent if m.role == "user"]
-        turn = Turn.after_last_prompt(state.session_id, recent)
-        if prompts and float((prompts[-1].info.get("time") or {}).get("created") or 0) >= state.since_ms:
-            last = turn.messages[-1].info if turn.messages else {}
-            state.done = bool((last.get("time") or {}).get("completed") or last.get("error"))
+        return await follower.turn(time.monotonic() - started)
 
     async def _timed_out(self, session_id: str, timeout: float | None, abort: bool,
                          directory: str | Path | None) -> None:
@@ -334,19 +295,6 @@ class OpenCodeClient:
                 await self.abort(session_id, directory=directory)
         raise TimedOut(f"session {session_id} did not finish within {timeout:g} s"
                        + ("; aborted" if abort else ""), session_id)
-
-
-class _Follow:
-    """What `run` knows about the session it follows."""
-
-    def __init__(self, session_id: str, since_ms: float) -> None:
-        self.session_id = session_id
-        self.since_ms = since_ms  # the prompt was sent after this (server clock, allowing for skew)
-        self.busy = False
-        self.done = False
-        self.retries = 0
-        self.error: Any = None
-        self.rejected: list[str] = []
 
 
 def _loopback(url: str) -> bool:

@@ -141,8 +141,10 @@ class Event:
         directory = None
         if "payload" in data and "type" not in data:  # /global/event wraps each event
             directory = data.get("directory")
-            data = data["payload"] or {}
-        return cls(str(data.get("type")), dict(data.get("properties") or {}), data.get("id"), directory)
+            data = data["payload"] if isinstance(data["payload"], Mapping) else {}
+        props = data.get("properties")
+        return cls(str(data.get("type")), dict(props) if isinstance(props, Mapping) else {},
+                   data.get("id"), directory if isinstance(directory, str) else None)
 
     @property
     def session_id(self) -> str | None:

@@ -5,7 +5,8 @@ With no `--attach URL` (and no `opencode_url` setting), switchboard runs one
 `OPENCODE_SERVER_PASSWORD`. Its URL, password and pid are recorded in
 `HOME/opencode/server.json` (owner-only), so later commands reuse it; its output
 goes to `HOME/opencode/server.log`. It outlives the command that started it,
-until `switchboard opencode stop`.
+until `switchboard opencode stop`, or until it has been idle for `opencode_idle_seconds`
+(15 minutes) with no coordinator running (see `switchboard.opencode.keeper`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 USERNAME = "opencode"
 # OpenCode must not fetch the models catalogue or update itself behind our back.
 QUIET_ENV = {"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"}
+USED_FILE = "server.used"  # touched whenever a command uses the managed server
 _children: dict[int, subprocess.Popen[bytes]] = {}  # servers this process started (kept from the garbage collector)
 
 
@@ -186,7 +188,22 @@ class ManagedServer:
                 raise OpenCodeError(f"opencode serve did not answer within {wait:g} s (log: {self.log_file})")
             time.sleep(0.1)
         _write_private(self.state_file, json.dumps(asdict(info), indent=2))
+        self.touch()
+        with open(os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
+            keeper = subprocess.Popen(
+                [sys.executable, "-m", "switchboard.opencode.keeper", str(self.settings.home), str(process.pid),
+                 str(self.settings.opencode_idle_seconds)],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _children[keeper.pid] = keeper
         return info
+
+    def touch(self) -> None:
+        """Note that a command uses the server now (see `switchboard.opencode.keeper`)."""
+        used = self.dir / USED_FILE
+        try:
+            used.touch(mode=0o600)
+        except OSError:
+            pass
 
     def _log_since(self, offset: int) -> str:
         with self.log_file.open("rb") as fh:
@@ -235,7 +252,9 @@ def endpoint(settings: Settings, attach: str | None = None, *, start: bool = Tru
                         os.environ.get("OPENCODE_SERVER_USERNAME") or USERNAME)
     server = ManagedServer(settings)
     if start:
-        return server.start()[0].endpoint
+        info = server.start()[0]
+        server.touch()
+        return info.endpoint
     info = server.status()
     if info is None:
         raise ServerDown("no OpenCode server: run `switchboard opencode serve`, or give --attach URL")

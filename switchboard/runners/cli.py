@@ -78,7 +78,11 @@ def run(
     model: Annotated[Optional[str], typer.Option(help="provider/model for this run.")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     timeout: Annotated[Optional[float], typer.Option(help="Seconds before the session is aborted.")] = None,
-    continue_session: Annotated[bool, typer.Option("--continue", help="Continue the runner's last session.")] = False,
+    continue_session: Annotated[bool, typer.Option(
+        "--continue", help="Go on in the runner's live session (started now if it has none); it is kept.")] = False,
+    keep_sessions: Annotated[Optional[bool], typer.Option(
+        "--keep-sessions/--delete-sessions",
+        help="Keep the session on the server after the run [default: setting keep_sessions, off].")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run a task in the runner's OpenCode session and print the answer.
@@ -92,7 +96,8 @@ def run(
             typer.echo(f"  · {line}", err=True)
 
     finished, turn = _runners(ctx).run(name, read_text_arg(prompt), attach=attach, model=model, timeout=timeout,
-                                       continue_session=continue_session, on_event=progress)
+                                       continue_session=continue_session, keep_session=keep_sessions,
+                                       on_event=progress)
     if as_json:
         print_json({**finished.to_dict(), "turn": turn.to_dict() if turn is not None else None})
     elif finished.ok:
@@ -222,11 +227,18 @@ def _follow(runners: Runners, run: Run, path: Path) -> None:
 
 @app.command()
 def stop(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
-    """Abort the runner's running session."""
+    """Abort the runner's running sessions. Exit code 1 if nothing was running."""
     import anyio
 
-    session_id = anyio.run(_runners(ctx).stop, name)
-    print_json({"runner": name, "aborted": session_id}) if as_json else typer.echo(f"aborted session {session_id}")
+    aborted = anyio.run(_runners(ctx).stop, name)
+    if as_json:
+        print_json({"runner": name, "aborted": aborted})
+    elif aborted:
+        typer.echo("\n".join(f"aborted session {session_id}" for session_id in aborted))
+    else:
+        typer.echo(f"nothing running for runner {name}", err=True)
+    if not aborted:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -236,6 +248,6 @@ def destroy(
     force: Annotated[bool, typer.Option("--force", help="Even with a run in progress.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Remove a runner, its history, its folder and its memory namespace."""
+    """Remove a runner, its sessions on the servers, its history, its folder and its memory namespace."""
     runner = _runners(ctx).destroy(name, force=force)
     emit(runner, as_json, f"destroyed runner {runner.name}")

@@ -21,6 +21,7 @@ class Runner:
     timeout_seconds: float
     max_parallel: int
     instructions: str
+    # The live session (`run --continue` goes on in it), found through the runner's runs.
     session_id: str | None
     server_url: str | None
     created_at: float
@@ -55,6 +56,9 @@ class Run:
     answer: str | None
     error: str | None
     log_path: str | None
+    prompted_at: float | None
+    keep_session: int  # 0 deleted after the run, 1 kept, 2 the runner's live session
+    session_deleted_at: float | None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
@@ -66,5 +70,6 @@ class Run:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["started_at"], data["finished_at"] = iso(self.started_at), iso(self.finished_at)
+        for name in ("started_at", "finished_at", "prompted_at", "session_deleted_at"):
+            data[name] = iso(data[name])
         return data

@@ -1,5 +1,5 @@
-"""`Runners`: the Python API of runners. `run` is also the coordinator's building block:
-`open_session` → `prepare` → (prompt, follow) → `finish`."""
+"""`Runners`: the Python API of runners: their definitions, their runs' records, and their
+sessions on the servers. A run's life is one `Attempt` (`switchboard.runners.attempt`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,17 @@ from switchboard.workspaces.options import check_isolation
 
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
-    from switchboard.opencode.models import Event, Turn
+    from switchboard.opencode.models import Turn
 
 log = logging.getLogger("switchboard.runners")
 
 COORDINATOR = "coordinator"
 EQUIPPED_FOR = 30.0  # seconds a check that the server is ready for a runner holds
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
+# What config.json may set by hand, and the JSON types each takes.
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "description": (str,), "role": (str,), "model": (str, type(None)), "agent": (str, type(None)),
+    "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,), "isolation": (str,)}
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
              "instructions", "isolation")
 
@@ -41,6 +45,7 @@ class Prepared:
     prompt: str
     context: str
     tools: dict[str, bool] | None = None
+    mail: list[int] = field(default_factory=list)  # the unread mail in `context`
 
 
 class Runners:
@@ -79,15 +84,29 @@ class Runners:
         with self.store.transaction(write=True) as tx:
             if tx.one("runners.get", {"name": name}) is not None:
                 raise Conflict(f"a runner named {name!r} exists already")
-            runner = Runner.from_row(tx.one("runners.insert", {"name": name, "now": time.time(), **values}))
+            tx.execute("runners.insert", {"name": name, "now": time.time(), **values})
+            runner = self._get(tx, name)
         self.mailbox.register(name, role)
         self._write_files(runner)
         _wire(self.settings, runner)
         return runner
 
     def get(self, name: str) -> Runner:
+        """The runner as its folder says: hand edits to `AGENTS.md` and `config.json` win,
+        and the database follows them."""
         check_name(name, "runner name")
         with self.store.transaction() as tx:
+            runner = self._get(tx, name)
+        edited = self._read_files(runner)
+        if not edited:
+            return runner
+        values = {k: getattr(runner, k) for k in _EDITABLE} | edited
+        try:
+            values = self._validated(values, check_agent=False, check_config=False)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{self.folder(name) / 'config.json'}: {exc}") from None
+        with self.store.transaction(write=True) as tx:
+            tx.execute("runners.update", {"name": name, "now": time.time(), **values})
             return self._get(tx, name)
 
     def list(self) -> list[tuple[Runner, int, Run | None]]:
@@ -115,7 +134,8 @@ class Runners:
                                  check_agent=bool(changes.get("agent") or agent_file or moved))
         with self.store.transaction(write=True) as tx:
             self._get(tx, name)
-            runner = Runner.from_row(tx.one("runners.update", {"name": name, "now": time.time(), **values}))
+            tx.execute("runners.update", {"name": name, "now": time.time(), **values})
+            runner = self._get(tx, name)
         if changes.get("role"):
             self.mailbox.register(name, runner.role)
         self._write_files(runner)
@@ -126,11 +146,17 @@ class Runners:
 
     def destroy(self, name: str, force: bool = False) -> Runner:
         """Remove a runner, its run history, folder, mailbox identity and memory namespace.
-        A runner with a run in progress is kept unless `force`."""
-        with self.store.transaction(write=True) as tx:
-            runner = self._get(tx, name)
+        Its sessions are deleted on their servers first. A runner with a run in progress
+        is kept unless `force`."""
+        import anyio
+
+        with self.store.transaction() as tx:
+            self._get(tx, name)
             if tx.all("runners.running", {"runner": name}) and not force:
                 raise Conflict(f"runner {name!r} has a run in progress: stop it, or use --force")
+        anyio.run(self.delete_sessions, name)
+        with self.store.transaction(write=True) as tx:
+            runner = self._get(tx, name)
             tx.execute("runners.delete", {"name": name})
         try:
             self.mailbox.deregister(name)
@@ -166,49 +192,37 @@ class Runners:
 
     async def arun(self, name: str, prompt: str, *, attach: str | None = None, model: str | None = None,
                    timeout: float | None = None, continue_session: bool = False,
+                   keep_session: bool | None = None,
                    on_event: Callable[[str], Any] | None = None) -> tuple[Run, Turn | None]:
-        """Run a prompt in the runner's session and record it.
+        """Run a prompt in a session of the runner and record it (see `Attempt`).
 
         Memory recalled for the task and the runner's unread mail go into the session
         first; the answer, tokens and cost are recorded; a `status_report` goes to
-        `coordinator`. `on_event` gets a line for each step worth showing (tool
-        calls, status changes), as the run's log does. A server that is down or a timeout (the session is aborted)
-        make a failed run; `SwitchboardError` is raised only for bad input, after the
-        run is recorded.
+        `coordinator`; the session is then deleted, unless `keep_session` (default: the
+        `keep_sessions` setting) or `continue_session` (go on in the runner's live
+        session, or start it) keeps it. `on_event` gets a line for each step worth
+        showing, as the run's log does. A timeout (the session is aborted) makes a
+        failed run; a server that is down is recorded, then raised.
         """
-        from switchboard.opencode.errors import OpenCodeError, TimedOut
+        from switchboard.offloop import off_loop
         from switchboard.opencode.server import endpoint
+        from switchboard.runners.attempt import Attempt
 
         if not prompt.strip():
             raise InvalidInput("prompt is empty")
-        runner = self.get(name)
-        run = self.start_run(runner, prompt)
-        try:
-            target = endpoint(self.settings, attach)
-            async with target.client(directory=runner.workdir) as client:
-                session_id = await self.open_session(client, runner, run, continue_session=continue_session)
-                prepared = await self.prepare(client, runner, session_id, prompt)
-                turn = await client.run(
-                    session_id, prepared.prompt, agent=runner.agent, model=model or runner.model,
-                    system=prepared.system, tools=prepared.tools, timeout=timeout or runner.timeout_seconds,
-                    on_event=_logging(self.log_path(run), on_event),
-                )
-        except TimedOut as exc:
-            return self.finish(run, error=str(exc)), None
-        except OpenCodeError as exc:
-            self.finish(run, error=str(exc))
-            raise
-        except BaseException as exc:
-            self.finish(run, error=f"interrupted: {exc!r}" if str(exc) else "interrupted", status="aborted")
-            raise
-        return self.finish(run, turn=turn), turn
+        runner = await off_loop(self.get, name)
+        target = await off_loop(endpoint, self.settings, attach)
+        async with target.client(directory=runner.workdir) as client:
+            attempt = Attempt(self, runner, client, prompt, timeout=timeout, model=model,
+                              continue_session=continue_session, keep_session=keep_session, on_line=on_event)
+            outcome = await attempt.run_to_end()
+        return outcome.run, outcome.turn
 
-    def start_run(self, runner: Runner, prompt: str, task_id: int | None = None) -> Run:
+    def start_run(self, runner: Runner, prompt: str, *, task_id: int | None = None,
+                  keep_session: int = 0) -> Run:
         with self.store.transaction(write=True) as tx:
-            row = tx.one("runners.run_insert", {
-                "runner": runner.name, "task_id": task_id, "prompt": prompt, "session_id": None,
-                "server_url": None, "now": time.time(), "log_path": None,
-            })
+            row = tx.one("runners.run_insert", {"runner": runner.name, "task_id": task_id, "prompt": prompt,
+                                                "now": time.time(), "keep_session": keep_session})
             log = self.log_path(Run.from_row(row))
             tx.execute("runners.run_set_log", {"id": row["id"], "log_path": str(log)})
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -217,42 +231,27 @@ class Runners:
     def log_path(self, run: Run) -> Path:
         return self.folder(run.runner) / "runs" / f"run-{run.id}.log"
 
-    async def open_session(self, client: OpenCodeClient, runner: Runner, run: Run, *,
-                           continue_session: bool = False) -> str:
-        """The session for a run: the runner's last one with `continue_session`, else a new one.
-        Saved at once, so that `runner stop` can abort it while it works. The server is
-        made ready for the runner first (`equip`), so that little happens between the
-        two."""
-        await self.equip(client, runner)
-        if continue_session:
-            if not runner.session_id:
-                raise Conflict(f"runner {runner.name!r} has no session to continue yet")
-            session_id = (await client.get_session(runner.session_id)).id
-        else:
-            session_id = (await client.create_session(title=f"runner/{runner.name}")).id
-        now = time.time()
+    def record_session(self, run: Run, session_id: str, server_url: str) -> Run:
+        """The run's session: recorded here only (tasks and runners find it through the run)."""
         with self.store.transaction(write=True) as tx:
-            tx.execute("runners.set_session", {"name": runner.name, "session_id": session_id,
-                                                "server_url": client.url, "now": now})
-        self._set_run_session(run, session_id, client.url)
-        return session_id
+            tx.execute("runners.run_session", {"id": run.id, "session_id": session_id, "server_url": server_url})
+            return Run.from_row(tx.one("runners.run_get", {"id": run.id}))
 
-    def _set_run_session(self, run: Run, session_id: str, server_url: str) -> None:
+    def record_prompted(self, run: Run) -> Run:
         with self.store.transaction(write=True) as tx:
-            tx.execute("runners.run_session",
-                       {"id": run.id, "session_id": session_id, "server_url": server_url})
+            tx.execute("runners.run_prompted", {"id": run.id, "now": time.time()})
+            return Run.from_row(tx.one("runners.run_get", {"id": run.id}))
 
-    async def prepare(self, client: OpenCodeClient, runner: Runner, session_id: str, prompt: str) -> Prepared:
-        """Put recalled memory and unread mail into the session (no reply), then return
-        the system prompt (the runner's AGENTS.md), the task and the tools map."""
-        import anyio
+    async def prepare(self, client: OpenCodeClient, runner: Runner, prompt: str, *,
+                      context: bool = True) -> Prepared:
+        """What a prompt sends: the system prompt (the runner's AGENTS.md), the tools map,
+        and (with `context`) recalled memory and unread mail, built off the event loop:
+        recall may wait for the embedding model."""
+        from switchboard.offloop import off_loop
 
         tools = await self.equip(client, runner)
-        # Recall may load the embedding model: keep it off the event loop.
-        context = await anyio.to_thread.run_sync(self.context, runner, prompt)
-        if context:
-            await client.add_context(session_id, context)
-        return Prepared(system=runner.instructions, prompt=prompt, context=context, tools=tools)
+        text, mail = await off_loop(self.context, runner, prompt) if context else ("", [])
+        return Prepared(system=runner.instructions, prompt=prompt, context=text, tools=tools, mail=mail)
 
     async def equip(self, client: OpenCodeClient, runner: Runner) -> dict[str, bool]:
         """Make the server ready for the runner's prompt: its agent loaded (`AgentNotLoaded`
@@ -282,9 +281,9 @@ class Runners:
             self._equipped[key] = time.monotonic()
         return wiring.prompt_tools(runner.name)
 
-    def context(self, runner: Runner, prompt: str) -> str:
+    def context(self, runner: Runner, prompt: str) -> tuple[str, list[int]]:
         """Memories for the task from the runner's namespace (and the shared one), and its
-        unread mail, which is marked read."""
+        unread mail; returns the text and the mail's ids, to `mark_read` once delivered."""
         blocks = []
         memory = _memory_context(self.settings, self.store, runner.name, prompt)
         if memory:
@@ -294,13 +293,18 @@ class Runners:
             lines = ["## Unread mail", ""]
             for message in unread:
                 lines.append(f"- #{message.id} {message.type.value} from {message.from_agent}: {message.payload}")
-                self.mailbox.read(message.id)
             blocks.append("\n".join(lines) + "\n")
-        return "\n".join(blocks)
+        return "\n".join(blocks), [m.id for m in unread]
+
+    def mark_read(self, message_ids: list[int]) -> None:
+        for message_id in message_ids:
+            self.mailbox.read(message_id)
 
     def finish(self, run: Run, *, turn: Turn | None = None, error: str | None = None,
-               status: str | None = None) -> Run:
-        """Record a run's end and report it to the coordinator."""
+               status: str | None = None, reply_to: int | None = None) -> Run:
+        """Record a run's end (its answer, tokens, cost, and every tool call in
+        `run-N.json` beside its log) and report it, once, to the coordinator, in reply
+        to the mail that dispatched it if there is one."""
         error = error or (turn.error if turn is not None else None)
         if status is None:
             status = "success" if error is None and turn is not None and turn.ok else "failed"
@@ -317,21 +321,110 @@ class Runners:
         if row is None:  # finished already (by another coordinator that followed it too)
             return self.get_run(run.id)
         finished = Run.from_row(row)
-        _append_log(self.log_path(run), f"finished: {finished.status}" + (f" ({error})" if error else ""),
-                    finished.answer)
-        self.mailbox.send(COORDINATOR, "status_report", report_text(finished), sender=run.runner)
+        path = self.log_path(finished)
+        from switchboard.runners.attempt import append_log
+
+        append_log(path, f"finished: {finished.status}" + (f" ({error})" if error else ""), finished.answer)
+        if turn is not None:
+            path.with_suffix(".json").write_text(json.dumps(turn.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.report(finished, reply_to)
         return finished
 
-    async def stop(self, name: str) -> str:
-        """Abort the runner's session. Returns the session id."""
-        runner = self.get(name)
-        if not runner.session_id or not runner.server_url:
-            raise Conflict(f"runner {name!r} has no session to stop")
+    def report(self, run: Run, reply_to: int | None = None) -> None:
+        """The `status_report` of a finished run (the one report builder)."""
+        try:
+            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, reply_to=reply_to)
+        except NotFound:  # the dispatching message was pruned meanwhile
+            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner)
+
+    def close_task_runs(self, task_id: int, keep: int | None, error: str) -> list[Run]:
+        """Finish the runs of a task left `running` by an attempt that ended without
+        settling them (its coordinator died), but `keep`."""
+        with self.store.transaction(write=True) as tx:
+            rows = tx.all("runners.close_task_runs", {"task_id": task_id, "keep": keep or 0, "error": error,
+                                                        "now": time.time()})
+        return [Run.from_row(r) for r in rows]
+
+    # -- sessions on the server ------------------------------------------------------
+
+    def stale_live_sessions(self, name: str, session_id: str) -> list[str]:
+        with self.store.transaction() as tx:
+            return [r["session_id"] for r in tx.all("runners.stale_live_sessions",
+                                                    {"runner": name, "session_id": session_id})]
+
+    async def delete_session(self, client: OpenCodeClient, session_id: str) -> bool:
+        """Delete a session on the server and record it; a server that does not answer
+        leaves it for `switchboard opencode sessions prune`."""
+        from switchboard.offloop import off_loop
+        from switchboard.opencode.errors import OpenCodeError, SessionNotFound
+
+        try:
+            await client.delete_session(session_id)
+        except SessionNotFound:
+            pass
+        except OpenCodeError as exc:
+            log.warning("session %s left on %s: %s", session_id, client.url, exc)
+            return False
+        await off_loop(self._session_deleted, session_id)
+        return True
+
+    def _session_deleted(self, session_id: str) -> None:
+        with self.store.transaction(write=True) as tx:
+            tx.execute("runners.session_deleted", {"session_id": session_id, "now": time.time()})
+
+    async def delete_sessions(self, name: str) -> list[str]:
+        """Delete every session of the runner still on a server; returns those deleted."""
+        from switchboard.offloop import off_loop
+
+        def sessions() -> list[dict[str, Any]]:
+            with self.store.transaction() as tx:
+                return tx.all("runners.sessions", {"runner": name})
+
+        deleted = []
+        for url, ids in _by_server(await off_loop(sessions)).items():
+            async with _client(self.settings, url) as client:
+                deleted += [sid for sid in ids if await self.delete_session(client, sid)]
+        return deleted
+
+    async def prune_sessions(self, attach: str | None = None) -> list[str]:
+        """Delete the sessions switchboard's runners left on the server (titled
+        `runner/NAME`) that no run in progress uses and none keeps."""
+        from switchboard.offloop import off_loop
         from switchboard.opencode.server import endpoint
 
-        async with endpoint(self.settings, runner.server_url).client(directory=runner.workdir) as client:
-            await client.abort(runner.session_id)
-        return runner.session_id
+        def known() -> tuple[set[str], set[str]]:
+            with self.store.transaction() as tx:
+                retained = {r["session_id"] for r in tx.all("runners.retained_sessions")}
+                workdirs = {r["workdir"] for r in tx.all("runners.list")}
+            return retained, workdirs
+
+        retained, workdirs = await off_loop(known)
+        target = await off_loop(endpoint, self.settings, attach)
+        pruned = []
+        async with target.client() as client:
+            for workdir in sorted(workdirs):
+                for session in await client.list_sessions(directory=workdir, roots=True):
+                    if session.title.startswith("runner/") and session.id not in retained:
+                        if await self.delete_session(client, session.id):
+                            pruned.append(session.id)
+        return pruned
+
+    async def stop(self, name: str) -> list[str]:
+        """Abort the runner's running sessions; returns their ids (none: nothing ran)."""
+        from switchboard.offloop import off_loop
+
+        def running() -> list[Run]:
+            with self.store.transaction() as tx:
+                self._get(tx, name)
+                return [Run.from_row(r) for r in tx.all("runners.running", {"runner": name})]
+
+        aborted = []
+        for url, ids in _by_server([r.to_dict() for r in await off_loop(running) if r.session_id]).items():
+            async with _client(self.settings, url) as client:
+                for session_id in ids:
+                    await client.abort(session_id)
+                    aborted.append(session_id)
+        return aborted
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -375,11 +468,37 @@ class Runners:
         values["isolation"] = check_isolation(values["isolation"], values["workdir"])
         return values
 
+    def _read_files(self, runner: Runner) -> dict[str, Any]:
+        """The settings in the runner's folder that differ from `runner`."""
+        folder = self.folder(runner.name)
+        found: dict[str, Any] = {}
+        try:
+            found["instructions"] = (folder / "AGENTS.md").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {folder / 'AGENTS.md'}: {exc}") from None
+        path = folder / "config.json"
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            config = {}
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise InvalidInput(f"{path} must hold a JSON object")
+        for key, kinds in _CONFIG_TYPES.items():
+            if key in config and not isinstance(config[key], kinds) or isinstance(config.get(key), bool):
+                raise InvalidInput(f"{path}: {key} has the wrong type ({json.dumps(config[key])[:40]})")
+            if key in config:
+                found[key] = config[key]
+        return {k: v for k, v in found.items() if v != getattr(runner, k)}
+
     def _write_files(self, runner: Runner) -> None:
         folder = self.folder(runner.name)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "AGENTS.md").write_text(runner.instructions)
-        config = {k: v for k, v in runner.to_dict().items() if k != "instructions"}
+        config = {"name": runner.name} | {k: getattr(runner, k) for k in _CONFIG_TYPES}
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -432,44 +551,15 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _append_log(path: Path, line: str, body: str | None = None) -> None:
-    # A run taken over from another host's coordinator logs its end in this host's home.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-        if body:
-            fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))
+def _by_server(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        if row["session_id"] and row["server_url"]:
+            out.setdefault(row["server_url"], []).append(row["session_id"])
+    return out
 
 
-def describe_event(event: Event) -> str | None:
-    """One line for a run's log and progress display, or None for noise."""
-    props = event.properties
-    if event.type == "message.part.updated":
-        part = props.get("part") or {}
-        state = part.get("state") or {}
-        if part.get("type") == "tool" and state.get("status") in ("completed", "error"):
-            title = state.get("title") or json.dumps(state.get("input") or {})[:120]
-            return f"tool {part.get('tool')}: {title} [{state.get('status')}]"
-    elif event.type == "session.status":
-        return f"session {event.status}"
-    elif event.type == "session.error":
-        return f"error: {json.dumps(props.get('error'))[:300]}"
-    elif event.type == "permission.asked":
-        return f"permission asked ({props.get('permission')}): rejected"
-    return None
+def _client(settings: Settings, url: str) -> OpenCodeClient:
+    from switchboard.opencode.server import endpoint
 
-
-def _logging(path: Path, on_event: Callable[[Event], Any] | None) -> Callable[[Event], Any]:
-    """Log each event worth a line (not the same line twice in a row), then pass it on."""
-    last: list[str | None] = [None]
-
-    def hook(event: Event) -> Any:
-        line = describe_event(event)
-        if line and line != last[0]:
-            last[0] = line
-            _append_log(path, line)
-            if on_event is not None:
-                return on_event(line)
-        return None
-
-    return hook
+    return endpoint(settings, url).client()

@@ -1,16 +1,14 @@
-"""The workspace side of an attempt, for async code: the directory its session works in,
-and the settling of its worktree when it ends. Git and the database run off the loop."""
+"""The workspace of one task attempt, as its `Attempt` uses it: the directory its session
+works in (`enter`, before the session), and the end of its worktree (`leave`, once the
+run is recorded). Git and the database run off the event loop."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING
 
-import anyio
-
 from switchboard.errors import SwitchboardError
+from switchboard.offloop import off_loop
 from switchboard.workspaces.models import Delivery, Isolation, Workspace
 from switchboard.workspaces.service import Workspaces
 
@@ -22,46 +20,51 @@ if TYPE_CHECKING:
 log = logging.getLogger("switchboard.workspaces")
 
 
-class AttemptWorkspace:
-    def __init__(self, workspaces: Workspaces) -> None:
+class TaskWorkspace:
+    def __init__(self, workspaces: Workspaces, task: Task, runner: Runner) -> None:
         self.workspaces = workspaces
+        self.task = task
+        self.runner = runner
+        self.workspace: Workspace | None = None
 
-    async def prepare(self, task: Task, runner: Runner) -> tuple[Runner, Workspace | None]:
-        """The runner as this attempt sees it: with isolation, its workdir is a fresh worktree
-        (the session's `?directory=`, its MCP wiring, its agents). A problem is a
-        `SwitchboardError`: the attempt fails."""
-        if (task.isolation or runner.isolation) != Isolation.WORKTREE:
-            return runner, None
-        workspace = await anyio.to_thread.run_sync(partial(
-            self.workspaces.create, task.id, task.attempts, task.prompt, runner.workdir,
-            base=task.base_ref, deliver=task.deliver or Delivery.BRANCH))
-        return replace(runner, workdir=workspace.directory), workspace
+    @classmethod
+    def wanted(cls, workspaces: Workspaces, task: Task, runner: Runner) -> TaskWorkspace | None:
+        """The attempt's workspace if the task (or else its runner) asks for isolation."""
+        return cls(workspaces, task, runner) if (task.isolation or runner.isolation) == Isolation.WORKTREE else None
 
-    async def resume(self, task: Task, runner: Runner) -> tuple[Runner, Workspace | None]:
-        """After a restart: the directory the attempt in flight works in, and its worktree if
-        it is still to be settled here."""
-        workspace = await anyio.to_thread.run_sync(self.workspaces.get, task.id, task.attempts)
-        if workspace is None:
-            return runner, None
-        here = workspace.status == "active" and workspace.host == self.workspaces.host
-        return replace(runner, workdir=workspace.directory), (workspace if here else None)
+    async def enter(self, *, resumed: bool) -> str | None:
+        """The directory the attempt's session works in: a fresh worktree (the same one for
+        the same attempt after a restart). A resumed attempt whose worktree is not on this
+        host goes on where it is (None). A problem making one is a `SwitchboardError`."""
+        task = self.task
+        if resumed:
+            self.workspace = await off_loop(self.workspaces.get, task.id, task.attempts)
+            if self.workspace is None:
+                return None
+            if self.workspace.status != "active" or self.workspace.host != self.workspaces.host:
+                directory, self.workspace = self.workspace.directory, None
+                return directory
+            return self.workspace.directory
+        self.workspace = await off_loop(self.workspaces.create, task.id, task.attempts, task.prompt,
+                                        self.runner.workdir, base=task.base_ref,
+                                        deliver=task.deliver or Delivery.BRANCH)
+        return self.workspace.directory
 
-    async def settle(self, workspace: Workspace | None, *, ok: bool, runner: str, prompt: str,
-                     client: OpenCodeClient | None = None) -> Workspace | None:
-        """Collect and deliver (or discard) the attempt's work and remove its worktree, after
-        OpenCode lets go of the directory. A git failure leaves the worktree for `sweep`."""
+    async def leave(self, *, ok: bool, client: OpenCodeClient) -> Workspace | None:
+        """Collect and deliver (or discard) the attempt's work and remove its worktree, once
+        OpenCode has let go of the directory. A git failure leaves it for the next `sweep`."""
+        workspace, self.workspace = self.workspace, None
         if workspace is None:
             return None
-        if client is not None:
-            from switchboard.opencode.errors import OpenCodeError
+        from switchboard.opencode.errors import OpenCodeError
 
-            try:  # instances are never evicted: the worktree's would outlive it
-                await client.dispose_instance(workspace.directory)
-            except OpenCodeError as exc:
-                log.warning("could not dispose OpenCode's instance of %s: %s", workspace.directory, exc)
+        try:  # instances are never evicted: the worktree's would outlive it
+            await client.dispose_instance(workspace.directory)
+        except OpenCodeError as exc:
+            log.warning("could not dispose OpenCode's instance of %s: %s", workspace.directory, exc)
         try:
-            settled = await anyio.to_thread.run_sync(partial(
-                self.workspaces.settle, workspace, ok=ok, runner=runner, prompt=prompt))
+            settled = await off_loop(self.workspaces.settle, workspace, ok=ok, runner=self.runner.name,
+                                     prompt=self.task.prompt)
         except SwitchboardError as exc:
             log.warning("worktree %s of task %s left for the next sweep: %s", workspace.path, workspace.task_id, exc)
             return None
@@ -69,8 +72,10 @@ class AttemptWorkspace:
                  f" ({settled.note})" if settled.note else "")
         return settled
 
-    async def sweep(self) -> None:
-        try:
-            await anyio.to_thread.run_sync(self.workspaces.sweep)
-        except SwitchboardError as exc:
-            log.warning("sweep of orphaned worktrees failed: %s", exc)
+
+async def sweep(workspaces: Workspaces) -> None:
+    """Settle the worktrees a killed coordinator left on this host (see `Workspaces.sweep`)."""
+    try:
+        await off_loop(workspaces.sweep)
+    except SwitchboardError as exc:
+        log.warning("sweep of orphaned worktrees failed: %s", exc)

@@ -75,6 +75,11 @@ class Workspaces:
                base: str | None = None, deliver: Delivery | str = Delivery.BRANCH) -> Workspace:
         """A fresh worktree for this attempt on branch `switchboard/<task>-<slug>`, from `base`
         (default: HEAD's commit). The same attempt asked again gets the same worktree."""
+        with self._lock(f"task-{task_id}"):  # two starts of one attempt must not undo each other
+            return self._create(task_id, attempt, prompt, workdir, base=base, deliver=deliver)
+
+    def _create(self, task_id: int, attempt: int, prompt: str, workdir: str | Path, *, base: str | None,
+                deliver: Delivery | str) -> Workspace:
         existing = self.get(task_id, attempt)
         if existing is not None and existing.status == "active" and Path(existing.directory).is_dir():
             return existing
@@ -92,6 +97,8 @@ class Workspaces:
         path = self.root / f"task-{task_id}-{attempt}"
         directory = path / Path(workdir).resolve().relative_to(repo)
         branch = branch_name(task_id, prompt)
+        if existing is None or existing.status == "finished":
+            branch = _free_branch(repo, branch)
         values = {"task_id": task_id, "attempt": attempt, "host": self.host, "repo": str(repo),
                   "path": str(path), "directory": str(directory), "branch": branch, "base_ref": base_ref,
                   "base_commit": base_commit, "target_branch": target, "deliver": Delivery(deliver).value,
@@ -193,7 +200,7 @@ class Workspaces:
         cleanly, without a working tree (`merge-tree`), then bring along the working tree that
         has the base branch checked out, if any. A conflict changes nothing."""
         repo, base = workspace.repo, workspace.target_branch
-        with self._repo_lock(repo):
+        with self._lock("merge-" + hashlib.sha1(str(Path(repo).resolve()).encode()).hexdigest()[:16]):
             tip = git.branch_tip(repo, base) if base else None
             if base is None or tip is None:
                 return False, f"needs merge: no branch to merge into ({workspace.base_ref} is not one)"
@@ -225,12 +232,11 @@ class Workspaces:
             return True, f"{how} into {base} ({new[:10]})"
 
     @contextmanager
-    def _repo_lock(self, repo: str) -> Iterator[None]:
-        """One merge at a time into a repository among this host's processes."""
+    def _lock(self, name: str) -> Iterator[None]:
+        """One holder at a time among this host's processes (merges into one repository, say)."""
         locks = self.settings.home / "locks"
         locks.mkdir(parents=True, exist_ok=True, mode=0o700)
-        name = hashlib.sha1(str(Path(repo).resolve()).encode()).hexdigest()[:16]
-        with (locks / f"merge-{name}.lock").open("a") as lock:
+        with (locks / f"{name}.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
@@ -318,6 +324,16 @@ def _files(path: str, base: str, head: str) -> list[dict[str, object]]:
                       "added": int(added) if added.isdigit() else None,
                       "deleted": int(deleted) if deleted.isdigit() else None})
     return files
+
+
+def _free_branch(repo: Path, branch: str) -> str:
+    """`branch`, or `branch-2`, `-3`...: a branch kept from an earlier run of the task
+    (`task retry` of a finished one) is never reset."""
+    candidate, n = branch, 1
+    while git.branch_tip(repo, candidate) is not None:
+        n += 1
+        candidate = f"{branch}-{n}"
+    return candidate
 
 
 def _delete_branch(repo: str, branch: str, expected: str | None) -> bool:

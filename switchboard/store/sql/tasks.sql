@@ -42,8 +42,8 @@ RETURNING *;
 -- `task retry`: a finished task goes back to the queue with fresh attempts.
 UPDATE tasks
 SET status = 'queued', attempts = 0, available_at = :now, error = NULL, result = NULL,
-    failed_dependency = NULL, owner = NULL, lease_expires_at = NULL, session_id = NULL,
-    server_url = NULL, finished_at = NULL, updated_at = :now
+    failed_dependency = NULL, owner = NULL, lease_expires_at = NULL, run_id = NULL,
+    finished_at = NULL, updated_at = :now
 WHERE id = :id AND status IN ('dead', 'cancelled', 'done')
 RETURNING *;
 
@@ -81,15 +81,17 @@ SELECT name FROM runners WHERE name = :name;
 UPDATE tasks
 SET status = 'running', attempts = attempts + 1, assigned_runner = :runner, owner = :owner,
     lease_expires_at = :lease_until, started_at = :now, deadline_at = :deadline,
-    session_id = NULL, server_url = NULL, run_id = NULL,
-    error = NULL, updated_at = :now
+    run_id = NULL, error = NULL, updated_at = :now
 WHERE id = :id AND status = 'queued'
 RETURNING *;
 
--- name: set_session
-UPDATE tasks SET session_id = :session_id, server_url = :server_url, run_id = :run_id,
-    updated_at = :now
+-- name: set_run
+UPDATE tasks SET run_id = :run_id, updated_at = :now
 WHERE id = :id AND owner = :owner AND status = 'running';
+
+-- name: run_session
+-- A task's session is its run's.
+SELECT session_id, server_url FROM runs WHERE id = :id;
 
 -- name: renew
 -- Extends the leases of every running task this coordinator holds.
@@ -129,7 +131,7 @@ RETURNING *;
 -- Give a task back without counting the attempt (the coordinator is shutting down).
 UPDATE tasks
 SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_expires_at = NULL,
-    session_id = NULL, server_url = NULL, updated_at = :now
+    run_id = NULL, updated_at = :now
 WHERE id = :id AND status = 'running' AND owner = :owner;
 
 -- name: schedule_insert

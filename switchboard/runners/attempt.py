@@ -1,0 +1,303 @@
+"""One attempt at a prompt on a runner, from its run record to its clean-up.
+
+An `Attempt` owns the whole life of one run: it records the run, opens (or continues)
+the session, puts recalled memory and unread mail into it as context, sends the
+prompt (`prompt_async`), follows the turn (`TurnFollower`: events first, the server's
+state as the fallback), settles the run with the answer or the error, files the one
+`status_report`, and deletes the session once all of that is recorded.
+
+`runner run` drives one attempt to its end on its own event stream (`run_to_end`);
+the coordinator starts many, feeds them its servers' events (`handle`), asks them to
+`check` now and then, and schedules the next attempt from their `Outcome`. A run
+record left by a coordinator that died is picked up again (`Attempt(run=...)`): each
+step that was done is not done twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from switchboard.offloop import off_loop
+from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
+from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
+from switchboard.opencode.models import Event, Turn
+from switchboard.runners.models import Run, Runner
+
+if TYPE_CHECKING:
+    from switchboard.opencode.client import OpenCodeClient
+    from switchboard.runners.service import Runners
+    from switchboard.workspaces.attempt import TaskWorkspace
+
+log = logging.getLogger("switchboard.runners")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended: its finished run, the turn if the session answered, and
+    whether it failed because its server did (worth retrying at once elsewhere)."""
+
+    run: Run
+    turn: Turn | None = None
+    server_down: bool = False
+
+
+class Attempt:
+    def __init__(self, runners: Runners, runner: Runner, client: OpenCodeClient, prompt: str, *,
+                 run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
+                 timeout: float | None = None, model: str | None = None, continue_session: bool = False,
+                 keep_session: bool | None = None, max_retries: int = 3,
+                 on_line: Callable[[str], Any] | None = None, workspace: TaskWorkspace | None = None) -> None:
+        self.runners = runners
+        self.runner = runner
+        self.client = client
+        self.prompt = prompt
+        self.run = run
+        self.task_id = task_id if run is None else run.task_id
+        self.reply_to = reply_to
+        self.timeout = timeout or runner.timeout_seconds
+        self.model = model or runner.model
+        self.continue_session = continue_session
+        kept = runners.settings.keep_sessions if keep_session is None else keep_session
+        self.keep_session = 2 if continue_session else int(bool(kept))  # as runs.keep_session
+        if run is not None:
+            self.keep_session = max(self.keep_session, run.keep_session)
+        self.max_retries = max_retries
+        self.on_line = on_line
+        self.workspace = workspace  # with isolation: the attempt works in its own git worktree
+        self.follower: TurnFollower | None = None
+        self.outcome: Outcome | None = None
+        self._last_line: str | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.run.session_id if self.run is not None else None
+
+    @property
+    def deadline(self) -> float:
+        """When the attempt times out (epoch seconds): its run's start plus the timeout."""
+        return (self.run.started_at if self.run is not None else time.time()) + self.timeout
+
+    # -- start -------------------------------------------------------------------------
+
+    async def begin(self) -> Run:
+        """Record the run (a resumed attempt has one already)."""
+        if self.run is None:
+            self.run = await off_loop(self.runners.start_run, self.runner, self.prompt, task_id=self.task_id,
+                                      keep_session=self.keep_session)
+        return self.run
+
+    async def start(self) -> bool:
+        """Open the session, add the context, send the prompt: each step once, so that an
+        attempt resumed after a crash goes on from where it stopped. True if the prompt
+        was sent now."""
+        run = await self.begin()
+        resumed = run.session_id is not None
+        await self._enter_workspace(resumed)
+        if not resumed:
+            session_id = await self._open_session()
+            run = self.run = await off_loop(self.runners.record_session, run, session_id, self.client.url)
+        self.follower = TurnFollower(self.client, run.session_id or "", since=run.started_at,
+                                     max_retries=self.max_retries, directory=self.runner.workdir)
+        prompted, has_context = (run.prompted_at is not None, False)
+        if resumed and not prompted:
+            prompted, has_context = await self._progress()
+        if prompted:
+            return False
+        prepared = await self.runners.prepare(self.client, self.runner, self.prompt, context=not has_context)
+        if prepared.context:
+            await self.client.add_context(run.session_id or "", prepared.context)
+            await off_loop(self.runners.mark_read, prepared.mail)
+        await self.client.prompt_async(run.session_id or "", self.prompt, agent=self.runner.agent,
+                                       model=self.model, system=prepared.system, tools=prepared.tools)
+        self.run = await off_loop(self.runners.record_prompted, run)
+        self._line("prompt sent")
+        return True
+
+    async def _enter_workspace(self, resumed: bool) -> None:
+        """With isolation, everything from here on happens in the attempt's worktree."""
+        if self.workspace is None or self.runner.workdir != self.workspace.runner.workdir:
+            return  # none, or entered already
+        directory = await self.workspace.enter(resumed=resumed)
+        if directory is not None:
+            self.runner = replace(self.runner, workdir=directory)
+            self.client = self.client.at(directory)
+
+    async def _open_session(self) -> str:
+        await self.runners.equip(self.client, self.runner)
+        live = self.runner.session_id if self.keep_session == 2 else None
+        if live:
+            try:
+                return (await self.client.get_session(live)).id
+            except SessionNotFound:
+                log.warning("runner %s's live session %s is gone; starting a new one", self.runner.name, live)
+        return (await self.client.create_session(title=f"runner/{self.runner.name}")).id
+
+    async def _progress(self) -> tuple[bool, bool]:
+        """For a resumed attempt: whether the prompt, and the context, reached the session."""
+        since_ms = ((self.run.started_at if self.run else 0) - CLOCK_SKEW) * 1000
+        ours = [m for m in await self.client.messages(self.session_id or "")
+                if m.role == "user" and created_ms(m) >= since_ms]
+        return any(m.text == self.prompt for m in ours), bool(ours)
+
+    # -- follow ------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """The turn is over (or the attempt timed out): time to `settle`."""
+        return time.time() >= self.deadline or (self.follower is not None and self.follower.done)
+
+    async def handle(self, event: Event) -> None:
+        """One of the session's events: logged, and followed."""
+        line = describe_event(event)
+        if line:
+            self._line(line)
+        if self.follower is not None:
+            await self.follower.handle(event)
+
+    async def check(self) -> bool:
+        """Ask the server how the turn goes (events may have been missed); True when done."""
+        if self.follower is not None and not self.done:
+            await self.follower.poll()
+        return self.done
+
+    async def move(self, client: OpenCodeClient) -> None:
+        """Go on through another client: the server came back at a new address, with its sessions."""
+        self.client = client
+        if self.follower is not None:
+            self.follower.client = client
+        if self.run is not None and self.run.session_id:
+            self.run = await off_loop(self.runners.record_session, self.run, self.run.session_id, client.url)
+
+    async def answered(self) -> bool:
+        """Whether the session holds a finished answer to the prompt."""
+        if self.follower is None:
+            return False
+        turn, prompted = await self.follower.read()
+        return prompted and complete(turn)
+
+    async def run_to_end(self) -> Outcome:
+        """Start and follow the attempt on its own event stream until it is over; settle it."""
+        await self.begin()
+        try:
+            async with self.client.events(directory=self.runner.workdir) as stream:
+                await stream.connect()
+                await self.start()
+                with anyio.move_on_after(max(self.deadline - time.time(), 0)):
+                    async for event in stream:
+                        if event.type in (Event.RECONNECTED, "server.heartbeat"):
+                            await self.check()
+                        elif event.session_id == self.session_id:
+                            await self.handle(event)
+                        if self.done:
+                            break
+            return await self.settle()
+        except OpenCodeError as exc:
+            await self.fail(str(exc), server_down=isinstance(exc, ServerDown))
+            raise
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await self.abort(f"interrupted: {exc!r}" if str(exc) else "interrupted")
+            raise
+
+    # -- settle ------------------------------------------------------------------------
+
+    async def settle(self) -> Outcome:
+        """Record the answer (or why there is none), report it, clean up."""
+        assert self.follower is not None and self.run is not None
+        error = None
+        if not self.follower.done and time.time() >= self.deadline:
+            await self._abort_session()
+            error = f"timed out: session {self.session_id} did not finish within {self.timeout:g} s; aborted"
+        try:
+            turn = await self.follower.turn(time.time() - (self.run.prompted_at or self.run.started_at))
+        except (ServerDown, SessionNotFound) as exc:
+            return await self.fail(error or str(exc), server_down=isinstance(exc, ServerDown))
+        if error is None and turn.error is None and not complete(turn):
+            error = "stalled: the session went idle without finishing its answer"
+        return await self._finish(Outcome(self.run, turn), error=error)
+
+    async def fail(self, error: str, *, server_down: bool = False) -> Outcome:
+        """End the attempt without an answer."""
+        return await self._finish(Outcome(self.run, None, server_down), error=error)  # type: ignore[arg-type]
+
+    async def abort(self, reason: str) -> Outcome:
+        """Stop the session's turn and end the attempt as aborted (cancelled, shutdown, interrupt)."""
+        await self._abort_session()
+        return await self._finish(Outcome(self.run, None), error=reason, status="aborted")  # type: ignore[arg-type]
+
+    async def _finish(self, outcome: Outcome, *, error: str | None, status: str | None = None) -> Outcome:
+        if self.outcome is not None:
+            return self.outcome
+        run = await off_loop(self.runners.finish, outcome.run, turn=outcome.turn, error=error, status=status,
+                             reply_to=self.reply_to)
+        self.run = run
+        await self.cleanup()
+        if self.workspace is not None:  # after the session is gone, before a retry can want the branch
+            await self.workspace.leave(ok=run.ok, client=self.client)
+        self.run = await off_loop(self.runners.get_run, run.id)  # with what became of its session
+        self.outcome = Outcome(self.run, outcome.turn, outcome.server_down)
+        return self.outcome
+
+    async def _abort_session(self) -> None:
+        if not self.session_id:
+            return
+        try:
+            with anyio.move_on_after(self.client.timeout):
+                await self.client.abort(self.session_id)
+        except OpenCodeError as exc:
+            log.warning("could not abort session %s: %s", self.session_id, exc)
+
+    async def cleanup(self) -> None:
+        """Delete the session now that its answer, tool calls and log are recorded, unless
+        it is kept; a runner's new live session retires the one before it."""
+        run = self.run
+        if run is None or not run.session_id:
+            return
+        if self.keep_session == 2:
+            for old in await off_loop(self.runners.stale_live_sessions, run.runner, run.session_id):
+                await self.runners.delete_session(self.client, old)
+        if not self.keep_session:
+            await self.runners.delete_session(self.client, run.session_id)
+
+    def _line(self, line: str) -> None:
+        if line == self._last_line or self.run is None:
+            return
+        self._last_line = line
+        append_log(Path(self.run.log_path or self.runners.log_path(self.run)), line)
+        if self.on_line is not None:
+            self.on_line(line)
+
+
+def describe_event(event: Event) -> str | None:
+    """One line for a run's log and progress display, or None for noise."""
+    props = event.properties
+    if event.type == "message.part.updated":
+        part = props.get("part") or {}
+        state = part.get("state") or {}
+        if part.get("type") == "tool" and state.get("status") in ("completed", "error"):
+            title = state.get("title") or json.dumps(state.get("input") or {})[:120]
+            return f"tool {part.get('tool')}: {title} [{state.get('status')}]"
+    elif event.type == "session.status":
+        return f"session {event.status}"
+    elif event.type == "session.error":
+        return f"error: {json.dumps(props.get('error'))[:300]}"
+    elif event.type == "permission.asked":
+        return f"permission asked ({props.get('permission')}): rejected"
+    return None
+
+
+def append_log(path: Path, line: str, body: str | None = None) -> None:
+    # A run taken over from another host's coordinator logs its end in this host's home.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        if body:
+            fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))

@@ -1,0 +1,217 @@
+"""The coordinator against what stops, stalls or leaks a long-running process: hostile
+events, a `kill -9` (itself, left a zombie; or its managed OpenCode server), a crash
+between context and prompt."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from switchboard.config import Settings
+from switchboard.coordinator import daemon
+from switchboard.coordinator.loop import Coordinator
+from switchboard.coordinator.tasks import Tasks
+from switchboard.modelserver import ScriptedModel
+from switchboard.opencode.client import OpenCodeClient
+from switchboard.opencode.events import parse_sse
+from switchboard.opencode.server import Endpoint, ManagedServer
+from switchboard.runners import Runners
+from switchboard.runners.attempt import Attempt
+from tests.test_coordinator import _start_coordinator, _wait_for, all_finished, prompts_seen, run_until
+
+SCRIPT = [{"name": "slow", "match": r"^slow", "delay": 2.0, "reply": "slow answer"}]
+
+
+@pytest.fixture
+def team(settings: Settings, workdir: Path) -> Tasks:
+    runners = Runners.open(settings)
+    for name in ("ann", "bob", "cy"):
+        runners.create(name, "works", workdir=workdir, role="worker")
+    return Tasks(runners.store, settings)
+
+
+async def _lines(*lines: str) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+HOSTILE_FRAMES = [
+    "data: not json at all", "",
+    "data: [1, 2, 3]", "",
+    'data: {"type": "permission.asked", "properties": {"sessionID": "%s"}}', "",  # no request id
+    'data: {"type": "question.asked", "properties": {"sessionID": "%s", "id": ""}}', "",
+    'data: {"type": "session.status", "properties": {"sessionID": "%s", "status": {"type": "retry", '
+    '"attempt": "many"}}}', "",  # a handler that raises
+    'data: {"type": "session.status", "properties": {"sessionID": "%s", "status": "busy"}}', "",
+    'data: {"type": "no.such.type", "properties": {"sessionID": "%s"}}', "",
+    'data: {"type": "message.part.updated", "properties": {"part": "not an object", "info": 7}}', "",
+    'data: {"type": "session.idle", "properties": []}', "",
+    'data: {"payload": "not an object", "directory": 5}', "",
+    'data: {"properties": {"sessionID": "%s"}}', "",  # no type
+]
+
+
+def test_hostile_events_do_not_stop_the_coordinator(
+        settings: Settings, team: Tasks, attach: str, caplog: pytest.LogCaptureFixture) -> None:
+    ids = [team.add(f"slow hostile {i}", role="worker").id for i in range(6)]
+    coordinator = Coordinator(settings, attach=[attach], remember=False, concurrency=3)
+    fed = Counter[str]()
+
+    async def feed() -> None:
+        client = coordinator.pool.client(attach)
+        while not all_finished(team, ids)():
+            for flight in list(coordinator.flights.values()):
+                frames = [line.replace("%s", flight.attempt.session_id or "") for line in HOSTILE_FRAMES]
+                async for event in parse_sse(_lines(*frames)):
+                    await coordinator.dispatch(client, event)
+                    fed[event.type] += 1
+            await anyio.sleep(0.05)
+
+    async def main() -> None:
+        stop = anyio.Event()
+        async with anyio.create_task_group() as group:
+            async def watch() -> None:
+                with anyio.move_on_after(90):
+                    await feed()
+                stop.set()
+
+            group.start_soon(watch)
+            await coordinator.run(stop, grace=5)
+
+    with caplog.at_level(logging.ERROR, logger="switchboard.coordinator"):
+        anyio.run(main)
+    assert [team.get(i).status.value for i in ids] == ["done"] * 6
+    assert [team.get(i).attempts for i in ids] == [1] * 6
+    assert fed["permission.asked"] and fed["no.such.type"] and fed["None"]
+    # the event that broke its handler is in the log, and nothing else stopped
+    assert any("event not handled" in r.message and '"attempt": "many"' in r.message for r in caplog.records)
+
+
+def test_start_right_after_kill_9_even_while_the_old_one_is_a_zombie(
+        settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint) -> None:
+    first = _start_coordinator(settings.home, [attach], opencode_server.password or "")
+    try:
+        _wait_for(lambda: daemon.read_state(settings) is not None, 30, "the first coordinator")
+        os.kill(first.pid, signal.SIGKILL)  # not waited for: it stays a zombie
+        _wait_for(lambda: _state(first.pid) == "Z", 10, "the killed coordinator to be a zombie")
+        assert not daemon.running(settings)
+        started = time.monotonic()
+        env = {**os.environ, "SWITCHBOARD_HOME": str(settings.home),
+               "OPENCODE_SERVER_PASSWORD": opencode_server.password or ""}
+        result = subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "start", "--no-memory",
+                                 f"--attach={attach}", "--json"], env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert _state(first.pid) == "Z"  # still unreaped: the lock, not the pid, decided
+        assert time.monotonic() - started < 15
+        assert daemon.running(settings)
+        again = subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "start", "--no-memory",
+                                f"--attach={attach}"], env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 2 and "already runs" in again.stderr
+    finally:
+        daemon.stop_background(settings)
+        first.wait(timeout=10)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def test_crash_between_context_and_prompt_resends_on_the_same_attempt(
+        settings: Settings, team: Tasks, attach: str, model: ScriptedModel) -> None:
+    """The state a coordinator leaves when killed after the context went in and before
+    the prompt did (and a stray run of the task an older crash left `running`)."""
+    task = team.add("slow interrupted job", runner="ann")
+    coordinator = Coordinator(settings, attach=[attach], remember=False)
+    runners = coordinator.runners
+    (assignment,) = coordinator.tasks.claim(coordinator.owner, capacity=1, lease=30)
+    stray = runners.start_run(runners.get("ann"), task.prompt, task_id=task.id)
+
+    async def crash_after_context() -> None:
+        async with OpenCodeClient(attach, directory=runners.get("ann").workdir) as client:
+            attempt = Attempt(runners, runners.get("ann"), client, task.prompt, task_id=task.id)
+            run = await attempt.begin()
+            coordinator.tasks.set_run(task.id, coordinator.owner, run.id)
+            session = await client.create_session(title="runner/ann")
+            run = runners.record_session(run, session.id, client.url)
+            await client.add_context(session.id, "## Unread mail\n\n- #1 request from alice: hello\n")
+
+    anyio.run(crash_after_context)
+    run_until(coordinator, all_finished(team, [task.id]), timeout=60)
+    done = team.get(task.id)
+    assert (done.status.value, done.attempts, done.result) == ("done", 1, "slow answer")
+    runs = runners.runs("ann")
+    assert [r.status for r in runs if r.id != stray.id] == ["success"]  # the same attempt, not a new one
+    assert all(r.status != "running" for r in runs)  # the stray run was closed when the task settled
+    assert prompts_seen(model, {task.prompt}) == Counter({task.prompt: 1})
+    assert assignment.task.id == task.id
+    runners.destroy("ann")  # no run stays in progress to refuse it
+
+
+def test_managed_server_killed_mid_task_is_restarted_and_every_task_ends_done(
+        settings: Settings, team: Tasks, opencode_bin: str, opencode_env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in opencode_env.items():  # the managed server runs offline, in a private data dir
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SWITCHBOARD_OPENCODE_BIN", opencode_bin)
+    settings = Settings.load(settings.home)
+    ids = [team.add(f"slow managed {i}", role="worker").id for i in range(6)]
+    coordinator = Coordinator(settings, remember=False, concurrency=3)
+    managed = ManagedServer(settings)
+    first = managed.read()
+    assert first is not None
+    killed: list[float] = []
+
+    def kill_when_three_run() -> None:
+        if not killed and len([t for t in team.list(status="running") if t.session_id]) == 3:
+            os.kill(first.pid, signal.SIGKILL)
+            killed.append(time.monotonic())
+
+    try:
+        run_until(coordinator, all_finished(team, ids), timeout=150, every=kill_when_three_run)
+        assert killed, "the server was never killed"
+        assert [team.get(i).status.value for i in ids] == ["done"] * 6
+        second = managed.status()
+        assert second is not None and second.pid != first.pid  # it runs again, restarted
+    finally:
+        managed.stop()
+
+
+def test_managed_server_stops_when_idle_unless_a_coordinator_runs(
+        tmp_path: Path, opencode_bin: str, opencode_env: dict[str, str]) -> None:
+    import fcntl
+
+    home = tmp_path / "idle-home"
+    home.mkdir()
+    (home / "config.toml").write_text("opencode_idle_seconds = 1.5\n")
+    settings = Settings.load(home)
+    server = ManagedServer(settings, binary=opencode_bin, env=opencode_env)
+    try:
+        with open(home / daemon.LOCK_FILE, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # as a running coordinator holds it
+            server.start()
+            time.sleep(4)
+            assert server.status() is not None  # needed: a coordinator runs
+        _wait_for(lambda: server.read() is None, 30, "the idle server to stop")
+        started = time.monotonic()
+        info, _ = server.start()
+        import shutil
+
+        shutil.rmtree(home)  # a one-shot home removed: its server goes too
+        _wait_for(lambda: _state(info.pid) in ("gone", "Z"), 30, "the server of a removed home to stop")
+        assert time.monotonic() - started < 30
+    finally:
+        server.stop()
