@@ -130,26 +130,35 @@ def _state(pid: int) -> str:
         return "gone"
 
 
-def test_crash_between_context_and_prompt_resends_on_the_same_attempt(
-        settings: Settings, team: Tasks, attach: str, model: ScriptedModel) -> None:
-    """The state a coordinator leaves when killed after the context went in and before
-    the prompt did (and a stray run of the task an older crash left `running`)."""
-    task = team.add("slow interrupted job", runner="ann")
+@pytest.mark.parametrize("stage", ["run", "session", "context", "marked prompted", "prompt sent"])
+def test_a_crash_at_any_step_goes_on_with_the_same_attempt(
+        settings: Settings, team: Tasks, attach: str, model: ScriptedModel, stage: str) -> None:
+    """The state a coordinator leaves when killed after `stage` of an attempt (and a
+    stray run of the task that an older crash left `running`): the restarted
+    coordinator goes on with the same attempt; the prompt reaches the model once."""
+    task = team.add(f"slow interrupted after {stage}", runner="ann")
     coordinator = Coordinator(settings, attach=[attach], remember=False)
     runners = coordinator.runners
-    (assignment,) = coordinator.tasks.claim(coordinator.owner, capacity=1, lease=30)
+    coordinator.tasks.claim(coordinator.owner, capacity=1, lease=30)
     stray = runners.start_run(runners.get("ann"), task.prompt, task_id=task.id)
+    steps = ["run", "session", "context", "marked prompted", "prompt sent"]
 
-    async def crash_after_context() -> None:
+    async def crash() -> None:
         async with OpenCodeClient(attach, directory=runners.get("ann").workdir) as client:
-            attempt = Attempt(runners, runners.get("ann"), client, task.prompt, task_id=task.id)
-            run = await attempt.begin()
+            run = await Attempt(runners, runners.get("ann"), client, task.prompt, task_id=task.id).begin()
             coordinator.tasks.set_run(task.id, coordinator.owner, run.id)
-            session = await client.create_session(title="runner/ann")
-            run = runners.record_session(run, session.id, client.url)
-            await client.add_context(session.id, "## Unread mail\n\n- #1 request from alice: hello\n")
+            for step in steps[1:steps.index(stage) + 1]:
+                if step == "session":
+                    run = runners.record_session(run, (await client.create_session(title="runner/ann")).id,
+                                                 client.url)
+                elif step == "context":
+                    await client.add_context(run.session_id, "## Unread mail\n\n- #1 request from alice: hi\n")
+                elif step == "marked prompted":
+                    run = runners.record_prompted(run)
+                else:
+                    await client.prompt_async(run.session_id, task.prompt)
 
-    anyio.run(crash_after_context)
+    anyio.run(crash)
     run_until(coordinator, all_finished(team, [task.id]), timeout=60)
     done = team.get(task.id)
     assert (done.status.value, done.attempts, done.result) == ("done", 1, "slow answer")
@@ -157,7 +166,6 @@ def test_crash_between_context_and_prompt_resends_on_the_same_attempt(
     assert [r.status for r in runs if r.id != stray.id] == ["success"]  # the same attempt, not a new one
     assert all(r.status != "running" for r in runs)  # the stray run was closed when the task settled
     assert prompts_seen(model, {task.prompt}) == Counter({task.prompt: 1})
-    assert assignment.task.id == task.id
     runners.destroy("ann")  # no run stays in progress to refuse it
 
 

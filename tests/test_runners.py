@@ -239,7 +239,7 @@ def test_destroy_and_prune_delete_sessions_on_the_server(
     kept = [runners.run(reviewer, f"kept {i}", attach=attach, keep_session=True)[0].session_id for i in range(2)]
     with opencode_server.sync_client(directory=workdir) as client:
         stray = client.create_session(title=f"runner/{reviewer}").id  # as a crash would leave it
-        assert cli.json("opencode", "sessions", "prune", "--attach", attach)["deleted"] == [stray]
+        assert cli.json("opencode", "sessions", "prune", "--attach", attach, "--older-than", "0")["deleted"] == [stray]
         assert set(kept) <= {s.id for s in client.list_sessions()}
         cli("runner", "destroy", reviewer)
         assert not set(kept) & {s.id for s in client.list_sessions()}

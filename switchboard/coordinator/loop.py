@@ -49,6 +49,7 @@ log = logging.getLogger("switchboard.coordinator")
 
 CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
 SHUTDOWN_GRACE = 30.0
+PRUNE_EVERY = 120.0  # seconds between clean-ups of the sessions crashed attempts left on the servers
 STREAM_GIVES_UP = 15.0  # seconds of failed reconnection after which a server counts as down
 
 
@@ -108,6 +109,7 @@ class Coordinator:
         self._wake = anyio.Event()
         self._group: TaskGroup | None = None  # the running loop's, for attempts started in the background
         self._watched: set[str] = set()
+        self._starting: set[int] = set()  # tasks claimed whose attempt is being set up
         self._memory: Any = None
 
     # -- one pass ----------------------------------------------------------------
@@ -146,7 +148,7 @@ class Coordinator:
     # -- starting ----------------------------------------------------------------
 
     async def _start_ready(self) -> int:
-        capacity = self.concurrency - len(self.flights)
+        capacity = self.concurrency - len(self.flights) - len(self._starting)
         if capacity <= 0 or self.pool.pick() is None:
             return 0
         assignments = await off_loop(self.tasks.claim, self.owner, capacity=capacity, lease=self.lease,
@@ -157,6 +159,7 @@ class Coordinator:
                 await off_loop(self.tasks.release, assignment.task.id, self.owner)
                 continue
             self.pool.assign(url)  # now, so that the next start weighs it
+            self._starting.add(assignment.task.id)  # ours already: not to be adopted meanwhile
             await self._launch(f"start of task {assignment.task.id}", self._start, assignment, url)
         return len(assignments)
 
@@ -170,6 +173,12 @@ class Coordinator:
 
     async def _start(self, assignment: Assignment, url: str) -> None:
         """Start the assignment as an attempt on `url` (assigned to it already)."""
+        try:
+            await self._start_attempt(assignment, url)
+        finally:
+            self._starting.discard(assignment.task.id)
+
+    async def _start_attempt(self, assignment: Assignment, url: str) -> None:
         task = assignment.task
         try:
             runner = await off_loop(self.runners.get, assignment.runner)
@@ -185,24 +194,25 @@ class Coordinator:
         flight = self._follow(Flight(task.id, attempt, url))
         run = await attempt.begin()
         await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
-        await self._go(flight)
-        log.info("task %s started on %s (session %s at %s)", task.id, runner.name, attempt.session_id, url)
+        if await self._go(flight):
+            log.info("task %s started on %s (session %s at %s)", task.id, runner.name, attempt.session_id, url)
 
-    async def _go(self, flight: Flight) -> None:
-        """Start (or, resumed, go on with) the flight's attempt."""
+    async def _go(self, flight: Flight) -> bool:
+        """Start (or, resumed, go on with) the flight's attempt; False if it failed."""
         try:
             sent = await flight.attempt.start()
         except OpenCodeError as exc:
             await self._failed(flight, f"could not start on {flight.url}: {exc}",
                                server_down=isinstance(exc, ServerDown))
-            return
+            return False
         except SwitchboardError as exc:  # e.g. its worktree could not be made
             await self._failed(flight, f"could not start: {exc}")
-            return
+            return False
         except Exception as exc:
             await self._failed(flight, f"could not start on {flight.url}: {exc!r}")
             raise
         flight.next_check = time.time() + IDLE_GRACE if sent else 0.0  # resumed: look at it now
+        return True
 
     def _follow(self, flight: Flight) -> Flight:
         """Follow an attempt whose server the pool counts it on."""
@@ -222,7 +232,7 @@ class Coordinator:
         those whose coordinator stopped renewing their lease."""
         adopted = 0
         for task in await off_loop(self.tasks.mine, self.owner):
-            if task.id not in self.flights:
+            if task.id not in self.flights and task.id not in self._starting:
                 adopted += await self._resume(task)
         for task in await off_loop(self.tasks.orphaned):
             if task.id not in self.flights and (taken := await off_loop(self.tasks.adopt, task.id, self.owner,
@@ -338,23 +348,42 @@ class Coordinator:
         if new_url is None or new_url == url:
             return
         await self._launch(f"events of {new_url}", self._watch_supervised, new_url)
+        await self._launch(f"session clean-up on {new_url}", self._prune, new_url)
         for flight in [f for f in self.flights.values() if f.url == url]:
+            flight.url = new_url  # now: a second report of the same death finds nothing left to move
             await self._launch(f"move of task {flight.task_id}", self._move, flight, new_url)
 
     async def _move(self, flight: Flight, url: str) -> None:
-        """Go on with an attempt on the restarted managed server (which has its sessions)."""
-        flight.url = url  # the pool counted it on the new URL already
-        await flight.attempt.move(self.pool.client(url, flight.attempt.runner.workdir))
-        if flight.attempt.follower is None or flight.attempt.run is None or \
-                flight.attempt.run.prompted_at is None:
-            await self._go(flight)  # not prompted yet: finish starting, same attempt
+        """Go on with an attempt on the restarted managed server (which has its sessions):
+        what had not reached the session is sent now; a turn that died with the server
+        fails the attempt, to be retried at once."""
+        attempt = flight.attempt  # counted on the new URL by the pool already
+        await attempt.move(self.pool.client(url, attempt.runner.workdir))
+        try:
+            sent = await attempt.start()
+            alive = sent or await attempt.answered()
+        except OpenCodeError as exc:
+            await self._failed(flight, f"could not go on at {url}: {exc}", server_down=isinstance(exc, ServerDown))
             return
-        if not await flight.attempt.answered():
-            await self._settled(flight, await flight.attempt.fail(
-                f"the OpenCode server at its old address died mid-turn; retried on {url}", server_down=True))
+        if not alive:
+            await self._settled(flight, await attempt.fail(
+                f"the OpenCode server died mid-turn; retried on {url}", server_down=True))
             return
-        flight.next_check = 0.0
+        flight.next_check = time.time() + IDLE_GRACE if sent else 0.0
         self._wake.set()
+
+    async def _prune_now_and_then(self) -> None:
+        while True:
+            for url in self.pool.urls:
+                await guarded(f"session clean-up on {url}", self._prune, url)
+            await anyio.sleep(PRUNE_EVERY)
+
+    async def _prune(self, url: str) -> None:
+        """Delete the sessions attempts left on a server (the coordinator or the server died
+        before their clean-up)."""
+        pruned = await self.runners.prune_sessions(self.pool.client(url))
+        if pruned:
+            log.info("deleted %d session(s) left on %s", len(pruned), url)
 
     async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
         """A short memory of a task's final outcome in the runner's namespace."""
@@ -364,7 +393,7 @@ class Coordinator:
         content = (f"Task #{task.id} ({task.status.value}): {task.prompt[:300]}\n"
                    f"Outcome: {outcome[:500]}")
         try:
-            await anyio.to_thread.run_sync(self._store_memory, runner, content, run.ok, task.id)
+            await off_loop(self._store_memory, runner, content, run.ok, task.id)
         except SwitchboardError as exc:  # e.g. the answer held something that looks like a secret
             log.warning("outcome of task %s not remembered: %s", task.id, exc)
 
@@ -412,8 +441,10 @@ class Coordinator:
             log.exception("event not handled: %s", json.dumps(event.to_dict(), default=str)[:500])
 
     async def _on_event(self, client: OpenCodeClient, event: Event) -> None:
-        if event.type == Event.RECONNECTED:
+        if event.type in (Event.RECONNECTED, Event.DISCONNECTED):
             self._check_all_on(client.url)  # events may have been lost meanwhile
+            if event.type == Event.DISCONNECTED and self.pool.is_managed(client.url):
+                await self._launch(f"health check of {client.url}", self._probe, client)
             return
         session_id = event.session_id
         flight = next((f for f in self.flights.values() if session_id and f.attempt.session_id == session_id),
@@ -424,6 +455,13 @@ class Coordinator:
         if flight.attempt.done or event.type in ("session.idle", "session.error"):
             flight.next_check = 0.0
             self._wake.set()
+
+    async def _probe(self, client: OpenCodeClient) -> None:
+        """Restart the managed server now if it died, rather than at the next attempt's check."""
+        try:
+            await client.health()
+        except ServerDown:
+            await self._server_down(client.url)
 
     def _check_all_on(self, url: str) -> None:
         for flight in self.flights.values():
@@ -441,6 +479,7 @@ class Coordinator:
             self._group = group
             for url in self.pool.urls:
                 group.start_soon(self._watch_supervised, url)
+            group.start_soon(supervise, "session clean-up", self._prune_now_and_then)
             group.start_soon(supervise, "wake-up listener", self._wake_on_new_tasks, stop)
             group.start_soon(supervise, "lease keeper", self._keep_leases)
             while not stop.is_set():

@@ -148,14 +148,26 @@ app.add_typer(sessions_app, name="sessions")
 
 
 @sessions_app.command()
-def prune(ctx: typer.Context, attach: AttachOpt = None, as_json: JsonFlag = False) -> None:
+def prune(
+    ctx: typer.Context,
+    attach: AttachOpt = None,
+    older_than: Annotated[float, typer.Option("--older-than", help="Only sessions at least this many seconds old.",
+                                              min=0)] = 60.0,
+    as_json: JsonFlag = False,
+) -> None:
     """Delete the sessions runners left on the server (titled runner/NAME) that no run in
     progress uses and none keeps (`--continue`, `--keep-sessions`)."""
     import anyio
 
     from switchboard.runners import Runners
 
-    deleted = anyio.run(Runners.open(settings(ctx)).prune_sessions, attach)
+    config = settings(ctx)
+
+    async def prune_all() -> list[str]:
+        async with endpoint(config, attach).client() as client:
+            return await Runners.open(config).prune_sessions(client, older_than=older_than)
+
+    deleted = anyio.run(prune_all)
     if as_json:
         print_json({"deleted": deleted})
     else:

@@ -122,9 +122,12 @@ class EventStream:
             except (httpx.TransportError, ServerDown) as exc:
                 if not opened:
                     raise self._client.down(exc) from None
+                lost = failing_since is None
                 failing_since = failing_since or time.monotonic()
                 if self.give_up_after is not None and time.monotonic() - failing_since > self.give_up_after:
                     raise self._client.down(exc) from None
+                if lost:  # said once per outage: the server may be gone; check what you follow
+                    yield Event(Event.DISCONNECTED, {"error": str(exc) or type(exc).__name__})
             await anyio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
 
 CLOCK_SKEW = 5.0  # seconds allowed between this machine's clock and the server's
-IDLE_GRACE = 5.0  # seconds an idle session that never answered gets before it counts as stalled
+IDLE_GRACE = 5.0  # seconds an idle session with an unfinished answer gets before it counts as stalled
+UNSTARTED_GRACE = 60.0  # the same for a prompt whose answer has not even begun
 
 
 class TurnFollower:
@@ -89,8 +90,10 @@ class TurnFollower:
         if complete(turn):
             self.done = True
             return
+        # An answer begun and left unfinished by an idle session was cut off (its server
+        # died); a prompt with no answer begun may wait for a busy server to get to it.
         self._idle_since = self._idle_since or time.monotonic()
-        self.done = time.monotonic() - self._idle_since > IDLE_GRACE
+        self.done = time.monotonic() - self._idle_since > (IDLE_GRACE if turn.messages else UNSTARTED_GRACE)
 
     async def read(self, limit: int | None = 50) -> tuple[Turn, bool]:
         """The turn so far (within the last `limit` messages), and whether the prompt has

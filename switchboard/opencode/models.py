@@ -125,8 +125,9 @@ class Event:
     """One server-sent event: `type` (e.g. `session.idle`) and its `properties`.
 
     `directory` is set for events from `/global/event`. switchboard adds one type
-    of its own, `switchboard.reconnected`: the stream broke and was reopened, so
-    events may have been missed; re-read what you follow.
+    of its own: `switchboard.disconnected` (the stream broke and cannot be reopened
+    yet: the server may be gone) and `switchboard.reconnected` (it was reopened, so
+    events may have been missed); re-read what you follow.
     """
 
     type: str
@@ -135,6 +136,7 @@ class Event:
     directory: str | None = None
 
     RECONNECTED = "switchboard.reconnected"
+    DISCONNECTED = "switchboard.disconnected"
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Event:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchboard.runners")
 
+RESEND_AFTER = 2.0  # seconds after sending within which a prompt not yet in its session may still arrive
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -106,8 +108,8 @@ class Attempt:
             run = self.run = await off_loop(self.runners.record_session, run, session_id, self.client.url)
         self.follower = TurnFollower(self.client, run.session_id or "", since=run.started_at,
                                      max_retries=self.max_retries, directory=self.runner.workdir)
-        prompted, has_context = (run.prompted_at is not None, False)
-        if resumed and not prompted:
+        prompted, has_context = False, False
+        if resumed:
             prompted, has_context = await self._progress()
         if prompted:
             return False
@@ -115,9 +117,11 @@ class Attempt:
         if prepared.context:
             await self.client.add_context(run.session_id or "", prepared.context)
             await off_loop(self.runners.mark_read, prepared.mail)
+        # Recorded before it is sent: a run marked prompted whose session lacks the prompt
+        # was cut off before the request (or it got lost), never after the model saw it.
+        self.run = await off_loop(self.runners.record_prompted, run)
         await self.client.prompt_async(run.session_id or "", self.prompt, agent=self.runner.agent,
                                        model=self.model, system=prepared.system, tools=prepared.tools)
-        self.run = await off_loop(self.runners.record_prompted, run)
         self._line("prompt sent")
         return True
 
@@ -141,7 +145,11 @@ class Attempt:
         return (await self.client.create_session(title=f"runner/{self.runner.name}")).id
 
     async def _progress(self) -> tuple[bool, bool]:
-        """For a resumed attempt: whether the prompt, and the context, reached the session."""
+        """For a resumed attempt: whether the prompt, and the context, reached the session.
+        A prompt sent by an attempt that died at once may take a moment to appear."""
+        if self.run is not None and self.run.prompted_at is not None and \
+                time.time() - self.run.prompted_at < RESEND_AFTER:
+            await anyio.sleep(RESEND_AFTER - (time.time() - self.run.prompted_at))
         since_ms = ((self.run.started_at if self.run else 0) - CLOCK_SKEW) * 1000
         ours = [m for m in await self.client.messages(self.session_id or "")
                 if m.role == "user" and created_ms(m) >= since_ms]
@@ -192,7 +200,7 @@ class Attempt:
                 await self.start()
                 with anyio.move_on_after(max(self.deadline - time.time(), 0)):
                     async for event in stream:
-                        if event.type in (Event.RECONNECTED, "server.heartbeat"):
+                        if event.type in (Event.RECONNECTED, Event.DISCONNECTED, "server.heartbeat"):
                             await self.check()
                         elif event.session_id == self.session_id:
                             await self.handle(event)

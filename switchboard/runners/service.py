@@ -27,6 +27,7 @@ log = logging.getLogger("switchboard.runners")
 
 COORDINATOR = "coordinator"
 EQUIPPED_FOR = 30.0  # seconds a check that the server is ready for a runner holds
+PRUNE_AGE = 60.0  # seconds: younger sessions may belong to an attempt that has not recorded them yet
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 # What config.json may set by hand, and the JSON types each takes.
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
@@ -386,27 +387,26 @@ class Runners:
                 deleted += [sid for sid in ids if await self.delete_session(client, sid)]
         return deleted
 
-    async def prune_sessions(self, attach: str | None = None) -> list[str]:
+    async def prune_sessions(self, client: OpenCodeClient, *, older_than: float = PRUNE_AGE) -> list[str]:
         """Delete the sessions switchboard's runners left on the server (titled
-        `runner/NAME`) that no run in progress uses and none keeps."""
+        `runner/NAME`, older than `older_than` seconds) that no run in progress uses and
+        none keeps. Returns their ids."""
         from switchboard.offloop import off_loop
-        from switchboard.opencode.server import endpoint
 
-        def known() -> tuple[set[str], set[str]]:
+        def known() -> tuple[set[str], list[str]]:
             with self.store.transaction() as tx:
                 retained = {r["session_id"] for r in tx.all("runners.retained_sessions")}
-                workdirs = {r["workdir"] for r in tx.all("runners.list")}
+                workdirs = sorted({r["workdir"] for r in tx.all("runners.list")})
             return retained, workdirs
 
         retained, workdirs = await off_loop(known)
-        target = await off_loop(endpoint, self.settings, attach)
+        cutoff = time.time() - older_than  # a session this young may not be recorded on its run yet
         pruned = []
-        async with target.client() as client:
-            for workdir in sorted(workdirs):
-                for session in await client.list_sessions(directory=workdir, roots=True):
-                    if session.title.startswith("runner/") and session.id not in retained:
-                        if await self.delete_session(client, session.id):
-                            pruned.append(session.id)
+        for workdir in workdirs:
+            for session in await client.list_sessions(directory=workdir, roots=True):
+                if session.title.startswith("runner/") and session.id not in retained \
+                        and (session.created_at or 0) < cutoff and await self.delete_session(client, session.id):
+                    pruned.append(session.id)
         return pruned
 
     async def stop(self, name: str) -> list[str]:
