@@ -37,8 +37,9 @@ echo "== tasks"
 review=$(sb task add "Review src/ for security issues" --runner code-reviewer --convoy demo --priority high)
 tests=$(sb task add "Generate unit tests for src/calc.py" --runner test-generator --convoy demo)
 docs=$(sb task add "Write API docs for src/" --runner docs-writer --convoy demo)
-notes=$(sb task add "Summarise the review, tests and docs as release notes" --runner docs-writer \
-  --after "$review,$tests,$docs" --convoy demo)
+# Writes nothing: no worktree for it (the task's --isolation beats its runner's).
+sb task add "Summarise the review, tests and docs as release notes" --runner docs-writer \
+  --after "$review,$tests,$docs" --convoy demo --isolation none >/dev/null
 sb task list --convoy demo
 
 echo "== the coordinator (managed OpenCode server on 127.0.0.1, random port and password)"
@@ -55,7 +56,7 @@ sb mail check --agent coordinator --type status_report
 
 echo; echo "== isolated work: one branch per task; the main tree has only switchboard's opencode.json"
 git -C "$repo" status --short
-for id in "$tests" "$docs" "$notes"; do
+for id in "$tests" "$docs"; do
   echo; echo "-- task $id on $(sb task show "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["workspace"]["branch"])')"
   sb task diff "$id" --stat
 done

@@ -24,4 +24,4 @@ def test_demo_dispatches_three_runners_in_parallel_and_collects_reports(opencode
     assert out.count("completed (success") == 4  # every runner's status_report reached the coordinator
     # The test generator and docs writer wrote files, each on its own branch; the main tree has neither.
     assert "tests/test_calc.py | 11 +++++++++++" in out and "docs/API.md | 6 ++++++" in out
-    assert "task 4: no changes" in out and "?? opencode.json" in out and "?? tests/" not in out
+    assert "?? opencode.json" in out and "?? tests/" not in out and "?? docs/" not in out
