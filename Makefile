@@ -39,7 +39,8 @@ bench: setup
 	$(BIN)/python bench/dispatch.py && \
 	$(BIN)/python bench/coordinator.py && \
 	$(BIN)/python bench/backends.py && \
-	$(BIN)/python bench/recall_paths.py
+	$(BIN)/python bench/recall_paths.py && \
+	$(BIN)/python bench/worktrees.py
 
 clean:
 	rm -rf $(VENV) build

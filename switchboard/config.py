@@ -54,6 +54,8 @@ class Settings:
     memory_model: str = "sentence-transformers/all-MiniLM-L6-v2"
     memory_threads: int = 1
     memory_min_similarity: float = 0.2
+    # Isolated workspaces: days a finished task's branch is kept before `task clean` prunes it.
+    worktree_retention_days: float = 14.0
 
     @classmethod
     def load(cls, home: str | Path | None = None, **flags: Any) -> Settings:

@@ -22,3 +22,6 @@ def test_demo_dispatches_three_runners_in_parallel_and_collects_reports(opencode
     assert "src/calc.py:14:    return eval(expression)" in out  # the reviewer's real tool call on the repo
     assert "def test_divide_by_zero" in out and "# calc-service API" in out
     assert out.count("completed (success") == 4  # every runner's status_report reached the coordinator
+    # The test generator and docs writer wrote files, each on its own branch; the main tree has neither.
+    assert "tests/test_calc.py | 11 +++++++++++" in out and "docs/API.md | 6 ++++++" in out
+    assert "?? opencode.json" in out and "?? tests/" not in out and "?? docs/" not in out

@@ -38,6 +38,8 @@ from switchboard.runners.attempt import Attempt, Outcome
 from switchboard.runners.models import Run
 from switchboard.runners.service import COORDINATOR, Runners
 from switchboard.store import open_store
+from switchboard.workspaces.attempt import TaskWorkspace, sweep
+from switchboard.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
     from switchboard.coordinator.models import Task
@@ -101,6 +103,7 @@ class Coordinator:
         self.remember = remember
         self.keep_sessions = keep_sessions
         self.pool = ServerPool(settings, attach)
+        self.workspaces = Workspaces(self.store, settings)
         self.flights: dict[int, Flight] = {}
         self.accepting = True
         self._wake = anyio.Event()
@@ -188,7 +191,7 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
                           task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
                           keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
-                          max_steps=task.max_steps)
+                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
         flight = self._follow(Flight(task.id, attempt, url))
         run = await attempt.begin()
         await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
@@ -202,6 +205,9 @@ class Coordinator:
         except OpenCodeError as exc:
             await self._failed(flight, f"could not start on {flight.url}: {exc}",
                                server_down=isinstance(exc, ServerDown))
+            return False
+        except SwitchboardError as exc:  # e.g. its worktree could not be made
+            await self._failed(flight, f"could not start: {exc}")
             return False
         except Exception as exc:
             await self._failed(flight, f"could not start on {flight.url}: {exc!r}")
@@ -245,6 +251,7 @@ class Coordinator:
             await off_loop(self.tasks.release, task.id, self.owner)
             return 0
         if run.status != "running":  # the attempt settled, its task did not hear of it
+            await self._leave_workspace(task, run)
             await self._settle_task(task.id, Outcome(run))
             return 1
         try:
@@ -258,11 +265,23 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), run.prompt, run=run,
                           reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
                           keep_session=self.keep_sessions,
-                          max_retries=self.max_provider_retries, max_steps=task.max_steps)
+                          max_retries=self.max_provider_retries, max_steps=task.max_steps,
+                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)
         return 1
+
+    async def _leave_workspace(self, task: Task, run: Run) -> None:
+        """The worktree of an attempt that settled just before a crash, if it is still here."""
+        try:
+            runner = await off_loop(self.runners.get, run.runner)
+        except SwitchboardError:
+            return  # the runner is gone; the next sweep takes the worktree
+        workspace = TaskWorkspace.wanted(self.workspaces, task, runner)
+        if workspace is not None and await workspace.enter(resumed=True) and workspace.workspace is not None:
+            url = run.server_url or self.pool.urls[0]
+            await workspace.leave(ok=run.ok, client=self.pool.client(url))
 
     # -- following -----------------------------------------------------------------
 
@@ -458,6 +477,7 @@ class Coordinator:
         """Pulse until `stop` is set; then take no new work, let the work in flight finish
         within `grace` seconds, and put the rest back in the queue. A database that is gone
         (`DatabaseGone`) stops it at once, with that error."""
+        await sweep(self.workspaces)  # worktrees a killed coordinator left on this host
         gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             self._group = group
@@ -550,6 +570,7 @@ def _task_spec(payload: str) -> dict[str, Any]:
         return {"prompt": payload}
     if not isinstance(data, dict) or "prompt" not in data:
         return {"prompt": payload}
-    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout", "max_steps"}
+    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout", "max_steps",
+               "isolation", "base", "deliver"}
     return {k: v for k, v in data.items() if k in allowed}
 

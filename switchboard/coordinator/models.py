@@ -56,6 +56,10 @@ class Task:
     source_ref: str | None
     created_at: float
     updated_at: float
+    # Isolation (NULL: the runner's), the base ref and the delivery of its worktree.
+    isolation: str | None = None
+    base_ref: str | None = None
+    deliver: str | None = None
     after: tuple[int, ...] = field(default=())
 
     @classmethod

@@ -13,7 +13,7 @@ from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt,
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.coordinator.todo import blockers_first, parse_todo
-from switchboard.errors import Conflict
+from switchboard.errors import Conflict, InvalidInput
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
@@ -23,6 +23,11 @@ IdArg = Annotated[int, typer.Argument(help="Task id.", click_type=ID)]
 RunnerOpt = Annotated[Optional[str], typer.Option("--runner", help="Run it on this runner.")]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help="Run it on any runner with this role.")]
 ConvoyOpt = Annotated[Optional[str], typer.Option("--convoy", help="Group tasks under a name.")]
+IsolationOpt = Annotated[Optional[str], typer.Option(
+    "--isolation", help="worktree: each attempt in its own git worktree and branch; none [runner's].")]
+BaseOpt = Annotated[Optional[str], typer.Option("--base", help="Ref the worktree starts from [the repository's HEAD].")]
+DeliverOpt = Annotated[Optional[str], typer.Option(
+    "--deliver", help="branch (keep it), patch (in the record, branch removed) or merge (into the base) [branch].")]
 WAIT_TIMED_OUT = 124  # as timeout(1)
 
 
@@ -63,12 +68,15 @@ def add(
     max_steps: Annotated[Optional[int], typer.Option(
         "--max-steps", help="Model requests an attempt may make before it is aborted [runner's].",
         click_type=COUNT)] = None,
+    isolation: IsolationOpt = None,
+    base: BaseOpt = None,
+    deliver: DeliverOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a task and print its id."""
     task = _tasks(ctx).add(text_arg(ctx, prompt, "task prompt"), runner=runner, role=role, after=_ids(after),
                            priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout,
-                           max_steps=max_steps)
+                           max_steps=max_steps, isolation=isolation, base=base, deliver=deliver)
     emit(task, as_json, task.id)
 
 
@@ -87,10 +95,11 @@ def list_(
 
 @app.command()
 def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
-    """Show a task, its result or its error."""
+    """Show a task, its result or its error, and the files its worktree changed."""
     task = _tasks(ctx).get(task_id)
+    workspace = _workspaces(ctx).latest(task_id)
     if as_json:
-        print_json(task.to_dict())
+        print_json({**task.to_dict(), "workspace": workspace.to_dict() if workspace else None})
         return
     print_fields([("id", task.id), ("status", task.status.value), ("for", task.target),
                   ("runner", task.assigned_runner), ("attempts", f"{task.attempts}/{task.max_attempts}"),
@@ -98,8 +107,63 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
                   ("after", ", ".join(map(str, task.after)) or None), ("source", task.source),
                   ("session", task.session_id), ("server", task.server_url), ("run", task.run_id),
                   ("created", iso(task.created_at)), ("finished", iso(task.finished_at)),
-                  ("error", task.error)],
+                  ("error", task.error), *workspace_fields(workspace)],
                  body=f"{task.prompt}\n\n--- result ---\n{task.result}" if task.result else task.prompt)
+
+
+def _workspaces(ctx: typer.Context):  # noqa: ANN202 - imported only by the commands that use it
+    from switchboard.workspaces import Workspaces
+
+    return Workspaces.open(settings(ctx))
+
+
+def workspace_fields(workspace) -> list[tuple[str, object]]:  # noqa: ANN001
+    """A task's worktree result as `show` lines: outcome, branch, files changed."""
+    if workspace is None:
+        return []
+    files = "".join(f"\n  {f['status']} {f['path']} (+{f['added']} -{f['deleted']})" for f in workspace.files)
+    return [("workspace", f"{workspace.outcome or 'working'} (attempt {workspace.attempt}, host {workspace.host})"),
+            ("branch", workspace.branch + ("" if workspace.branch_kept or workspace.status == "active" else " (removed)")),
+            ("base", f"{workspace.base_ref} ({workspace.base_commit[:10]})"), ("note", workspace.note),
+            ("files", f"{len(workspace.files)}{files}" if workspace.status == "finished" else None)]
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    task_id: IdArg,
+    stat: Annotated[bool, typer.Option("--stat", help="Only the diff stat.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the patch of a task's worktree (its commits, as `git am` takes them)."""
+    _tasks(ctx).get(task_id)
+    workspace = _workspaces(ctx).diff(task_id)
+    if as_json:
+        print_json(workspace.to_dict(patch=True))
+    elif workspace.status != "finished":
+        raise Conflict(f"task {task_id} is still working in {workspace.path}")
+    elif not workspace.changed:
+        typer.echo(f"task {task_id}: {workspace.outcome}")
+    else:
+        typer.echo(workspace.diff_stat if stat else workspace.patch.rstrip("\n"))
+
+
+@app.command()
+def clean(
+    ctx: typer.Context,
+    older_than: Annotated[Optional[float], typer.Option(
+        "--older-than", help="Days a finished task's branch is kept [setting worktree_retention_days: 14].")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove this host's orphaned worktrees, and the branches of tasks finished long enough ago."""
+    removed = _workspaces(ctx).clean(older_than)
+    if as_json:
+        print_json([w.to_dict() for w in removed])
+        return
+    for workspace in removed:
+        typer.echo(f"task {workspace.task_id}: {workspace.outcome} — "
+                   f"{'branch removed ' if workspace.branch_removed_at else ''}{workspace.branch}")
+    typer.echo(f"removed {len(removed)}")
 
 
 @app.command()

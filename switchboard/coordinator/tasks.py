@@ -57,20 +57,26 @@ class Tasks:
         source: str = "cli",
         source_ref: str | None = None,
         guard: Callable[[Tx], None] | None = None,
+        isolation: str | None = None,
+        base: str | None = None,
+        deliver: str | None = None,
     ) -> Task:
         """Queue a task. With `source_ref`, adding the same source twice returns the first task.
-        `guard(tx)` runs first in the task's transaction: what it writes is kept only with the task."""
+        `guard(tx)` runs first in the task's transaction: what it writes is kept only with the task.
+        `isolation` (else the runner's), `base` and `deliver` shape its worktree (`switchboard.workspaces`)."""
+        workspace = self._workspace_options(runner, role, isolation, base, deliver)
         with self.store.transaction(write=True) as tx:
             if guard is not None:
                 guard(tx)
             return self.add_in(tx, prompt, runner=runner, role=role, after=after, priority=priority,
                                convoy=convoy, max_attempts=max_attempts, timeout=timeout, max_steps=max_steps,
-                               source=source, source_ref=source_ref)
+                               source=source, source_ref=source_ref, workspace=workspace)
 
     def add_in(self, tx: Tx, prompt: str, *, runner: str | None = None, role: str | None = None,
                after: Sequence[int] = (), priority: str | Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int | None = None, timeout: float | None = None,
-               max_steps: int | None = None, source: str = "cli", source_ref: str | None = None) -> Task:
+               max_steps: int | None = None, source: str = "cli", source_ref: str | None = None,
+               workspace: tuple[str | None, ...] = (None, None, None)) -> Task:
         """`add` inside the caller's transaction (several tasks at once, all or none)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
@@ -88,12 +94,24 @@ class Tasks:
             validate.integer(dep, "after")
         return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=Priority.parse(priority),
                            convoy=convoy, max_attempts=attempts, timeout=timeout, max_steps=max_steps,
-                           source=source, source_ref=source_ref)
+                           source=source, source_ref=source_ref, workspace=workspace)
+
+    def _workspace_options(self, runner: str | None, role: str | None, isolation: str | None,
+                           base: str | None, deliver: str | None) -> tuple[str | None, ...]:
+        from switchboard.workspaces.options import check_task_options
+
+        if isolation is None and base is None and deliver is None:
+            return (None, None, None)
+        with self.store.transaction() as tx:
+            candidates = [r for r in tx.all("workspaces.runners")
+                          if runner in (None, r["name"]) and role in (None, r["role"])]
+        return check_task_options(candidates, isolation=isolation, base=base, deliver=deliver)
 
     def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
-               max_steps: int | None = None, source: str, source_ref: str | None) -> Task:
+               max_steps: int | None = None, source: str, source_ref: str | None,
+               workspace: tuple[str | None, ...] = (None, None, None)) -> Task:
         """The row itself, for callers that validated the values (`add_in`, schedules firing)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -108,6 +126,7 @@ class Tasks:
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
             "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),
+            **dict(zip(("isolation", "base_ref", "deliver"), workspace, strict=True)),
         })
         deps = tuple(sorted(set(after)))
         for dep in deps:

@@ -14,6 +14,7 @@ on a server that serves many; set it on the client, or per call. Credentials:
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -52,6 +53,12 @@ class OpenCodeClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    def at(self, directory: str | Path) -> OpenCodeClient:
+        """This client working in another directory, over the same connections (close this one only)."""
+        other = copy.copy(self)
+        other.directory = _abs(directory)
+        return other
 
     async def __aenter__(self) -> OpenCodeClient:
         return self

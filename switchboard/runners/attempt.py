@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from switchboard.runners.models import Run, Runner
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
     from switchboard.runners.service import Runners
+    from switchboard.workspaces.attempt import TaskWorkspace
 
 log = logging.getLogger("switchboard.runners")
 
@@ -62,7 +63,7 @@ class Attempt:
                  run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
                  timeout: float | None = None, model: str | None = None, continue_session: bool = False,
                  keep_session: bool | None = None, max_retries: int = 3, max_steps: int | None = None,
-                 on_line: Callable[[str], Any] | None = None) -> None:
+                 on_line: Callable[[str], Any] | None = None, workspace: TaskWorkspace | None = None) -> None:
         self.runners = runners
         self.runner = runner
         self.client = client
@@ -82,6 +83,7 @@ class Attempt:
         self.steps: set[str] = set()  # ids of the assistant messages (model requests) seen
         self.over_budget = False
         self.on_line = on_line
+        self.workspace = workspace  # with isolation: the attempt works in its own git worktree
         self.follower: TurnFollower | None = None
         self.outcome: Outcome | None = None
         self._last_line: str | None = None
@@ -110,6 +112,7 @@ class Attempt:
         was sent now."""
         run = await self.begin()
         resumed = run.session_id is not None
+        await self._enter_workspace(resumed)
         if not resumed:
             session_id = await self._open_session()
             run = self.run = await off_loop(self.runners.record_session, run, session_id, self.client.url)
@@ -131,6 +134,15 @@ class Attempt:
                                        model=self.model, system=prepared.system, tools=prepared.tools)
         self._line("prompt sent")
         return True
+
+    async def _enter_workspace(self, resumed: bool) -> None:
+        """With isolation, everything from here on happens in the attempt's worktree."""
+        if self.workspace is None or self.runner.workdir != self.workspace.runner.workdir:
+            return  # none, or entered already
+        directory = await self.workspace.enter(resumed=resumed)
+        if directory is not None:
+            self.runner = replace(self.runner, workdir=directory)
+            self.client = self.client.at(directory)
 
     async def _open_session(self) -> str:
         await self.runners.equip(self.client, self.runner)
@@ -274,6 +286,8 @@ class Attempt:
                              reply_to=self.reply_to)
         self.run = run
         await self.cleanup()
+        if self.workspace is not None:  # after the session is gone, before a retry can want the branch
+            await self.workspace.leave(ok=run.ok, client=self.client)
         self.run = await off_loop(self.runners.get_run, run.id)  # with what became of its session
         self.outcome = Outcome(self.run, outcome.turn, outcome.server_down)
         return self.outcome

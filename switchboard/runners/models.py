@@ -28,6 +28,7 @@ class Runner:
     server_url: str | None
     created_at: float
     updated_at: float
+    isolation: str = "none"  # or "worktree": each task attempt in its own git worktree
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Runner:

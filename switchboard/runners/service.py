@@ -18,6 +18,7 @@ from switchboard.mailbox import Mailbox
 from switchboard.names import RESERVED_NAMES, check_name
 from switchboard.runners.models import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Run, Runner
 from switchboard.store import Store, Tx, open_store
+from switchboard.workspaces.options import check_isolation
 
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
@@ -33,9 +34,9 @@ REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "description": (str,), "role": (str,), "model": (str, type(None)), "agent": (str, type(None)),
     "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,),
-    "max_steps": (int,)}
+    "max_steps": (int,), "isolation": (str,)}
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
-             "max_steps", "instructions")
+             "max_steps", "instructions", "isolation")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Runners:
                agent: str | None = None, workdir: str | Path | None = None,
                timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
                role: str = "worker", max_parallel: int = 1, max_steps: int = DEFAULT_MAX_STEPS,
-               agent_file: str | Path | None = None) -> Runner:
+               agent_file: str | Path | None = None, isolation: str = "none") -> Runner:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
@@ -76,7 +77,7 @@ class Runners:
         values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
-            "max_parallel": max_parallel, "max_steps": max_steps,
+            "max_parallel": max_parallel, "max_steps": max_steps, "isolation": isolation,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
         }
         with self.store.transaction() as tx:
@@ -471,6 +472,7 @@ class Runners:
         values["max_steps"] = validate.integer(values["max_steps"], "max-steps")
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
+        values["isolation"] = check_isolation(values["isolation"], values["workdir"])
         return values
 
     def _read_files(self, runner: Runner) -> dict[str, Any]:
