@@ -13,7 +13,7 @@ from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt,
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.coordinator.todo import blockers_first, parse_todo
-from switchboard.errors import Conflict, InvalidInput
+from switchboard.errors import Conflict
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
 
