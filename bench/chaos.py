@@ -167,7 +167,7 @@ def main() -> None:
             info = ManagedServer(settings).read()
             assert info is not None
             with info.endpoint.sync_client(directory=workdir) as client:
-                left = [s for s in client.list_sessions() if s.title.startswith("runner/")]
+                left = [s for s in client.list_sessions() if s.title.endswith(runners.session_tag)]
             done_more = sum(1 for i in more if tasks.get(i).status.value == "done")
             print(f"{args.more} more tasks: {done_more} done in {elapsed:.1f} s; "
                   f"sessions left on the server: {len(left)} (all tasks, both phases; 0 kept on purpose)")

@@ -238,7 +238,8 @@ def test_destroy_and_prune_delete_sessions_on_the_server(
         workdir: Path) -> None:
     kept = [runners.run(reviewer, f"kept {i}", attach=attach, keep_session=True)[0].session_id for i in range(2)]
     with opencode_server.sync_client(directory=workdir) as client:
-        stray = client.create_session(title=f"runner/{reviewer}").id  # as a crash would leave it
+        stray = client.create_session(title=runners.session_title(reviewer)).id  # as a crash would leave it
+        client.create_session(title=f"runner/{reviewer} [sb:another]")  # another home's: not ours to prune
         assert cli.json("opencode", "sessions", "prune", "--attach", attach, "--older-than", "0")["deleted"] == [stray]
         assert set(kept) <= {s.id for s in client.list_sessions()}
         cli("runner", "destroy", reviewer)

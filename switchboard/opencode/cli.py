@@ -162,8 +162,8 @@ def prune(
                                               min=0)] = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Delete the sessions runners left on the server (titled runner/NAME) that no run in
-    progress uses and none keeps (`--continue`, `--keep-sessions`)."""
+    """Delete the sessions this home's runners left on the server (titled runner/NAME [sb:TAG])
+    that no run in progress uses and none keeps (`--continue`, `--keep-sessions`)."""
     import anyio
 
     from switchboard.runners import Runners

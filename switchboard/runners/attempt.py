@@ -152,7 +152,7 @@ class Attempt:
                 return (await self.client.get_session(live)).id
             except SessionNotFound:
                 log.warning("runner %s's live session %s is gone; starting a new one", self.runner.name, live)
-        return (await self.client.create_session(title=f"runner/{self.runner.name}")).id
+        return (await self.client.create_session(title=self.runners.session_title(self.runner.name))).id
 
     async def _progress(self) -> tuple[bool, bool]:
         """For a resumed attempt: whether the prompt, and the context, reached the session.

@@ -191,6 +191,16 @@ class Runners:
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         return chosen, path, lines[-tail:] if tail is not None else lines
 
+    @property
+    def session_tag(self) -> str:
+        """What ends the title of this database's sessions: `[sb:` and a digest of its URL."""
+        import hashlib
+
+        return f"[sb:{hashlib.sha1(self.settings.database_url.encode()).hexdigest()[:8]}]"
+
+    def session_title(self, name: str) -> str:
+        return f"runner/{name} {self.session_tag}"
+
     def folder(self, name: str) -> Path:
         return self.settings.home / "runners" / name
 
@@ -399,9 +409,9 @@ class Runners:
         return deleted
 
     async def prune_sessions(self, client: OpenCodeClient, *, older_than: float = PRUNE_AGE) -> list[str]:
-        """Delete the sessions switchboard's runners left on the server (titled
-        `runner/NAME`, older than `older_than` seconds) that no run in progress uses and
-        none keeps. Returns their ids."""
+        """Delete the sessions this database's runners left on the server (titled
+        `runner/NAME [TAG]`, older than `older_than` seconds) that no run in progress
+        uses and none keeps. Returns their ids. Other homes' sessions carry another tag."""
         from switchboard.offloop import off_loop
 
         def known() -> tuple[set[str], list[str]]:
@@ -415,7 +425,7 @@ class Runners:
         pruned = []
         for workdir in workdirs:
             for session in await client.list_sessions(directory=workdir, roots=True):
-                if session.title.startswith("runner/") and session.id not in retained \
+                if session.title.endswith(self.session_tag) and session.id not in retained \
                         and (session.created_at or 0) < cutoff and await self.delete_session(client, session.id):
                     pruned.append(session.id)
         return pruned
