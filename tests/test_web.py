@@ -253,13 +253,13 @@ def test_bad_dispatches_are_refused_and_write_nothing(serve, settings, body: byt
     assert written(settings) == (0, 0)
 
 
-def test_a_refused_dispatch_can_be_sent_again_once_fixed(serve, cli) -> None:  # noqa: ANN001
+def test_a_refused_dispatch_can_be_sent_again_once_fixed(serve, cli, tmp_path: Path) -> None:  # noqa: ANN001
     """A refused request leaves no signature behind: once the runner exists, the same request works."""
     api = serve()
     body = b'{"prompt": "x", "runner": "writer"}'
     headers = signed(body)
     assert api.post("/hooks/dispatch", content=body, headers=headers).status_code == 404
-    cli("runner", "create", "writer", "--workdir", ".")
+    cli("runner", "create", "writer", "--workdir", str(tmp_path))
     assert api.post("/hooks/dispatch", content=body, headers=headers).status_code == 201
 
 
