@@ -246,13 +246,13 @@ def test_runner_lifecycle_and_a_run_on_opencode(
     assert report.payload.startswith("Runner code-reviewer completed (success, ")
 
     status = helpers("runner-helper.sh", "status", "code-reviewer").stdout.splitlines()
-    assert {"Runner: code-reviewer", "Total runs: 1", "Last status: success",
-            f"Session ID: {finished.session_id}"} <= set(status)
+    assert {"Runner: code-reviewer", "Total runs: 1", "Last status: success"} <= set(status)
+    assert not any(line.startswith("Session ID:") for line in status)  # the run's session was deleted
     (config,) = json.loads(helpers("runner-helper.sh", "list", "--format", "json").stdout)
     assert (config["name"], config["runCount"], config["lastStatus"]) == ("code-reviewer", 1, "success")
     assert helpers("runner-helper.sh", "logs", "code-reviewer").stdout.startswith(f"Latest run: run-{finished.id}\n")
-    assert helpers("runner-helper.sh", "stop", "code-reviewer").stderr == \
-        "[RUNNER] Aborted session for runner: code-reviewer\n"
+    assert helpers("runner-helper.sh", "stop", "code-reviewer", code=1).stderr == \
+        "[RUNNER] Nothing running for runner: code-reviewer\n"
 
     editor = tmp_path / "editor.sh"
     editor.write_text('#!/bin/sh\necho "Never approve eval()." >> "$1"\n')

@@ -296,9 +296,24 @@ KINDS: dict[str, Callable[..., list[str]]] = {
 }
 
 
+def stderr_lines(text: str) -> list[str]:
+    """switchboard's standard error under `--json`, as the reference printed it: an
+    `{"error": ..., "code": N}` line becomes `error: ...`; other lines pass as they are."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        lines.append(f"error: {record['error']}" if isinstance(record, dict) and "error" in record else line)
+    return lines
+
+
 def main(argv: list[str]) -> None:
     kind, *args = argv
-    for line in KINDS[kind](documents(sys.stdin.read()), *args):
+    text = sys.stdin.read()
+    lines = stderr_lines(text) if kind == "stderr" else KINDS[kind](documents(text), *args)
+    for line in lines:
         sys.stdout.write(line + "\n")
 
 

@@ -32,6 +32,21 @@ need() {
 	[[ $# -ge 2 ]] || fail "$1 requires a value"
 }
 
+# Every call to sb goes through sb_call: under --json, switchboard writes its errors as
+# JSON on standard error, where scripts of the reference read `error: ...` lines.
+SB_BIN="$SB"
+SB=sb_call
+sb_call() {
+	local err code=0
+	err="$(mktemp)"
+	"$SB_BIN" "$@" 2>"$err" || code=$?
+	if [[ -s "$err" ]]; then
+		"$SB_PYTHON" -m switchboard.compat.render stderr <"$err" >&2
+	fi
+	rm -f "$err"
+	return "$code"
+}
+
 # Reference-format output from switchboard's JSON (standard input).
 render() {
 	"$SB_PYTHON" -m switchboard.compat.render "$@"

@@ -94,7 +94,7 @@ cmd_logs() {
 		esac
 	done
 	if [[ "$follow" == true ]]; then
-		exec "$SB" runner logs "$name" --tail "$tail" --follow
+		exec "$SB_BIN" runner logs "$name" --tail "$tail" --follow
 	fi
 	local logs
 	logs="$("$SB" runner logs "$name" --tail "$tail" --json)"
@@ -103,7 +103,13 @@ cmd_logs() {
 
 cmd_stop() {
 	runner_name "$@"
-	"$SB" runner stop "$1" --json >/dev/null
+	local code=0
+	"$SB" runner stop "$1" --json >/dev/null || code=$?
+	if [[ $code -eq 1 ]]; then  # sb says so with exit 1: nothing was running
+		log "Nothing running for runner: $1"
+		exit 1
+	fi
+	[[ $code -eq 0 ]] || exit "$code"
 	log "Aborted session for runner: $1"
 }
 
