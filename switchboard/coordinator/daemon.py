@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +69,18 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.coordinator.loop import Coordinator
     from switchboard.hooks import delivery
 
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _writing(settings.home):
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     check_database(settings)
-    lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
+    with _writing(settings.home / LOCK_FILE):
+        lock = open(os.open(settings.home / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600), "w")
     if not _take(lock):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
                        + (f" (pid {state['pid']})" if state else "")) from None
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    handler = _LogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log
     coordinator = Coordinator(settings, **options)
 
@@ -107,7 +112,8 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                  "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
                  "database": coordinator.store.connector.describe(),
                  "memory_socket": memory_socket}
-        state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
+        with _writing(state_path(settings)):
+            state_path(settings).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
             "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
             coordinator.concurrency, ", ".join(coordinator.pool.urls))
@@ -116,6 +122,33 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An unwritable home, log or state file is one line naming it, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise SwitchboardError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class _LogHandler(logging.StreamHandler):
+    """Standard error, which is the log file in the background. A line that cannot be
+    written (a read-only or full filesystem) is counted, not raised; the count is the
+    first thing said once the log can be written again."""
+
+    lost = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.lost:
+                self.stream.write(f"{self.lost} log line(s) lost: the log could not be written\n")
+                self.lost = 0
+            self.stream.write(self.format(record) + self.terminator)
+            self.flush()
+        except OSError:
+            self.lost += 1
 
 
 def check_database(settings: Settings) -> None:
@@ -177,10 +210,13 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
     if running(settings):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _writing(settings.home):
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     check_database(settings)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
+    with _writing(log):
+        log.open("ab").close()
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
                "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
     with log.open("ab") as out:

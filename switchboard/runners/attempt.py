@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from switchboard.notice import Notice
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
 from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from switchboard.runners.service import Runners
 
 log = logging.getLogger("switchboard.runners")
+notice = Notice(log)
 
 
 @dataclass(frozen=True)
@@ -304,9 +306,14 @@ def describe_event(event: Event) -> str | None:
 
 
 def append_log(path: Path, line: str, body: str | None = None) -> None:
-    # A run taken over from another host's coordinator logs its end in this host's home.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-        if body:
-            fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))
+    """Add a line to a run's log. A log that cannot be written (a read-only or full
+    filesystem) loses the line, with a warning: the run itself goes on, in the database."""
+    try:
+        # A run taken over from another host's coordinator logs its end in this host's home.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            if body:
+                fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))
+    except OSError as exc:
+        notice.fault(f"run log {path.parent}", f"lines lost: {exc.strerror or exc}")
