@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +69,11 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     from switchboard.coordinator.loop import Coordinator
     from switchboard.hooks import delivery
 
-    secure_home(settings.home)
+    with _writing(settings.home):
+        secure_home(settings.home)
     check_database(settings)
-    lock = private_file(settings.home / LOCK_FILE).open("w")
+    with _writing(settings.home / LOCK_FILE):
+        lock = private_file(settings.home / LOCK_FILE).open("w")
     if not _take(lock):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
@@ -104,7 +108,8 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
                  "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
                  "database": coordinator.store.connector.describe(),
                  "memory_socket": memory_socket}
-        private_file(state_path(settings)).write_text(json.dumps(state, indent=2) + "\n")
+        with _writing(state_path(settings)):
+            private_file(state_path(settings)).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
             "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
             coordinator.concurrency, ", ".join(coordinator.pool.urls))
@@ -113,6 +118,33 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state_path(settings).unlink(missing_ok=True)
         logging.getLogger("switchboard.coordinator").info("coordinator stopped")
         lock.close()
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An unwritable home, log or state file is one line naming it, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise SwitchboardError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class _LogHandler(logging.StreamHandler):
+    """Standard error, which is the log file in the background. A line that cannot be
+    written (a read-only or full filesystem) is counted, not raised; the count is the
+    first thing said once the log can be written again."""
+
+    lost = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.lost:
+                self.stream.write(f"{self.lost} log line(s) lost: the log could not be written\n")
+                self.lost = 0
+            self.stream.write(self.format(record) + self.terminator)
+            self.flush()
+        except OSError:
+            self.lost += 1
 
 
 def check_database(settings: Settings) -> None:
@@ -174,10 +206,13 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
     if running(settings):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
-    secure_home(settings.home)
+    with _writing(settings.home):
+        secure_home(settings.home)
     check_database(settings)
     log = log_path(settings)
     offset = log.stat().st_size if log.exists() else 0
+    with _writing(log):
+        log.open("ab").close()
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
                "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
     with private_file(log).open("ab") as out:

@@ -26,9 +26,9 @@ from anyio.abc import TaskGroup
 from switchboard.config import Settings
 from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
-from switchboard.coordinator.supervisor import guarded, supervise
+from switchboard.coordinator.supervisor import guarded, notice, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
-from switchboard.errors import DatabaseGone, SwitchboardError
+from switchboard.errors import DatabaseGone, StoreError, SwitchboardError
 from switchboard.mailbox.models import MessageType
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
@@ -50,6 +50,7 @@ log = logging.getLogger("switchboard.coordinator")
 CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
 SHUTDOWN_GRACE = 30.0
 PRUNE_EVERY = 120.0  # seconds between clean-ups of the sessions crashed attempts left on the servers
+MAX_PULSE_BACKOFF = 30.0  # seconds between pulses at most while the database cannot be used
 STREAM_GIVES_UP = 15.0  # seconds of failed reconnection after which a server counts as down
 
 
@@ -111,6 +112,7 @@ class Coordinator:
         self._watched: set[str] = set()
         self._starting: set[int] = set()  # tasks claimed whose attempt is being set up
         self._memory: Any = None
+        self._failed_pulses = 0  # in a row: the pause before the next one doubles
 
     # -- one pass ----------------------------------------------------------------
 
@@ -193,19 +195,34 @@ class Coordinator:
                           keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
                           max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
         flight = self._follow(Flight(task.id, attempt, url))
-        run = await attempt.begin()
-        await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
+        try:
+            run = await attempt.begin()
+            await off_loop(self.tasks.set_run, task.id, self.owner, run.id)
+        except (SwitchboardError, OSError):  # e.g. the database locked: a later pulse adopts the task
+            self._drop(task.id)
+            raise
         if await self._go(flight):
             log.info("task %s started on %s (session %s at %s)", task.id, runner.name, attempt.session_id, url)
 
     async def _go(self, flight: Flight) -> bool:
-        """Start (or, resumed, go on with) the flight's attempt; False if it failed."""
+        """Start (or, resumed, go on with) the flight's attempt; False if it failed. If the
+        database cannot be written meanwhile, the flight is dropped: a later pulse adopts its
+        task again."""
+        try:
+            return await self._go_on(flight)
+        except (StoreError, OSError):
+            self._drop(flight.task_id)
+            raise
+
+    async def _go_on(self, flight: Flight) -> bool:
         try:
             sent = await flight.attempt.start()
         except OpenCodeError as exc:
             await self._failed(flight, f"could not start on {flight.url}: {exc}",
                                server_down=isinstance(exc, ServerDown))
             return False
+        except StoreError:
+            raise  # the database, not the attempt: `_go` drops the flight for a later pulse
         except SwitchboardError as exc:  # e.g. its worktree could not be made
             await self._failed(flight, f"could not start: {exc}")
             return False
@@ -439,6 +456,8 @@ class Coordinator:
         periodic check covers the session."""
         try:
             await self._on_event(client, event)
+        except (SwitchboardError, OSError) as exc:  # the environment's fault: one line, now and then
+            notice.fault("event handling", str(exc))
         except Exception:  # noqa: BLE001
             log.exception("event not handled: %s", json.dumps(event.to_dict(), default=str)[:500])
 
@@ -489,7 +508,7 @@ class Coordinator:
             try:
                 while not stop.is_set():
                     await self._pulse_logged()
-                    await self._sleep()
+                    await self._sleep(self._backoff())
             except DatabaseGone as exc:
                 gone = exc  # what runs now cannot be recorded anywhere: stop at once
                 group.cancel_scope.cancel()
@@ -519,10 +538,18 @@ class Coordinator:
         except DatabaseGone as exc:
             log.error("stopping: %s", exc)
             raise
-        except SwitchboardError as exc:
-            log.error("pulse failed: %s", exc)
+        except (SwitchboardError, OSError) as exc:  # e.g. a read-only filesystem: wait for it
+            self._failed_pulses += 1
+            notice.fault("pulse", str(exc))
+            return
         except Exception:  # a bug must not stop the loop: the work in flight goes on
             log.exception("pulse failed")
+        self._failed_pulses = 0
+        notice.over("pulse")
+
+    def _backoff(self) -> float:
+        """The pause before the next pulse: the tick, doubled for each failed pulse in a row."""
+        return min(self.tick * 2 ** self._failed_pulses, max(MAX_PULSE_BACKOFF, self.tick))
 
     async def _keep_leases(self) -> None:
         """Renew this coordinator's leases a few times per lease, however long a pulse takes."""
@@ -530,11 +557,12 @@ class Coordinator:
             await anyio.sleep(self.lease / 3)
             try:
                 await off_loop(self.tasks.renew, self.owner, self.lease)
-            except SwitchboardError as exc:
-                log.error("lease renewal failed: %s", exc)
+                notice.over("lease renewal")
+            except (SwitchboardError, OSError) as exc:
+                notice.fault("lease renewal", str(exc))
 
-    async def _sleep(self) -> None:
-        with anyio.move_on_after(self.tick):
+    async def _sleep(self, seconds: float | None = None) -> None:
+        with anyio.move_on_after(self.tick if seconds is None else seconds):
             await self._wake.wait()
         self._wake = anyio.Event()
 

@@ -3,7 +3,9 @@
 `supervise` restarts a task that raised (after logging it with its traceback);
 `guarded` runs a one-shot task whose failure is logged and handed to a fallback.
 The loop that holds them never sees the exception, so one bad event, request or
-row costs at most the work it was about.
+row costs at most the work it was about. A fault of the environment (a read-only or
+full filesystem, a database that cannot be written: `SwitchboardError`, `OSError`)
+is one line, said at most once a minute (`Notice`), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from typing import Any
 
 import anyio
 
+from switchboard.errors import SwitchboardError
+from switchboard.notice import Notice
+
 log = logging.getLogger("switchboard.coordinator")
 
 RESTART_AFTER = 1.0  # seconds before a failed background task starts again
+FAULTS = (SwitchboardError, OSError)  # the environment's, not bugs: one line each
+
+
+notice = Notice(log)
 
 
 async def supervise(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
@@ -26,6 +35,9 @@ async def supervise(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
         try:
             await fn(*args)
             return
+        except FAULTS as exc:
+            notice.fault(name, str(exc))
+            await anyio.sleep(restart_after)
         except Exception:  # noqa: BLE001 - the point: log it, start again
             log.exception("%s failed; restarting it in %gs", name, restart_after)
             await anyio.sleep(restart_after)
@@ -37,7 +49,10 @@ async def guarded(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
     try:
         await fn(*args)
     except Exception as exc:  # noqa: BLE001
-        log.exception("%s failed", name)
+        if isinstance(exc, FAULTS):
+            notice.fault(name, str(exc))
+        else:
+            log.exception("%s failed", name)
         if on_error is not None:
             try:
                 await on_error(exc)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from switchboard.config import private_file
+from switchboard.notice import Notice
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
 from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from switchboard.workspaces.attempt import TaskWorkspace
 
 log = logging.getLogger("switchboard.runners")
+notice = Notice(log)
 
 FINAL_READS = 8  # reads, 0.25 s apart, of a turn that looks unfinished when its session goes idle
 RESEND_AFTER = 2.0  # seconds after sending within which a prompt not yet in its session may still arrive
@@ -341,8 +343,13 @@ def describe_event(event: Event) -> str | None:
 
 
 def append_log(path: Path, line: str, body: str | None = None) -> None:
-    # A run taken over from another host's coordinator logs its end in this host's home.
-    with private_file(path).open("a", encoding="utf-8") as fh:
-        fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-        if body:
-            fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))
+    """Add a line to a run's log. A log that cannot be written (a read-only or full
+    filesystem) loses the line, with a warning: the run itself goes on, in the database."""
+    try:
+        # A run taken over from another host's coordinator logs its end in this host's home.
+        with private_file(path).open("a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+            if body:
+                fh.write("\n" + body + ("" if body.endswith("\n") else "\n"))
+    except OSError as exc:
+        notice.fault(f"run log {path.parent}", f"lines lost: {exc.strerror or exc}")

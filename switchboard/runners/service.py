@@ -348,7 +348,10 @@ class Runners:
 
         append_log(path, f"finished: {finished.status}" + (f" ({error})" if error else ""), finished.answer)
         if turn is not None:
-            path.with_suffix(".json").write_text(json.dumps(turn.to_dict(), indent=2) + "\n", encoding="utf-8")
+            try:
+                path.with_suffix(".json").write_text(json.dumps(turn.to_dict(), indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:  # the run is recorded; only its tool-call detail is lost
+                log.warning("%s not written: %s", path.with_suffix(".json"), exc.strerror or exc)
         self.report(finished, reply_to)
         return finished
 

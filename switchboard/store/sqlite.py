@@ -101,6 +101,15 @@ class SQLiteConnector:
             self._remember()
         return conn
 
+    def _read_only_fs(self) -> str:
+        """Why SQLite could not open the file, when the reason is a read-only filesystem
+        (SQLite itself only says "unable to open database file")."""
+        try:
+            read_only = os.statvfs(self.path.parent).f_flag & os.ST_RDONLY
+        except OSError:
+            return ""
+        return " (its filesystem is read-only)" if read_only else ""
+
     def gone(self) -> DatabaseGone:
         return DatabaseGone(f"database {self.path} is gone; restore it or run `sb db init`")
 
@@ -171,7 +180,7 @@ class SQLiteConnector:
         if "readonly" in text or "read-only" in text:
             return StoreError(f"database {self.path} is read-only")
         if "unable to open" in text:
-            return StoreError(f"cannot open database {self.path}: {text}")
+            return StoreError(f"cannot open database {self.path}: {text}{self._read_only_fs()}")
         if isinstance(exc, self.module.IntegrityError):
             return None  # a constraint is the caller's to explain
         return StoreError(f"database {self.path}: {text}")
