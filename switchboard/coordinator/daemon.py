@@ -78,6 +78,9 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home"
                        + (f" (pid {state['pid']})" if state else "")) from None
+    handler = _LogHandler(sys.stderr)  # the level stays the one the CLI's flags chose
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    logging.getLogger().handlers[:] = [handler]
     coordinator = Coordinator(settings, **options)
 
     async def main() -> None:
