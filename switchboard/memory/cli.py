@@ -107,8 +107,9 @@ def store(
     as_json: JsonFlag = False,
 ) -> None:
     """Store a memory; storing the same content again merges into the first."""
+    text = text_arg(ctx, content, "content")  # before the embedding service is asked for
     result = _memory(ctx).store(
-        text_arg(ctx, content, "content"), namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
+        text, namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
         supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source,
     )
     memory = result.memory
