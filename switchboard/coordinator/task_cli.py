@@ -96,11 +96,11 @@ def list_(
 @app.command()
 def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
     """Show a task, its result or its error, and the files its worktree changed."""
-    task = _tasks(ctx).get(task_id)
-    workspace = _workspaces(ctx).latest(task_id)
+    task, workspaces = _tasks(ctx).get(task_id), _workspaces(ctx)
     if as_json:
-        print_json({**task.to_dict(), "workspace": workspace.to_dict() if workspace else None})
+        print_json(workspaces.task_record(task))
         return
+    workspace = workspaces.latest(task_id)
     print_fields([("id", task.id), ("status", task.status.value), ("for", task.target),
                   ("runner", task.assigned_runner), ("attempts", f"{task.attempts}/{task.max_attempts}"),
                   ("priority", task.priority.label), ("convoy", task.convoy),

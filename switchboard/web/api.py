@@ -19,6 +19,7 @@ from switchboard.errors import InvalidInput
 from switchboard.runners.service import Runners
 from switchboard.store import Store
 from switchboard.web.schemas import MailIn, MemoryIn, Strict, TaskIn, json_body
+from switchboard.workspaces import Workspaces
 
 MAX_WAIT_SECONDS = 300.0
 MAX_LIMIT = 1000
@@ -106,6 +107,7 @@ class Api:
         self.tasks = Tasks(store, settings)
         self.runners = Runners(store, settings)
         self.mailbox = self.runners.mailbox
+        self.workspaces = Workspaces(store, settings)
         self._memory: Any = None
         self._waiters = anyio.CapacityLimiter(WAITERS)
 
@@ -131,7 +133,7 @@ class Api:
         """Queue a task."""
         spec = await json_body(request, TaskIn)
         task = await self.call(self.tasks.add, source="http", **spec.model_dump())
-        return JSONResponse(task.to_dict(), status_code=201)
+        return JSONResponse(await self.call(self.workspaces.task_record, task), status_code=201)
 
     @endpoint("GET", "/tasks/wait", params=(
         Param("ids", "string", "Task ids separated by commas."), Param("convoy", "string", "A convoy's tasks."),
@@ -147,7 +149,8 @@ class Api:
     @endpoint("GET", "/tasks/{task_id:int}")
     async def show_task(self, request: Request) -> Response:
         """A task, its result or its error."""
-        return JSONResponse((await self.call(self.tasks.get, path_id(request, "task_id"))).to_dict())
+        task = await self.call(self.tasks.get, path_id(request, "task_id"))
+        return JSONResponse(await self.call(self.workspaces.task_record, task))
 
     @endpoint("POST", "/tasks/{task_id:int}/cancel")
     async def cancel_task(self, request: Request) -> Response:

@@ -21,12 +21,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from switchboard.config import Settings
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.store import Store, open_store
 from switchboard.workspaces import git
 from switchboard.workspaces.models import Delivery, Outcome, Result, Workspace
+
+if TYPE_CHECKING:
+    from switchboard.coordinator.models import Task
 
 log = logging.getLogger("switchboard.workspaces")
 
@@ -252,6 +256,11 @@ class Workspaces:
         with self.store.transaction() as tx:
             row = tx.one("workspaces.latest", {"task_id": task_id})
         return Workspace.from_row(row) if row is not None else None
+
+    def task_record(self, task: Task) -> dict[str, Any]:
+        """A task as `task show --json` and the HTTP API give it: with its latest workspace."""
+        workspace = self.latest(task.id)
+        return {**task.to_dict(), "workspace": workspace.to_dict() if workspace else None}
 
     def diff(self, task_id: int) -> Workspace:
         workspace = self.latest(task_id)

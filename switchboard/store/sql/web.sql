@@ -18,7 +18,9 @@ UPDATE web_tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL RE
 UPDATE web_tokens SET last_used_at = :now WHERE id = :id;
 
 -- name: tasks_changed
-SELECT * FROM tasks WHERE updated_at > :since ORDER BY updated_at, id;
+-- A task's session is its run's (as tasks.run_session).
+SELECT t.*, r.session_id, r.server_url FROM tasks t LEFT JOIN runs r ON r.id = t.run_id
+WHERE t.updated_at > :since ORDER BY t.updated_at, t.id;
 
 -- name: runs_changed
 SELECT * FROM runs WHERE started_at > :since
