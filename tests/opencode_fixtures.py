@@ -75,7 +75,10 @@ def opencode_server(tmp_path_factory: pytest.TempPathFactory, opencode_bin: str,
     """A real `opencode serve` (switchboard's managed server, password-protected), shared by the session.
 
     It stops before the scripted model does, so no turn is left retrying a vanished model."""
-    settings = Settings.load(tmp_path_factory.mktemp("opencode-home"))
+    home = tmp_path_factory.mktemp("opencode-home")
+    # Tests reach it by URL, which its keeper does not see as use: it must outlive the suite.
+    (home / "config.toml").write_text("opencode_idle_seconds = 86400\n")
+    settings = Settings.load(home)
     server = ManagedServer(settings, binary=opencode_bin, env=opencode_env)
     info, _ = server.start()
     yield info.endpoint
