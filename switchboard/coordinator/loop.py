@@ -511,6 +511,7 @@ class Coordinator:
                     await self._sleep(self._backoff())
             except DatabaseGone as exc:
                 gone = exc  # what runs now cannot be recorded anywhere: stop at once
+                stop.set()  # the wake-up listener's thread watches it: it must end too
                 group.cancel_scope.cancel()
             if gone is None:
                 await self._wind_down(grace)
