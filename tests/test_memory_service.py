@@ -136,6 +136,7 @@ def test_kill_9_mid_call_stores_each_memory_exactly_once(env: dict[str, str], se
 def test_a_stale_socket_is_replaced(env: dict[str, str], settings: Settings) -> None:
     sb(env, "store", "-c", FACTS[0])
     embedservice.stop(settings)
+    socket_path(settings).unlink(missing_ok=True)  # its own file may outlive its lock by a moment
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(socket_path(settings)))
     stale.close()  # the file stays and nobody listens, as after a kill -9
