@@ -110,6 +110,8 @@ def test_a_running_coordinator_waits_out_an_unwritable_database_and_log(
             time.sleep(8)  # pulses, lease renewals and answers cannot be written meanwhile
             assert process.poll() is None
             lock.execute("COMMIT")
+        # A task that ends writes its run log's last lines: here they cannot be written.
+        _wait_for(lambda: any(tasks.get(i).status.finished for i in ids), 120, "a task to finish")
         logs.read_only(False)
         _wait_for(lambda: all(tasks.get(i).status.finished for i in ids), 120, "the tasks to finish")
         assert process.poll() is None
