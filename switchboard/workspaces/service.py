@@ -111,10 +111,12 @@ class Workspaces:
             # An attempt given back uncounted (shutdown, restart) comes again under its number.
             row = tx.one("workspaces.insert" if existing is None else "workspaces.renew", values)
         workspace = Workspace.from_row(row)
-        self._remove_worktree(workspace)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # -B: a retry starts its branch afresh from the base.
-        git.out(repo, "worktree", "add", "--quiet", "-B", branch, str(path), workspace.base_commit)
+        # git's worktree bookkeeping in one repository takes one writer at a time.
+        with self._lock("worktrees-" + hashlib.sha1(str(Path(repo).resolve()).encode()).hexdigest()[:16]):
+            self._remove_worktree(workspace)
+            # -B: a retry starts its branch afresh from the base.
+            git.out(repo, "worktree", "add", "--quiet", "-B", branch, str(path), workspace.base_commit)
         self._bring_tool_files(Path(workdir), workspace)
         return workspace
 
