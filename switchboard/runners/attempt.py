@@ -47,6 +47,7 @@ log = logging.getLogger("switchboard.runners")
 notice = Notice(log)
 
 FINAL_READS = 8  # reads, 0.25 s apart, of a turn that looks unfinished when its session goes idle
+ABORT_WATCH = (12, 0.25)  # status reads and their spacing that an aborted turn must stay stopped for
 RESEND_AFTER = 2.0  # seconds after sending within which a prompt not yet in its session may still arrive
 
 
@@ -295,13 +296,29 @@ class Attempt:
         return self.outcome
 
     async def _abort_session(self) -> None:
+        """Stop the session's turn and see it stopped: a prompt accepted just before the
+        abort can start its turn just after it (seen under load), so a turn that shows
+        up busy again, or that has not answered the prompt yet, is aborted again."""
         if not self.session_id:
             return
+        reads, spacing = ABORT_WATCH
         try:
             with anyio.move_on_after(self.client.timeout):
                 await self.client.abort(self.session_id)
+                for _ in range(reads):
+                    await anyio.sleep(spacing)
+                    if self.session_id in await self.client.status():
+                        await self.client.abort(self.session_id)
+                    elif await self._answered_or_untouched():
+                        return
         except OpenCodeError as exc:
             log.warning("could not abort session %s: %s", self.session_id, exc)
+
+    async def _answered_or_untouched(self) -> bool:
+        """The session's last message is an assistant's (the aborted turn wrote its end),
+        or no prompt ever reached it: nothing left that could start a turn."""
+        messages = await self.client.messages(self.session_id, limit=1)  # type: ignore[arg-type]
+        return not messages or messages[-1].role == "assistant" or self.run is None or not self.run.prompted_at
 
     async def cleanup(self) -> None:
         """Delete the session now that its answer, tool calls and log are recorded, unless
