@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,62 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Each process embeds with its own (shared, session-wide) model; the tests of the
     # embedding service turn it back on where they start one.
     monkeypatch.setenv("SWITCHBOARD_MEMORY_SERVICE", "off")
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_processes(tmp_path: Path) -> Iterator[None]:
+    """After each test, stop what still runs for its directory: the MCP servers (and their
+    embedding service) the shared OpenCode server started for the test's runners, or the
+    coordinator of a test that failed or timed out, so the run's load stays flat."""
+    yield
+    leftovers = _processes_using(f"{tmp_path}/")  # the slash: test_x1 is not test_x10
+    if not leftovers:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in leftovers:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (leftovers := [p for p in leftovers if _alive(p)]):
+            time.sleep(0.1)
+        if not leftovers:
+            return
+
+
+def _processes_using(path: str) -> list[int]:
+    """Processes (not this one or its ancestors) whose command line or environment names `path`."""
+    mine = {os.getpid(), *_ancestors()}
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if path.encode() in text:
+            found.append(int(entry.name))
+    return found
+
+
+def _ancestors() -> Iterator[int]:
+    pid = os.getppid()
+    while pid > 1:
+        yield pid
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; its parent reaps it
 
 
 BACKEND = os.environ.get("SWITCHBOARD_TEST_BACKEND", "sqlite")
