@@ -198,6 +198,7 @@ def test_runners_wire_their_mcp_server_into_opencode_json(cli: Cli, settings: Se
     assert entry["environment"]["SWITCHBOARD_HOME"] == str(settings.home)
     assert entry["environment"]["SWITCHBOARD_AGENT"] == "reviewer"
     assert wiring.database_url(entry["environment"]) == settings.database_url
+    assert config["agent"] == {"build": {"steps": 50}}  # OpenCode's own limit: the runner's step budget
     printed = json.loads(cli("mcp", "--agent", "reviewer", "--print-config").stdout)
     assert printed["mcp"]["sb-reviewer"] == entry and printed["tools"] == wiring.tool_names("reviewer")
     assert wiring.prompt_tools("reviewer") == {"sb-*": False, **{n: True for n in wiring.tool_names("reviewer")}}
@@ -398,3 +399,23 @@ def test_the_coordinator_starts_the_shared_embedding_service(settings: Settings,
     assert process.returncode == 0
     assert stopped is not None and stopped["pid"] == info["pid"]  # it outlived the coordinator
     assert not socket_path(settings).exists()
+
+
+@pytest.mark.parametrize(("before", "steps_after_create"), [
+    ({}, 7),                                                # none set: the runner's budget
+    ({"agent": {"build": {"steps": 3}}}, 3),                # the user's own limit is kept
+    ({"agent": {"build": {"maxSteps": 9}}}, None),          # ... in its deprecated spelling too
+    ({"agent": {"plan": {"steps": 2}}, "theme": "x"}, 7),   # other agents and settings untouched
+])
+def test_the_step_budget_becomes_opencodes_agent_limit_and_leaves_with_the_runner(
+        cli: Cli, tmp_path: Path, before: dict, steps_after_create: int | None) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "opencode.json").write_text(json.dumps(before))
+    cli("runner", "create", "capped", "--workdir", str(project), "--max-steps", "7")
+    config = json.loads((project / "opencode.json").read_text())
+    assert config["agent"]["build"].get("steps") == steps_after_create
+    assert {k: v for k, v in config.items() if k not in ("agent", "mcp")} == \
+        {k: v for k, v in before.items() if k != "agent"}
+    cli("runner", "destroy", "capped")
+    assert json.loads((project / "opencode.json").read_text()) == before

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 PREFIX = "sb-"
 TOOLS = ("memory_recall", "memory_store", "mail_send", "mail_check", "mail_read", "task_report")
 CONFIG_FILE = "opencode.json"
+DEFAULT_AGENT = "build"  # the agent OpenCode prompts with when none is named
 START_TIMEOUT_MS = 60_000  # for OpenCode to start the server and list its tools (Python imports take ~1 s)
 URL_FILE = "database-url"  # in the home (0600): a database URL with a password, for the MCP servers
 URL_FILE_VAR = "SWITCHBOARD_DATABASE_URL_FILE"
@@ -86,8 +87,14 @@ def config_path(workdir: str | Path) -> Path:
     return Path(workdir).expanduser().resolve() / CONFIG_FILE
 
 
-def wire(settings: Settings, runner: str, workdir: str | Path) -> bool:
-    """Put the runner's entry into `workdir/opencode.json`; True if the file changed."""
+def wire(settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None,
+         steps: int | None = None) -> bool:
+    """Put the runner's entry into `workdir/opencode.json`; True if the file changed.
+
+    `steps` also becomes its agent's OpenCode `steps` limit (past it the model is told to
+    answer in text only), unless the file already sets one: a value the user chose, or the
+    first of several runners sharing the directory, is never overwritten. switchboard's own
+    count of steps on the event stream is what aborts a run; this makes the model wrap up."""
     wanted = entry(settings, runner)
     if URL_FILE_VAR in wanted["environment"]:
         _keep_private(settings.home / URL_FILE, settings.database_url + "\n")
@@ -95,10 +102,21 @@ def wire(settings: Settings, runner: str, workdir: str | Path) -> bool:
         servers = config.setdefault("mcp", {})
         if not isinstance(servers, dict):
             raise InvalidInput(f"{config_path(workdir)}: 'mcp' is not an object")
+        changed = _limit_steps(config, agent or DEFAULT_AGENT, steps, workdir) if steps else False
         if _same_target(servers.get(server_name(runner)), wanted):
-            return False
+            return changed
         servers[server_name(runner)] = wanted
         return True
+
+
+def _limit_steps(config: dict[str, Any], agent: str, steps: int, workdir: str | Path) -> bool:
+    agents = config.setdefault("agent", {})
+    if not isinstance(agents, dict) or not isinstance(agents.setdefault(agent, {}), dict):
+        raise InvalidInput(f"{config_path(workdir)}: 'agent' or 'agent.{agent}' is not an object")
+    if "steps" in agents[agent] or "maxSteps" in agents[agent]:
+        return False
+    agents[agent]["steps"] = steps
+    return True
 
 
 def _same_target(current: Any, wanted: dict[str, Any]) -> bool:
@@ -143,8 +161,10 @@ def _keep_private(path: Path, text: str) -> None:
     _write_private(path, text)
 
 
-def unwire(settings: Settings, runner: str, workdir: str | Path) -> bool:
-    """Remove the runner's entry from `workdir/opencode.json`; True if there was one."""
+def unwire(settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None,
+           steps: int | None = None) -> bool:
+    """Remove the runner's entry from `workdir/opencode.json`; True if there was one. The
+    last runner to leave takes back the `steps` limit `wire` wrote (if it still reads the same)."""
     if not config_path(workdir).exists():
         return False
     with _editing(settings, workdir) as config:
@@ -152,9 +172,23 @@ def unwire(settings: Settings, runner: str, workdir: str | Path) -> bool:
         if not isinstance(servers, dict) or server_name(runner) not in servers:
             return False
         del servers[server_name(runner)]
+        if not any(name.startswith(PREFIX) for name in servers):
+            _drop_steps(config, agent or DEFAULT_AGENT, steps)
         if not servers:
             del config["mcp"]
         return True
+
+
+def _drop_steps(config: dict[str, Any], agent: str, steps: int | None) -> None:
+    agents = config.get("agent")
+    if steps is None or not isinstance(agents, dict) or not isinstance(agents.get(agent), dict):
+        return
+    if agents[agent].get("steps") == steps:
+        del agents[agent]["steps"]
+        if not agents[agent]:
+            del agents[agent]
+        if not agents:
+            del config["agent"]
 
 
 def read_config(workdir: str | Path) -> dict[str, Any]:

@@ -291,7 +291,7 @@ class Runners:
         if runner.agent:
             await agents.ensure_loaded(client, runner.agent, runner.workdir)
         try:
-            wiring.wire(self.settings, runner.name, runner.workdir)
+            wiring.wire(self.settings, runner.name, runner.workdir, agent=runner.agent, steps=runner.max_steps)
             problem = await wiring.connect(client, self.settings, runner.name, runner.workdir)
         except (ServerDown, AuthRefused):
             raise
@@ -545,7 +545,7 @@ def _memory_context(settings: Settings, store: Store, namespace: str, prompt: st
 def _wire(settings: Settings, runner: Runner) -> None:
     from switchboard.mcp import wiring
 
-    wiring.wire(settings, runner.name, runner.workdir)
+    wiring.wire(settings, runner.name, runner.workdir, agent=runner.agent, steps=runner.max_steps)
 
 
 def _unwire(settings: Settings, runner: Runner) -> None:
@@ -553,7 +553,7 @@ def _unwire(settings: Settings, runner: Runner) -> None:
     from switchboard.mcp import wiring
 
     try:
-        wiring.unwire(settings, runner.name, runner.workdir)
+        wiring.unwire(settings, runner.name, runner.workdir, agent=runner.agent, steps=runner.max_steps)
     except (InvalidInput, OSError) as exc:
         log.warning("left runner %s's MCP server in %s: %s", runner.name, runner.workdir, exc)
 
