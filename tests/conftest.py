@@ -73,7 +73,7 @@ def _processes_using(path: str) -> list[int]:
             text = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
         except OSError:  # gone, or not ours to read
             continue
-        if path.encode() in text:
+        if path.encode() in text and b"from multiprocessing." not in text:  # not pytest's own helpers
             found.append(int(entry.name))
     return found
 

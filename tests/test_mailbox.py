@@ -92,6 +92,34 @@ def test_claim_by_type_and_priority(mailbox: Mailbox) -> None:
     assert mailbox.claim("w").id == urgent.id
 
 
+def test_claim_many_leases_a_batch_in_order_and_ack_many_is_all_or_nothing(mailbox: Mailbox) -> None:
+    low = mailbox.send("w", "request", "low", priority="low")[0]
+    normal = [mailbox.send("w", "request", f"n{i}")[0] for i in range(3)]
+    urgent = mailbox.send("w", "request", "urgent", priority="urgent")[0]
+    batch = mailbox.claim_many("w", 4)
+    assert [m.id for m in batch] == [urgent.id, *(m.id for m in normal)]
+    assert {m.lease_token for m in batch} == {batch[0].lease_token} and batch[0].lease_token
+    assert [m.id for m in mailbox.claim_many("w", 10)] == [low.id]  # the rest; none twice
+    assert mailbox.claim_many("w", 10) == []
+    with pytest.raises(Conflict, match=f"message {low.id}: the lease has passed"):
+        mailbox.ack_many([batch[0].id, low.id], batch[0].lease_token)  # low is another claim's
+    assert mailbox.get(batch[0].id).delivery is Delivery.LEASED  # nothing acked
+    acked = mailbox.ack_many([m.id for m in batch], batch[0].lease_token)
+    assert [m.delivery for m in acked] == [Delivery.ACKED] * 4
+    assert mailbox.status()["by_delivery"] == {"acked": 4, "leased": 1}
+
+
+@pytest.mark.parametrize(("limit", "error"), [
+    (0, "batch must be a whole number from 1 to 1000"), (1001, "from 1 to 1000"),
+    ("2" * 30, "from 1 to 1000"), (2.5, "must be a whole number"), ("nan", "must be a whole number"),
+])
+def test_claim_many_refuses_bad_batch_sizes(mailbox: Mailbox, limit: object, error: str) -> None:
+    mailbox.send("w", "request", "kept")
+    with pytest.raises(InvalidInput, match=error):
+        mailbox.claim_many("w", limit)  # type: ignore[arg-type]
+    assert mailbox.status()["by_delivery"] == {"pending": 1}
+
+
 def test_expired_lease_is_redelivered_and_old_lease_cannot_ack(mailbox: Mailbox) -> None:
     mailbox.send("w", "task_dispatch", "job")
     first = mailbox.claim("w", lease=0.2)

@@ -58,6 +58,26 @@ def test_claim_ack_nack_dead_retry_cli(cli: Cli, home: Path) -> None:
     assert cli.json("mail", "ack", str(again["id"]), "--lease", again["lease_token"])["delivery"] == "acked"
 
 
+def test_claim_a_batch_and_ack_it_together(cli: Cli) -> None:
+    for n in range(5):
+        cli("mail", "send", "--to", "w", "--type", "task_dispatch", "--payload", f"job {n}")
+    batch = cli.json("mail", "claim", "--agent", "w", "--batch", "3")
+    assert [m["payload"] for m in batch] == ["job 0", "job 1", "job 2"]
+    token = batch[0]["lease_token"]
+    assert {m["lease_token"] for m in batch} == {token}
+    shown = cli("mail", "claim", "--agent", "w", "--batch", "10")
+    assert "job 3" in shown.stdout and "job 4" in shown.stdout and shown.stderr.startswith("lease ")
+    assert cli.json("mail", "claim", "--agent", "w", "--batch", "10", code=1) == []
+    ids = [str(m["id"]) for m in batch]
+    refused = cli("mail", "ack", *ids, "4", "--lease", token, code=2)  # 4 is another claim's
+    assert refused.stderr.strip() == "error: message 4: the lease has passed to another claim"
+    acked = cli.json("mail", "ack", *ids, "--lease", token)
+    assert [m["delivery"] for m in acked] == ["acked"] * 3
+    assert cli.json("mail", "status")["by_delivery"] == {"acked": 3, "leased": 2}
+    assert cli("mail", "claim", "--agent", "w", "--batch", "1001", code=2).stderr.startswith(
+        "error: batch must be a whole number from 1 to 1000")
+
+
 def test_thread_register_agents_status_prune(cli: Cli) -> None:
     cli("mail", "register", "--agent", "alice")
     cli("mail", "register", "--agent", "bob", "--role", "reviewer")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 from collections import Counter
 
+import pytest
+
 from switchboard.config import Settings
 from switchboard.mailbox import Mailbox
 
@@ -17,27 +19,28 @@ def _send(home: str, sender: int) -> None:
         mailbox.send("worker", "task_dispatch", f"{sender}:{i}", sender=f"sender{sender}")
 
 
-def _claim(home: str, senders_done, acked) -> None:  # noqa: ANN001 - multiprocessing proxies
+def _claim(home: str, batch: int, senders_done, acked) -> None:  # noqa: ANN001 - multiprocessing proxies
     mailbox = Mailbox.open(Settings.load(home))
     mine = []
     while True:
-        message = mailbox.claim("worker", wait=0.5)
-        if message is None:
+        messages = mailbox.claim_many("worker", batch, wait=0.5)
+        if not messages:
             if senders_done.is_set():
                 break
             continue
-        mailbox.ack(message.id, message.lease_token)
-        mine.append(message.payload)
+        mailbox.ack_many([m.id for m in messages], messages[0].lease_token)
+        mine.extend(m.payload for m in messages)
     acked.extend(mine)
 
 
-def test_four_senders_four_claimers_every_message_acked_exactly_once(settings: Settings) -> None:
+@pytest.mark.parametrize("batch", [1, 50])
+def test_four_senders_four_claimers_every_message_acked_exactly_once(settings: Settings, batch: int) -> None:
     home = str(settings.home)
     Mailbox.open(settings)  # create the schema once, as a first command would
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         senders_done, acked = manager.Event(), manager.list()
-        claimers = [ctx.Process(target=_claim, args=(home, senders_done, acked)) for _ in range(CLAIMERS)]
+        claimers = [ctx.Process(target=_claim, args=(home, batch, senders_done, acked)) for _ in range(CLAIMERS)]
         senders = [ctx.Process(target=_send, args=(home, n)) for n in range(SENDERS)]
         for process in claimers + senders:
             process.start()

@@ -37,7 +37,9 @@ def test_runner_run_stops_at_its_step_budget(cli: Cli, workdir: Path, attach: st
     assert time.monotonic() - started < 60
     calls = _calls(model, prompt)
     print(f"budget {budget}: {calls} model calls in {time.monotonic() - started:.1f}s")
-    assert budget <= calls <= budget + 2  # the abort lands before another request or two
+    # Bounded: the budget, plus what the provider answered while the abort was on its way
+    # (0-2 on a quiet machine, 3 seen under CI load), where no budget means hundreds.
+    assert budget <= calls <= budget + 4
 
 
 def test_a_task_runs_within_its_own_budget_and_is_retried_later(
@@ -53,4 +55,4 @@ def test_a_task_runs_within_its_own_budget_and_is_retried_later(
     assert done.status.value == "dead" and done.error.startswith("step budget exceeded (4)")
     calls = _calls(model, "flaky task in the coordinator")
     print(f"task, 2 attempts of budget 4: {calls} model calls in {time.monotonic() - started:.1f}s")
-    assert calls <= 2 * (4 + 3)
+    assert calls <= 2 * (4 + 4)

@@ -132,12 +132,25 @@ def claim(
                                                   click_type=POSITIVE_SECONDS)] = None,
     wait: Annotated[float, typer.Option(help="Wait up to this many seconds for a message.",
                                        click_type=SECONDS)] = 0.0,
+    batch: Annotated[Optional[int], typer.Option(
+        "--batch", help="Lease up to N messages at once, under one lease token (a list).",
+        click_type=ID)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Lease the most urgent, oldest deliverable message. Exit code 1 if there is none."""
     agent = agent or settings(ctx).agent
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
+    if batch is not None:
+        messages = _mailbox(ctx).claim_many(agent, batch, type=type, lease=lease, wait=wait)
+        if as_json:
+            print_json([m.to_dict() for m in messages])
+        elif messages:
+            _messages_table(messages, "")
+            typer.echo(f"lease {messages[0].lease_token}", err=True)
+        else:
+            typer.echo("no message", err=True)
+        raise typer.Exit(0 if messages else 1)
     message = _mailbox(ctx).claim(agent, type=type, lease=lease, wait=wait)
     if message is None:
         if as_json:
@@ -151,13 +164,21 @@ def claim(
 @app.command()
 def ack(
     ctx: typer.Context,
-    message_id: IdArg,
+    message_ids: Annotated[list[int], typer.Argument(help="Message id(s): several are acked together, "
+                                                          "all or none.", click_type=ID)],
     lease: Annotated[Optional[str], typer.Option(help="Only if this lease token still holds the message.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Mark a claimed message done."""
-    message = _mailbox(ctx).ack(message_id, lease_token=lease)
-    emit(message, as_json, f"acked {message.id}")
+    """Mark claimed messages done."""
+    if len(message_ids) == 1:
+        message = _mailbox(ctx).ack(message_ids[0], lease_token=lease)
+        emit(message, as_json, f"acked {message.id}")
+        return
+    messages = _mailbox(ctx).ack_many(message_ids, lease_token=lease)
+    if as_json:
+        print_json([m.to_dict() for m in messages])
+    else:
+        typer.echo(f"acked {', '.join(str(m.id) for m in messages)}")
 
 
 @app.command()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import time
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from switchboard.config import Settings
@@ -27,6 +29,7 @@ from switchboard.store import Store, Tx, open_store
 ALL = "all"
 DEFAULT_SENDER = "user"
 MAX_BACKOFF_SECONDS = 300.0
+MAX_BATCH = 1000  # messages claimed or acked in one transaction
 
 
 class Mailbox:
@@ -159,7 +162,23 @@ class Mailbox:
         With `wait`, block up to that many seconds for one to arrive; the wait
         sleeps until a sender's wake-up or the next retry or lease expiry is due.
         """
+        claimed = self.claim_many(agent, 1, type=type, lease=lease, wait=wait)
+        return claimed[0] if claimed else None
+
+    def claim_many(
+        self,
+        agent: str,
+        limit: int,
+        *,
+        type: str | MessageType | None = None,
+        lease: float | None = None,
+        wait: float = 0.0,
+    ) -> list[Message]:
+        """Lease up to `limit` deliverable messages for `agent` in one transaction, most
+        urgent and oldest first, all under one lease token (ack them with `ack_many`).
+        With `wait`, block up to that many seconds for at least one to arrive."""
         check_name(agent)
+        limit = validate.integer(limit, "batch", minimum=1, maximum=MAX_BATCH)
         kind = parse_type(type).value if type is not None else None
         lease = validate.seconds(self.settings.mail_lease_seconds if lease is None else lease, "lease",
                                  positive=True)
@@ -168,28 +187,30 @@ class Mailbox:
         waiter = self.store.listen(agent) if wait > 0 else None
         try:
             while True:
-                message, due = self._claim_once(agent, kind, lease)
+                messages, due = self._claim_once(agent, kind, lease, limit)
                 remaining = deadline - time.monotonic()
-                if message is not None or remaining <= 0 or waiter is None:
-                    return message
+                if messages or remaining <= 0 or waiter is None:
+                    return messages
                 sleep = remaining if due is None else min(remaining, max(0.01, due - time.time()))
                 waiter.wait(sleep)
         finally:
             if waiter is not None:
                 waiter.close()
 
-    def _claim_once(self, agent: str, kind: str | None, lease: float) -> tuple[Message | None, float | None]:
+    def _claim_once(self, agent: str, kind: str | None, lease: float,
+                    limit: int) -> tuple[list[Message], float | None]:
         now = time.time()
         with self.store.transaction(write=True) as tx:
             tx.execute("mailbox.bury_expired", {"agent": agent, "now": now})
-            row = tx.one("mailbox.claim", {
-                "agent": agent, "type": kind, "now": now, "expires": now + lease,
+            rows = tx.all("mailbox.claim_many", {
+                "agent": agent, "type": kind, "now": now, "expires": now + lease, "limit": limit,
                 "token": secrets.token_hex(8), "claimer": self._claimer,
             })
-            if row is not None:
+            if rows:
                 tx.execute("mailbox.touch", {"name": agent, "now": now})
-                return Message.from_row(row), None
-            return None, tx.scalar("mailbox.next_due", {"agent": agent, "type": kind})
+                messages = sorted((Message.from_row(r) for r in rows), key=lambda m: (m.priority, m.id))
+                return messages, None
+            return [], tx.scalar("mailbox.next_due", {"agent": agent, "type": kind})
 
     def ack(self, message_id: int, lease_token: str | None = None) -> Message:
         """Mark a leased message done. With `lease_token`, only if that lease still holds it."""
@@ -197,6 +218,22 @@ class Mailbox:
             token = self._held_lease(tx, message_id, lease_token)
             row = tx.one("mailbox.ack", {"id": message_id, "token": token, "now": time.time()})
             return Message.from_row(row)
+
+    def ack_many(self, message_ids: Iterable[int], lease_token: str | None = None) -> list[Message]:
+        """Mark leased messages done in one statement: all of them, or none (a `Conflict`
+        naming the first one that is not leased, or whose lease `lease_token` no longer holds)."""
+        ids = list(dict.fromkeys(validate.integer(i, "message id") for i in message_ids))
+        if len(ids) > MAX_BATCH:
+            raise InvalidInput(f"batch: at most {MAX_BATCH} messages at once, not {len(ids)}")
+        with self.store.transaction(write=True) as tx:
+            rows = tx.all("mailbox.ack_many", {"ids": json.dumps(ids), "token": lease_token, "now": time.time()})
+            if len(rows) < len(ids):
+                acked = {r["id"] for r in rows}
+                missing = next(i for i in ids if i not in acked)
+                self._held_lease(tx, missing, lease_token)  # raises, saying why
+                raise Conflict(f"message {missing} could not be acked")
+            order = {message_id: n for n, message_id in enumerate(ids)}
+            return sorted((Message.from_row(r) for r in rows), key=lambda m: order[m.id])
 
     def nack(
         self,

@@ -45,11 +45,12 @@ SET delivery = 'dead', lease_token = NULL,
 WHERE to_agent = :agent AND delivery = 'leased' AND lease_expires_at <= :now
   AND attempts >= max_attempts;
 
--- name: claim
+-- name: claim_many
+-- Up to :limit messages, most urgent and oldest first, under one lease token.
 UPDATE messages
 SET delivery = 'leased', attempts = attempts + 1, lease_token = :token,
     lease_expires_at = :expires, claimed_by = :claimer
-WHERE id = (
+WHERE id IN (
     SELECT id FROM messages
     WHERE to_agent = :agent
       AND delivery IN ('pending', 'leased')
@@ -57,7 +58,7 @@ WHERE id = (
            OR (delivery = 'leased' AND lease_expires_at <= :now))
       AND (CAST(:type AS TEXT) IS NULL OR type = :type)
     ORDER BY priority, id
-    LIMIT 1
+    LIMIT :limit
 )
 RETURNING *;
 
@@ -74,6 +75,16 @@ SET delivery = 'acked', acked_at = :now, lease_token = NULL, lease_expires_at = 
     status = CASE WHEN status = 'unread' THEN 'read' ELSE status END,
     read_at = coalesce(read_at, :now)
 WHERE id = :id AND delivery = 'leased' AND lease_token = :token
+RETURNING *;
+
+-- name: ack_many
+-- :ids is a JSON array; a NULL :token acks whatever lease holds each message.
+UPDATE messages
+SET delivery = 'acked', acked_at = :now, lease_token = NULL, lease_expires_at = NULL,
+    status = CASE WHEN status = 'unread' THEN 'read' ELSE status END,
+    read_at = coalesce(read_at, :now)
+WHERE id IN (SELECT value FROM json_each(:ids)) AND delivery = 'leased'
+  AND (CAST(:token AS TEXT) IS NULL OR lease_token = :token)
 RETURNING *;
 
 -- name: nack
