@@ -133,8 +133,6 @@ def test_kill_9_mid_call_stores_each_memory_exactly_once(env: dict[str, str], se
     assert memory.stats()["memories"] == 601 and memory.stats()["needs_reindex"] == 0
 
 
-@pytest.mark.skip(reason="open in issue 10: after `service stop`, a socket file bound by hand keeps the next "
-                         "service from listening within its start-up wait (seen on the merged branch)")
 def test_a_stale_socket_is_replaced(env: dict[str, str], settings: Settings) -> None:
     sb(env, "store", "-c", FACTS[0])
     embedservice.stop(settings)

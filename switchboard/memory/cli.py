@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -22,6 +22,10 @@ from switchboard.memory.service import Memory, dump_export, parse_export
 from switchboard.output import preview, print_fields, print_json, print_table
 from switchboard.progress import bar
 from switchboard.timefmt import age, iso
+
+if TYPE_CHECKING:
+    from switchboard.memory.embedder import Embedder
+    from switchboard.memory.warm import WarmEmbedder
 
 app = part_app()
 namespaces_app = part_app("List, rename and delete namespaces.")
@@ -52,12 +56,15 @@ def _ns(ctx: typer.Context, namespace: str | None) -> str | None:
 
 
 def _memory(ctx: typer.Context) -> Memory:
-    from switchboard.memory import warm
-    from switchboard.progress import spinner
+    def make_embedder() -> Embedder | WarmEmbedder:
+        from switchboard.memory import warm
+        from switchboard.progress import spinner
 
-    # The embedding service's loaded model embeds for us, started on first need (see warm.py).
-    return Memory.open(settings(ctx), warm.embedder(
-        settings(ctx), on_wait=lambda: spinner("loading the embedding model")))
+        return warm.embedder(settings(ctx), on_wait=lambda: spinner("loading the embedding model"))
+
+    # The embedding service's loaded model embeds for us, started on first need (see warm.py);
+    # commands that never embed (list, show, stats, export) do not even import it.
+    return Memory.open(settings(ctx), make_embedder=make_embedder)
 
 
 def _memories_table(memories: list[MemoryRecord], empty: str) -> None:

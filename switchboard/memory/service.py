@@ -15,7 +15,7 @@ import json
 import math
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -145,20 +145,26 @@ class Memory:
     agent's session. Commands that do not embed never load the model.
     """
 
-    def __init__(self, store: Store, settings: Settings, embedder: Embedder | WarmEmbedder | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings, embedder: Embedder | WarmEmbedder | None = None, *,
+                 make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None) -> None:
         self.db = store
         self.settings = settings
         self._embedder = embedder
+        self._make_embedder = make_embedder  # called on first need: commands that never embed skip its imports
         self.model_id = embedder.model_id if embedder is not None else model_id(settings.memory_model)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | WarmEmbedder | None = None) -> Memory:
+    def open(cls, settings: Settings | None = None, embedder: Embedder | WarmEmbedder | None = None, *,
+             make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None) -> Memory:
         settings = settings or Settings.load()
-        return cls(open_store(settings), settings, embedder)
+        return cls(open_store(settings), settings, embedder, make_embedder=make_embedder)
 
     @property
     def embedder(self) -> Embedder | WarmEmbedder:
-        """The embedder given, else the running embedding service's, else this process's model."""
+        """The embedder given (or made by `make_embedder`), else the running embedding
+        service's, else this process's model."""
+        if self._embedder is None and self._make_embedder is not None:
+            self._embedder = self._make_embedder()
         if self._embedder is None:
             from switchboard.memory import warm
 

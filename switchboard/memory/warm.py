@@ -358,6 +358,7 @@ class WarmServer:
         self._wake = threading.Event()
         self._loading = threading.Lock()
         self._server: _UnixServer | None = None
+        self._socket_file: tuple[int, int] | None = None  # (device, inode) of the socket it made
 
     def start(self, *, preload: bool = True) -> WarmServer:
         """Listen (replacing a stale socket file) and, with `preload`, load the model now
@@ -374,6 +375,8 @@ class WarmServer:
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)
+        made = self.path.stat()
+        self._socket_file = (made.st_dev, made.st_ino)
         server.warm = self
         self._server = server
         _serving.add(self.model.model_id)
@@ -529,7 +532,9 @@ class WarmServer:
         server.server_close()
         _serving.discard(self.model.model_id)
         with contextlib.suppress(OSError):
-            self.path.unlink()
+            now = self.path.stat()
+            if (now.st_dev, now.st_ino) == self._socket_file:  # not a newer service's socket
+                self.path.unlink()
 
     def __enter__(self) -> WarmServer:
         return self if self._server is not None else self.start()
