@@ -193,7 +193,8 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
                           task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
                           keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
-                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
+                          files=task.files)
         flight = self._follow(Flight(task.id, attempt, url))
         try:
             run = await attempt.begin()
@@ -283,7 +284,7 @@ class Coordinator:
                           reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
                           keep_session=self.keep_sessions,
                           max_retries=self.max_provider_retries, max_steps=task.max_steps,
-                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner), files=task.files)
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)

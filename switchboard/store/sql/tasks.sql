@@ -2,9 +2,9 @@
 
 -- name: insert
 INSERT INTO tasks (prompt, runner, role, priority, convoy, max_attempts, timeout_seconds, max_steps,
-                   available_at, source, source_ref, isolation, base_ref, deliver, created_at, updated_at)
+                   available_at, source, source_ref, isolation, base_ref, deliver, files, created_at, updated_at)
 VALUES (:prompt, :runner, :role, :priority, :convoy, :max_attempts, :timeout_seconds, :max_steps,
-        :now, :source, :source_ref, :isolation, :base_ref, :deliver, :now, :now)
+        :now, :source, :source_ref, :isolation, :base_ref, :deliver, :files, :now, :now)
 RETURNING *;
 
 -- name: by_source
