@@ -163,3 +163,50 @@ def test_task_files_are_kept_and_sent_by_the_coordinator(
     assert tasks.get(queued["id"]).result == "queued"
     seen = _user_text(model.requests[-1])
     assert "CREATE TABLE users" in seen and "changed after queuing" not in seen
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--workdir", "/nonexistent/dir"], "is not a directory"),
+    (["--model", "nomodel"], "provider/model"),
+    (["--notify", "../x"], "invalid agent name to notify"),
+    (["--timeout", "0"], "--timeout"),
+])
+def test_cron_add_refuses_bad_run_options(cli: Cli, helper: str, flags: list[str], message: str) -> None:
+    result = cli("cron", "add", "--schedule", "@daily", "--task", "say x", "--runner", helper, *flags, code=2)
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert cli.json("cron", "list") == []
+
+
+def test_cron_parity_timeout_workdir_model_notify_paused_logs_status(
+        cli: Cli, helper: str, attach: str, model: ScriptedModel, settings: Settings, tmp_path: Path) -> None:
+    from switchboard.coordinator.loop import Coordinator
+    from switchboard.coordinator.tasks import Tasks
+    from switchboard.modelserver import configure
+    from tests.test_coordinator import all_finished, run_until
+
+    elsewhere = tmp_path / "nightly-project"
+    elsewhere.mkdir()
+    configure(elsewhere, model.base_url)
+    cli("mail", "register", "--agent", "ann", "--role", "lead")
+    added = cli.json("cron", "add", "--name", "nightly", "--schedule", "0 3 * * *", "--task", "say nightly",
+                     "--runner", helper, "--timeout", "90", "--workdir", str(elsewhere), "-m", "local/m1",
+                     "--notify", "ann", "--paused")
+    assert (added["status"], added["timeout_seconds"], added["workdir"], added["notify"]) == \
+        ("paused", 90.0, str(elsewhere), "ann")
+    assert "(paused)" in cli("cron", "status", "nightly").stdout
+    assert cli.json("cron", "logs", "nightly") == []
+    queued = cli.json("cron", "run", "nightly")
+    assert (queued["timeout_seconds"], queued["model"], queued["workdir"]) == (90.0, "local/m1", str(elsewhere))
+    tasks = Tasks.open(settings)
+    run_until(Coordinator(settings, attach=[attach], remember=False), all_finished(tasks, [queued["id"]]),
+              timeout=120)
+    system = "\n".join(str(m.get("content")) for m in model.requests[-1]["messages"] if m.get("role") == "system")
+    assert str(elsewhere) in system  # the run worked in the job's workdir
+    (report,) = cli.json("mail", "check", "--agent", "ann")
+    assert report["type"] == "status_report" and report["payload"].startswith(f"Runner {helper} completed (success")
+    (logged,) = cli.json("cron", "logs", "nightly")
+    assert (logged["id"], logged["status"], logged["result"]) == (queued["id"], "done", "nightly")
+    status = cli.json("cron", "status", "nightly")
+    assert (status["failures"], [r["id"] for r in status["runs"]]) == (0, [queued["id"]])
+    cli("cron", "resume", "nightly")
+    assert "next run" in cli("cron", "status", "nightly").stdout

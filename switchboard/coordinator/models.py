@@ -62,6 +62,9 @@ class Task:
     base_ref: str | None = None
     deliver: str | None = None
     files: tuple[Attachment, ...] = ()  # sent with the prompt by every attempt
+    model: str | None = None  # None: the runner's
+    workdir: str | None = None  # None: the runner's
+    notify: str | None = None  # an agent mailed the report of its final outcome
     after: tuple[int, ...] = field(default=())
 
     @classmethod
@@ -103,6 +106,11 @@ class Schedule:
     next_run_at: float
     last_run_at: float | None
     created_at: float
+    # What each firing's task gets (None: the runner's), and who is mailed its report.
+    timeout_seconds: float | None = None
+    model: str | None = None
+    workdir: str | None = None
+    notify: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Schedule:
