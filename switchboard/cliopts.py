@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from typer._click.types import ParamType  # typer 0.28 carries its own click
@@ -16,6 +16,9 @@ from switchboard import validate
 from switchboard.config import Settings
 from switchboard.errors import InvalidInput
 from switchboard.names import parse_choice
+
+if TYPE_CHECKING:
+    from switchboard.opencode.files import Attachment
 
 
 def part_app(help: str | None = None) -> typer.Typer:
@@ -49,6 +52,10 @@ DAYS = Checked("days", validate.days)
 FRACTION = Checked("x", lambda v, what: validate.number(v, what, maximum=1.0, unit=""))
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+# `--format json`, as `opencode run` spells it, on the commands that run prompts.
+FormatOpt = Annotated[str, typer.Option("--format", help="text or json (json: as --json).")]
+FilesOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--file", "-f", help="Attach a text file to the prompt (repeatable).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only report what would change; change nothing.")]
 # For the commands that only report unless told (`mail prune`, `memory namespaces delete`),
 # as the reference helpers did: --force acts, --dry-run is the default said out loud.
@@ -111,3 +118,19 @@ def text_arg(ctx: typer.Context, value: str, what: str) -> str:
 def text_file(ctx: typer.Context, path: Path | str, what: str) -> str:
     """A text file given by path (`-` for standard input), capped at max_payload_bytes."""
     return validate.read_file(path, what, settings(ctx).max_payload_bytes)
+
+
+def json_format(output: str, as_json: bool) -> bool:
+    """Whether to print JSON: `--json`, or `--format json`."""
+    if output not in ("text", "json"):
+        raise InvalidInput("--format must be text or json")
+    return as_json or output == "json"
+
+
+def attachments(ctx: typer.Context, paths: list[Path] | None) -> list[Attachment]:
+    """`--file` paths read as `Attachment`s, capped together at max_payload_bytes."""
+    if not paths:
+        return []
+    from switchboard.opencode.files import read_attachments
+
+    return read_attachments(paths, settings(ctx).max_payload_bytes)

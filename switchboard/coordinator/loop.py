@@ -17,7 +17,7 @@ import json
 import logging
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -35,8 +35,8 @@ from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFou
 from switchboard.opencode.follow import IDLE_GRACE
 from switchboard.opencode.models import Event
 from switchboard.runners.attempt import Attempt, Outcome
-from switchboard.runners.models import Run
-from switchboard.runners.service import COORDINATOR, Runners
+from switchboard.runners.models import Run, Runner
+from switchboard.runners.service import COORDINATOR, Runners, report_text
 from switchboard.store import open_store
 from switchboard.workspaces.attempt import TaskWorkspace, sweep
 from switchboard.workspaces.service import Workspaces
@@ -184,7 +184,7 @@ class Coordinator:
     async def _start_attempt(self, assignment: Assignment, url: str) -> None:
         task = assignment.task
         try:
-            runner = await off_loop(self.runners.get, assignment.runner)
+            runner = for_task(await off_loop(self.runners.get, assignment.runner), task)
         except SwitchboardError as exc:  # e.g. a malformed config.json: the task waits for a fix
             self.pool.unassign(url)
             await off_loop(self.tasks.fail, task.id, self.owner, str(exc))
@@ -193,7 +193,8 @@ class Coordinator:
         attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
                           task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
                           keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
-                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
+                          files=task.files, model=task.model)
         flight = self._follow(Flight(task.id, attempt, url))
         try:
             run = await attempt.begin()
@@ -272,7 +273,7 @@ class Coordinator:
             await self._settle_task(task.id, Outcome(run))
             return 1
         try:
-            runner = await off_loop(self.runners.get, run.runner)
+            runner = for_task(await off_loop(self.runners.get, run.runner), task)
         except SwitchboardError as exc:
             await off_loop(self.runners.finish, run, error=str(exc))
             await off_loop(self.tasks.fail, task.id, self.owner, str(exc))
@@ -283,7 +284,8 @@ class Coordinator:
                           reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
                           keep_session=self.keep_sessions,
                           max_retries=self.max_provider_retries, max_steps=task.max_steps,
-                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner))
+                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner), files=task.files,
+                          model=task.model)
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)
@@ -356,6 +358,16 @@ class Coordinator:
             log.warning("task %s attempt failed: %s", task_id, run.error)
         await off_loop(self.runners.close_task_runs, task_id, run.id, "superseded by run %d" % run.id)
         await self._remember(run.runner, task, run)
+        if task is not None and task.notify and task.status.finished:
+            await self._notify(task, run)
+
+    async def _notify(self, task: Task, run: Run) -> None:
+        """Mail the task's final report to whom it names (a cron job's `--notify`)."""
+        try:
+            await off_loop(self.runners.mailbox.send, task.notify, "status_report", report_text(run),
+                           sender=run.runner)
+        except SwitchboardError as exc:
+            log.warning("report of task %s not mailed to %s: %s", task.id, task.notify, exc)
 
     async def _server_down(self, url: str) -> None:
         """A server failed: quarantine it, or bring the managed server back and move the
@@ -603,3 +615,8 @@ def _task_spec(payload: str) -> dict[str, Any]:
                "isolation", "base", "deliver"}
     return {k: v for k, v in data.items() if k in allowed}
 
+
+
+def for_task(runner: Runner, task: Task) -> Runner:
+    """The runner as the task runs it: in the task's own workdir, if it names one."""
+    return replace(runner, workdir=task.workdir) if task.workdir else runner

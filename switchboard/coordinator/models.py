@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from switchboard.mailbox.models import Priority
+from switchboard.opencode.files import Attachment, from_json
 from switchboard.timefmt import iso
 
 
@@ -60,11 +61,16 @@ class Task:
     isolation: str | None = None
     base_ref: str | None = None
     deliver: str | None = None
+    files: tuple[Attachment, ...] = ()  # sent with the prompt by every attempt
+    model: str | None = None  # None: the runner's
+    workdir: str | None = None  # None: the runner's
+    notify: str | None = None  # an agent mailed the report of its final outcome
     after: tuple[int, ...] = field(default=())
 
     @classmethod
     def from_row(cls, row: dict[str, Any], after: tuple[int, ...] = ()) -> Task:
-        values = {f.name: row[f.name] for f in fields(cls) if f.name != "after"}
+        values = {f.name: row[f.name] for f in fields(cls) if f.name not in ("after", "files")}
+        values["files"] = tuple(from_json(row.get("files")))
         values["status"] = TaskStatus(values["status"])
         values["priority"] = Priority(values["priority"])
         return cls(**values, after=after)
@@ -74,6 +80,7 @@ class Task:
         data["status"] = self.status.value
         data["priority"] = self.priority.label
         data["after"] = list(self.after)
+        data["files"] = [{"filename": f.filename, "bytes": len(f.text.encode("utf-8"))} for f in self.files]
         for name in _TASK_TIMES:
             data[name] = iso(data[name])
         return data
@@ -99,6 +106,11 @@ class Schedule:
     next_run_at: float
     last_run_at: float | None
     created_at: float
+    # What each firing's task gets (None: the runner's), and who is mailed its report.
+    timeout_seconds: float | None = None
+    model: str | None = None
+    workdir: str | None = None
+    notify: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Schedule:

@@ -6,7 +6,8 @@ import time
 
 from switchboard.config import Settings
 from switchboard.coordinator.models import Schedule, Task
-from switchboard.coordinator.tasks import Tasks
+from switchboard import validate
+from switchboard.coordinator.tasks import Tasks, check_run_options
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.names import check_name
 
@@ -39,11 +40,18 @@ class Schedules:
         return cls(Tasks.open(settings))
 
     def add(self, schedule: str, prompt: str, *, name: str | None = None, runner: str | None = None,
-            role: str | None = None, catch_up: str = "once") -> Schedule:
+            role: str | None = None, catch_up: str = "once", timeout: float | None = None,
+            model: str | None = None, workdir: str | None = None, notify: str | None = None,
+            paused: bool = False) -> Schedule:
+        """A schedule. `timeout`, `model` and `workdir` go to each firing's task (None: the
+        runner's); `notify` names an agent mailed each run's report; `paused` adds it paused."""
         if catch_up not in ("once", "skip"):
             raise InvalidInput("catch-up must be 'once' or 'skip'")
         if not prompt.strip():
             raise InvalidInput("task prompt is empty")
+        if timeout is not None:
+            validate.seconds(timeout, "timeout", positive=True)
+        model, workdir, notify = check_run_options(model, workdir, notify)
         now = time.time()
         first = next_fire(schedule, now)
         with self.store.transaction(write=True) as tx:
@@ -55,7 +63,8 @@ class Schedules:
                 raise Conflict(f"a schedule named {name!r} exists already")
             row = tx.one("tasks.schedule_insert", {
                 "name": name, "schedule": schedule, "prompt": prompt, "runner": runner, "role": role,
-                "catch_up": catch_up, "next_run_at": first, "now": now,
+                "catch_up": catch_up, "next_run_at": first, "now": now, "status": "paused" if paused else "active",
+                "timeout_seconds": timeout, "model": model, "workdir": workdir, "notify": notify,
             })
         return Schedule.from_row(row)
 
@@ -82,7 +91,23 @@ class Schedules:
         """Fire a schedule now, outside its timetable."""
         schedule = self.get(name)
         return self.tasks.add(schedule.prompt, runner=schedule.runner, role=schedule.role,
-                              source="cron", source_ref=f"{name}@manual-{time.time():.6f}")
+                              source="cron", source_ref=f"{name}@manual-{time.time():.6f}",
+                              timeout=schedule.timeout_seconds, model=schedule.model, workdir=schedule.workdir,
+                              notify=schedule.notify)
+
+    def logs(self, name: str, limit: int = 20) -> list[Task]:
+        """The tasks the schedule queued, newest first: its run history."""
+        self.get(name)
+        with self.store.transaction() as tx:
+            rows = tx.all("tasks.schedule_tasks", {"prefix": _like_prefix(name), "limit": limit})
+        return [self.tasks.get(row["id"]) for row in rows]
+
+    def status(self, name: str, limit: int = 5) -> tuple[Schedule, list[Task], int]:
+        """The schedule, its last `limit` runs, and how many of all its runs died."""
+        schedule, runs = self.get(name), self.logs(name, limit)
+        with self.store.transaction() as tx:
+            failures = tx.one("tasks.schedule_failures", {"prefix": _like_prefix(name)})
+        return schedule, runs, int(failures["n"]) if failures else 0
 
     def fire_due(self) -> list[Task]:
         """Queue a task for every schedule that is due. A schedule missed several times
@@ -108,7 +133,8 @@ class Schedules:
                 fired.append(self.tasks.insert(
                     tx, schedule.prompt, runner=schedule.runner, role=schedule.role,
                     max_attempts=self.tasks.settings.task_max_attempts, source="cron",
-                    source_ref=f"{schedule.name}@{schedule.next_run_at:.0f}",
+                    source_ref=f"{schedule.name}@{schedule.next_run_at:.0f}", timeout=schedule.timeout_seconds,
+                    model=schedule.model, workdir=schedule.workdir, notify=schedule.notify,
                 ))
         return fired
 
@@ -122,3 +148,8 @@ class Schedules:
         if row is None:
             raise NotFound(f"no schedule named {name!r}")
         return row
+
+
+def _like_prefix(name: str) -> str:
+    """`NAME@%`: the source refs of a schedule's tasks (names hold no LIKE wildcards but `_`)."""
+    return name.replace("_", "\\_") + "@%"

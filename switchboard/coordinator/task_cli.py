@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard import validate
-from switchboard.cliopts import COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg
+from switchboard.cliopts import (
+    COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, FilesOpt, JsonFlag, attachments, part_app, settings, text_arg,
+)
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
 from switchboard.coordinator.todo import blockers_first, parse_todo
@@ -71,12 +73,14 @@ def add(
     isolation: IsolationOpt = None,
     base: BaseOpt = None,
     deliver: DeliverOpt = None,
+    files: FilesOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Queue a task and print its id."""
-    task = _tasks(ctx).add(text_arg(ctx, prompt, "task prompt"), runner=runner, role=role, after=_ids(after),
+    """Queue a task and print its id. Attached files are kept with it: a retry sends the same."""
+    text, attached = text_arg(ctx, prompt, "task prompt"), attachments(ctx, files)
+    task = _tasks(ctx).add(text, runner=runner, role=role, after=_ids(after),
                            priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout,
-                           max_steps=max_steps, isolation=isolation, base=base, deliver=deliver)
+                           max_steps=max_steps, isolation=isolation, base=base, deliver=deliver, files=attached)
     emit(task, as_json, task.id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -14,6 +15,7 @@ from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox.models import Priority
 from switchboard import validate
 from switchboard.names import check_name, check_text
+from switchboard.opencode.files import Attachment
 from switchboard.store import Store, Tx, open_store
 
 CHANNEL = "tasks"  # notified whenever a task finishes, is added or is requeued
@@ -60,23 +62,30 @@ class Tasks:
         isolation: str | None = None,
         base: str | None = None,
         deliver: str | None = None,
+        files: Sequence[Attachment] = (),
+        model: str | None = None,
+        workdir: str | None = None,
+        notify: str | None = None,
     ) -> Task:
         """Queue a task. With `source_ref`, adding the same source twice returns the first task.
         `guard(tx)` runs first in the task's transaction: what it writes is kept only with the task.
-        `isolation` (else the runner's), `base` and `deliver` shape its worktree (`switchboard.workspaces`)."""
+        `isolation` (else the runner's), `base` and `deliver` shape its worktree (`switchboard.workspaces`).
+        `files` (read by `read_attachments`) go with the prompt of every attempt."""
         workspace = self._workspace_options(runner, role, isolation, base, deliver)
         with self.store.transaction(write=True) as tx:
             if guard is not None:
                 guard(tx)
             return self.add_in(tx, prompt, runner=runner, role=role, after=after, priority=priority,
                                convoy=convoy, max_attempts=max_attempts, timeout=timeout, max_steps=max_steps,
-                               source=source, source_ref=source_ref, workspace=workspace)
+                               source=source, source_ref=source_ref, workspace=workspace, files=files,
+                               model=model, workdir=workdir, notify=notify)
 
     def add_in(self, tx: Tx, prompt: str, *, runner: str | None = None, role: str | None = None,
                after: Sequence[int] = (), priority: str | Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int | None = None, timeout: float | None = None,
                max_steps: int | None = None, source: str = "cli", source_ref: str | None = None,
-               workspace: tuple[str | None, ...] = (None, None, None)) -> Task:
+               workspace: tuple[str | None, ...] = (None, None, None), files: Sequence[Attachment] = (),
+               model: str | None = None, workdir: str | None = None, notify: str | None = None) -> Task:
         """`add` inside the caller's transaction (several tasks at once, all or none)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
@@ -92,9 +101,11 @@ class Tasks:
             validate.integer(max_steps, "max-steps")
         for dep in after:
             validate.integer(dep, "after")
+        model, workdir, notify = check_run_options(model, workdir, notify)
         return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=Priority.parse(priority),
                            convoy=convoy, max_attempts=attempts, timeout=timeout, max_steps=max_steps,
-                           source=source, source_ref=source_ref, workspace=workspace)
+                           source=source, source_ref=source_ref, workspace=workspace, files=files,
+                           model=model, workdir=workdir, notify=notify)
 
     def _workspace_options(self, runner: str | None, role: str | None, isolation: str | None,
                            base: str | None, deliver: str | None) -> tuple[str | None, ...]:
@@ -111,7 +122,8 @@ class Tasks:
                after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
                convoy: str | None = None, max_attempts: int, timeout: float | None = None,
                max_steps: int | None = None, source: str, source_ref: str | None,
-               workspace: tuple[str | None, ...] = (None, None, None)) -> Task:
+               workspace: tuple[str | None, ...] = (None, None, None), files: Sequence[Attachment] = (),
+               model: str | None = None, workdir: str | None = None, notify: str | None = None) -> Task:
         """The row itself, for callers that validated the values (`add_in`, schedules firing)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -126,6 +138,8 @@ class Tasks:
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
             "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),
+            "files": json.dumps([f.to_dict() for f in files]) if files else None,
+            "model": model, "workdir": workdir, "notify": notify,
             **dict(zip(("isolation", "base_ref", "deliver"), workspace, strict=True)),
         })
         deps = tuple(sorted(set(after)))
@@ -344,3 +358,22 @@ class Tasks:
         deps = tuple(r["depends_on"] for r in tx.all("tasks.deps", {"id": row["id"]}))
         session = tx.one("tasks.run_session", {"id": row["run_id"]}) if row["run_id"] else None
         return Task.from_row({**row, **(session or {"session_id": None, "server_url": None})}, deps)
+
+
+def check_run_options(model: str | None, workdir: str | None, notify: str | None) -> tuple[str | None, ...]:
+    """A task's (or schedule's) own model, workdir and report recipient, checked; the
+    workdir made absolute, as the runs use it."""
+    from pathlib import Path
+
+    from switchboard.opencode.models import model_ref
+
+    if model is not None:
+        model_ref(model)
+    if workdir is not None:
+        path = Path(workdir).expanduser().resolve()
+        if not path.is_dir():
+            raise InvalidInput(f"workdir {workdir} is not a directory")
+        workdir = str(path)
+    if notify is not None:
+        check_name(notify, "agent name to notify")
+    return model, workdir, notify

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from switchboard import validate
+from switchboard.errors import InvalidInput
 from switchboard.cliopts import (
     COUNT, DAYS, FRACTION, ID, Checked, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
 )
@@ -132,7 +133,9 @@ def store(
 @app.command()
 def recall(
     ctx: typer.Context,
-    query: Annotated[str, typer.Option("--query", "-q", help="What to look for, in any words.")],
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="What to look for, in any words.")] = None,
+    recent: Annotated[Optional[int], typer.Option(
+        "--recent", help="Instead of a query: the N most recent memories (as `memory list`).", click_type=COUNT)] = None,
     namespace: NamespaceOpt = None,
     shared: Annotated[bool, typer.Option("--shared", help="Search the shared namespace too.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many.", click_type=COUNT)] = 5,
@@ -145,7 +148,14 @@ def recall(
     mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword.")] = "hybrid",
     as_json: JsonFlag = False,
 ) -> None:
-    """Find the memories that best match a query: keyword and semantic search, fused."""
+    """Find the memories that best match a query: keyword and semantic search, fused.
+    With --recent N and no query, the N newest memories instead."""
+    if (query is None) == (recent is None):
+        raise InvalidInput("give --query or --recent")
+    if recent is not None:
+        memories = _memory(ctx).list(_ns(ctx, namespace), recent=recent)
+        print_json([m.to_dict() for m in memories]) if as_json else _memories_table(memories, "no memories")
+        return
     result = _memory(ctx).recall(
         query, namespace=_ns(ctx, namespace), shared=shared, limit=limit, type=type, tags=tags,
         max_age_days=max_age_days, mode=mode,
@@ -402,6 +412,28 @@ def namespaces_rename(
         print_json(report)
     else:
         typer.echo(f"renamed {old} to {new}: {report['moved']} moved, {report['merged']} merged")
+
+
+@namespaces_app.command("prune")
+def namespaces_prune(ctx: typer.Context, force: ForceOpt = False, dry_run: DryRunOpt = False,
+                     as_json: JsonFlag = False) -> None:
+    """Report the namespaces no runner or mailbox agent owns (left by destroyed runners,
+    deregistered agents); with --force, delete them and their memories. shared and default stay."""
+    from switchboard.mailbox import Mailbox
+    from switchboard.runners import Runners
+
+    force = acting(force, dry_run)
+    config = settings(ctx)
+    owners = {r.name for r, _n, _last in Runners.open(config).list()} | \
+        {a.name for a in Mailbox.open(config).agents()}
+    orphans = _memory(ctx).prune_namespaces(owners, dry_run=not force)
+    if as_json:
+        print_json({"namespaces": orphans, "deleted": force})
+    elif not orphans:
+        typer.echo("no namespace without an owner")
+    else:
+        listed = ", ".join(f"{ns} ({n} memories)" for ns, n in orphans.items())
+        typer.echo(f"deleted {listed}" if force else f"would delete {listed}: run again with --force")
 
 
 @namespaces_app.command("delete")

@@ -779,6 +779,16 @@ class Memory:
                 self._delete(tx, ids)
         return len(ids)
 
+    def prune_namespaces(self, owners: Iterable[str], *, dry_run: bool = True) -> dict[str, int]:
+        """Delete the namespaces no one owns any more (a destroyed runner's, a deregistered
+        agent's): every namespace but `owners`, `shared` and `default`. Returns each one's
+        memory count (that would go, with `dry_run`)."""
+        keep = set(owners) | {SHARED, DEFAULT_NAMESPACE}
+        orphans = {r["namespace"]: r["memories"] for r in self.namespaces() if r["namespace"] not in keep}
+        for namespace in orphans if not dry_run else ():
+            self.delete_namespace(namespace)
+        return orphans
+
     # -- export and import -------------------------------------------------------------------
 
     def export(self, namespace: str | None = None, *, vectors: bool = False) -> Iterator[dict[str, Any]]:

@@ -13,9 +13,10 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard.cliopts import (
-    POSITIVE_SECONDS, JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings, setup_logging,
-    text_arg,
+    POSITIVE_SECONDS, FilesOpt, FormatOpt, JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, attachments,
+    json_format, part_app, settings, setup_logging, text_arg,
 )
+from switchboard.errors import InvalidInput
 from switchboard.opencode.server import ManagedServer, ServerInfo, endpoint
 from switchboard.output import print_fields, print_json
 from switchboard.timefmt import iso
@@ -25,6 +26,8 @@ app = part_app()
 AttachOpt = Annotated[Optional[str], typer.Option(
     "--attach", help="URL of a running OpenCode server [setting opencode_url, env SWITCHBOARD_OPENCODE_URL]; "
                      "default: the managed server.")]
+
+DirOpt = Annotated[Optional[Path], typer.Option("--dir", help="Project directory [default: current].")]
 
 
 def _info_out(info: ServerInfo, as_json: bool, state: str) -> None:
@@ -115,21 +118,33 @@ def run(
     ctx: typer.Context,
     prompt: Annotated[str, typer.Argument(help="The prompt; '-' reads standard input.")],
     attach: AttachOpt = None,
-    directory: Annotated[Optional[Path], typer.Option("--dir", help="Project directory [default: current].")] = None,
-    session: Annotated[Optional[str], typer.Option("--session", help="Continue this session id.")] = None,
+    directory: DirOpt = None,
+    session: Annotated[Optional[str], typer.Option("--session", "-s", help="Continue this session id.")] = None,
+    continue_last: Annotated[bool, typer.Option(
+        "--continue", "-c", help="Continue the project's latest session (a new one if it has none).")] = False,
     title: Annotated[Optional[str], typer.Option(help="Title of the new session.")] = None,
     agent: Annotated[Optional[str], typer.Option(help="OpenCode agent, e.g. build or plan.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="provider/model.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="provider/model.")] = None,
+    files: FilesOpt = None,
     timeout: Annotated[Optional[float], typer.Option(help="Abort after this many seconds.",
                                                     click_type=POSITIVE_SECONDS)] = None,
+    output: FormatOpt = "text",
     as_json: JsonFlag = False,
 ) -> None:
     """Run one prompt in an OpenCode session and print the answer (exit code 1 if the turn failed)."""
+    from switchboard.opencode.files import prompt_parts
+
+    as_json = json_format(output, as_json)
+    if session and continue_last:
+        raise InvalidInput("give --session or --continue, not both")
     text = text_arg(ctx, prompt, "prompt")
+    attached = attachments(ctx, files)
     with endpoint(settings(ctx), attach).sync_client(directory=directory or Path.cwd()) as oc:
         started = time.monotonic()
+        if continue_last:
+            session = next((s.id for s in oc.list_sessions(roots=True, limit=1)), None)
         session_id = session or oc.create_session(title=title or _title(text)).id
-        turn = oc.run(session_id, text, agent=agent, model=model, timeout=timeout)
+        turn = oc.run(session_id, prompt_parts(text, attached), agent=agent, model=model, timeout=timeout)
     if as_json:
         print_json(turn.to_dict())
     else:
@@ -143,6 +158,51 @@ def run(
             typer.echo(f"error: {turn.error}", err=True)
     if not turn.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def fork(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="The session to fork.")],
+    message: Annotated[Optional[str], typer.Option(
+        "--message", help="Fork before this message id (it and later messages stay out) [default: all].")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title of the fork [default: OpenCode's 'TITLE (fork #N)'].")] = None,
+    attach: AttachOpt = None,
+    directory: DirOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Branch a session: a new session with copies of its messages; the original is unchanged."""
+    with endpoint(settings(ctx), attach).sync_client(directory=directory or Path.cwd()) as oc:
+        forked = oc.fork(session, message_id=message, title=title)
+    if as_json:
+        print_json(forked.to_dict())
+    else:
+        typer.echo(f"forked {session} as {forked.id} ({forked.title})")
+
+
+@app.command()
+def context(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="The session to add to.")],
+    text: Annotated[str, typer.Argument(help="The context; '-' reads standard input.")],
+    files: FilesOpt = None,
+    attach: AttachOpt = None,
+    directory: DirOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Add context to a session without a reply (noReply): the next prompt sees it, the model is not asked."""
+    from switchboard.opencode.files import prompt_parts
+
+    body = text_arg(ctx, text, "context")
+    if not body.strip():
+        raise InvalidInput("context is empty")
+    attached = attachments(ctx, files)
+    with endpoint(settings(ctx), attach).sync_client(directory=directory or Path.cwd()) as oc:
+        added = oc.add_context(session, prompt_parts(body, attached))
+    if as_json:
+        print_json({"session": session, "message": added.id})
+    else:
+        typer.echo(f"added context to {session} (message {added.id})")
 
 
 def _title(text: str) -> str:

@@ -163,12 +163,19 @@ class OpenCodeClient:
         return bool(await self.request("POST", f"/session/{session_id}/abort", directory=directory,
                                        session_id=session_id))
 
-    async def fork(self, session_id: str, *, message_id: str | None = None,
+    async def fork(self, session_id: str, *, message_id: str | None = None, title: str | None = None,
                    directory: str | Path | None = None) -> Session:
-        """A new session holding this one's messages (up to `message_id`, if given)."""
+        """A new session holding copies of this one's messages (those before `message_id`, if
+        given); the session forked from is left as it is. OpenCode titles it `TITLE (fork #N)`."""
         body = {"messageID": message_id} if message_id else {}
-        return Session.from_api(await self.request("POST", f"/session/{session_id}/fork", json=body,
-                                                   directory=directory, session_id=session_id))
+        forked = Session.from_api(await self.request("POST", f"/session/{session_id}/fork", json=body,
+                                                     directory=directory, session_id=session_id))
+        return forked if title is None else await self.set_title(forked.id, title, directory=directory)
+
+    async def set_title(self, session_id: str, title: str, *, directory: str | Path | None = None) -> Session:
+        await self.request("PATCH", f"/session/{session_id}", json={"title": title}, directory=directory,
+                           session_id=session_id)
+        return await self.get_session(session_id, directory=directory)
 
     async def status(self, *, directory: str | Path | None = None) -> dict[str, dict[str, Any]]:
         """Busy and retrying sessions by id (idle sessions are absent)."""

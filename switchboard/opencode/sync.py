@@ -24,7 +24,7 @@ from switchboard.opencode.events import EventStream
 from switchboard.opencode.models import Event
 
 _METHODS = ("health", "dispose_instance", "create_session", "get_session", "list_sessions", "children",
-            "delete_session", "abort", "fork", "status", "messages", "message", "add_context", "prompt_async",
+            "delete_session", "abort", "fork", "set_title", "status", "messages", "message", "add_context", "prompt_async",
             "reply_permission", "reject_question", "last_turn", "run")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from switchboard.config import private_file
 from switchboard.notice import Notice
 from switchboard.offloop import off_loop
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
+from switchboard.opencode.files import Attachment, prompt_parts
 from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
 from switchboard.opencode.models import Event, Turn
 from switchboard.runners.models import Run, Runner
@@ -66,7 +67,9 @@ class Attempt:
                  run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
                  timeout: float | None = None, model: str | None = None, continue_session: bool = False,
                  keep_session: bool | None = None, max_retries: int = 3, max_steps: int | None = None,
-                 on_line: Callable[[str], Any] | None = None, workspace: TaskWorkspace | None = None) -> None:
+                 on_line: Callable[[str], Any] | None = None, workspace: TaskWorkspace | None = None,
+                 files: Sequence[Attachment] = (), session: str | None = None, fork_from: str | None = None,
+                 title: str | None = None) -> None:
         self.runners = runners
         self.runner = runner
         self.client = client
@@ -78,7 +81,10 @@ class Attempt:
         self.model = model or runner.model
         self.continue_session = continue_session
         kept = runners.settings.keep_sessions if keep_session is None else keep_session
-        self.keep_session = 2 if continue_session else int(bool(kept))  # as runs.keep_session
+        # as runs.keep_session; a session given by id is the caller's: never deleted
+        self.keep_session = 2 if continue_session else int(bool(kept) or session is not None)
+        self.files = tuple(files)
+        self.session, self.fork_from, self.title = session, fork_from, title
         if run is not None:
             self.keep_session = max(self.keep_session, run.keep_session)
         self.max_retries = max_retries
@@ -133,7 +139,8 @@ class Attempt:
         # Recorded before it is sent: a run marked prompted whose session lacks the prompt
         # was cut off before the request (or it got lost), never after the model saw it.
         self.run = await off_loop(self.runners.record_prompted, run)
-        await self.client.prompt_async(run.session_id or "", self.prompt, agent=self.runner.agent,
+        await self.client.prompt_async(run.session_id or "", prompt_parts(self.prompt, self.files),
+                                       agent=self.runner.agent,
                                        model=self.model, system=prepared.system, tools=prepared.tools)
         self._line("prompt sent")
         return True
@@ -149,13 +156,18 @@ class Attempt:
 
     async def _open_session(self) -> str:
         await self.runners.equip(self.client, self.runner)
+        title = self.runners.session_title(self.runner.name, self.title)
+        if self.fork_from is not None:
+            return (await self.client.fork(self.fork_from, title=title)).id
+        if self.session is not None:
+            return (await self.client.get_session(self.session)).id
         live = self.runner.session_id if self.keep_session == 2 else None
         if live:
             try:
                 return (await self.client.get_session(live)).id
             except SessionNotFound:
                 log.warning("runner %s's live session %s is gone; starting a new one", self.runner.name, live)
-        return (await self.client.create_session(title=self.runners.session_title(self.runner.name))).id
+        return (await self.client.create_session(title=title)).id
 
     async def _progress(self) -> tuple[bool, bool]:
         """For a resumed attempt: whether the prompt, and the context, reached the session.

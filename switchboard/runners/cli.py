@@ -12,7 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard.cliopts import (
-    COUNT, COUNT0, ID, POSITIVE_SECONDS, DryRunOpt, JsonFlag, part_app, settings, text_arg, text_file,
+    COUNT, COUNT0, ID, POSITIVE_SECONDS, DryRunOpt, FilesOpt, FormatOpt, JsonFlag, attachments, json_format,
+    part_app, settings, text_arg, text_file,
 )
 from switchboard.config import private_file
 from switchboard.errors import InvalidInput
@@ -76,12 +77,18 @@ def run(
     name: NameArg,
     prompt: Annotated[str, typer.Argument(help="The task; '-' reads standard input.")],
     attach: AttachOpt = None,
-    model: Annotated[Optional[str], typer.Option(help="provider/model for this run.")] = None,
-    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="provider/model for this run.")] = None,
+    files: FilesOpt = None,
+    output: FormatOpt = "text",
     timeout: Annotated[Optional[float], typer.Option(help="Seconds before the session is aborted.",
                                                     click_type=POSITIVE_SECONDS)] = None,
     continue_session: Annotated[bool, typer.Option(
-        "--continue", help="Go on in the runner's live session (started now if it has none); it is kept.")] = False,
+        "--continue", "-c", help="Go on in the runner's live session (started now if it has none); it is kept.")] = False,
+    session: Annotated[Optional[str], typer.Option(
+        "--session", "-s", help="Run in this session id instead (it is kept).")] = None,
+    fork: Annotated[bool, typer.Option(
+        "--fork", help="Run in a fork of the runner's live session (or of --session); the one forked is unchanged.")] = False,
+    title: Annotated[Optional[str], typer.Option(help="Title of the run's new session.")] = None,
     keep_sessions: Annotated[Optional[bool], typer.Option(
         "--keep-sessions/--delete-sessions",
         help="Keep the session on the server after the run [default: setting keep_sessions, off].")] = None,
@@ -89,17 +96,17 @@ def run(
 ) -> None:
     """Run a task in the runner's OpenCode session and print the answer.
     Exit code 1 if the run failed (model error, timeout)."""
-    if output not in ("text", "json"):
-        raise InvalidInput("--format must be text or json")
-    as_json = as_json or output == "json"
+    as_json = json_format(output, as_json)
+    text = text_arg(ctx, prompt, "prompt")
+    attached = attachments(ctx, files)
 
     def progress(line: str) -> None:
         if not as_json:
             typer.echo(f"  · {line}", err=True)
 
-    finished, turn = _runners(ctx).run(name, text_arg(ctx, prompt, "prompt"), attach=attach, model=model,
-                                       timeout=timeout, continue_session=continue_session,
-                                       keep_session=keep_sessions, on_event=progress)
+    finished, turn = _runners(ctx).run(name, text, attach=attach, model=model, files=attached,
+                                       timeout=timeout, continue_session=continue_session, session=session,
+                                       fork=fork, title=title, keep_session=keep_sessions, on_event=progress)
     if as_json:
         print_json({**finished.to_dict(), "turn": turn.to_dict() if turn is not None else None})
     elif finished.ok:
@@ -108,6 +115,39 @@ def run(
         typer.echo(f"run {finished.id} failed: {finished.error}", err=True)
     if not finished.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def context(
+    ctx: typer.Context,
+    name: NameArg,
+    text: Annotated[Optional[str], typer.Argument(
+        help="Context to add to the runner's live session ('-' reads standard input) [default: show what a run sends].")] = None,
+    prompt: Annotated[str, typer.Option("--for", help="Show the memory recalled for this task.")] = "",
+    files: FilesOpt = None,
+    attach: AttachOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show what a run feeds the session (instructions, recalled memory, unread mail), or with
+    TEXT add it to the session the runner continues without a reply (noReply)."""
+    runners = _runners(ctx)
+    if text is None:
+        prepared = runners.preview(name, prompt)
+        if as_json:
+            print_json({"runner": name, "instructions": prepared.system, "context": prepared.context,
+                        "mail": prepared.mail})
+        else:
+            typer.echo("## Instructions (system prompt)\n\n" + prepared.system.rstrip("\n"))
+            typer.echo("\n" + (prepared.context.rstrip("\n") or "(no memory recalled, no unread mail)"))
+        return
+    import anyio
+
+    body, attached = text_arg(ctx, text, "context"), attachments(ctx, files)
+    session_id, message_id = anyio.run(lambda: runners.add_context(name, body, files=attached, attach=attach))
+    if as_json:
+        print_json({"runner": name, "session": session_id, "message": message_id})
+    else:
+        typer.echo(f"added context to {session_id} (message {message_id})")
 
 
 def _runs_table(runs: list[Run]) -> None:

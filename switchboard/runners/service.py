@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from switchboard.workspaces.options import check_isolation
 
 if TYPE_CHECKING:
     from switchboard.opencode.client import OpenCodeClient
+    from switchboard.opencode.files import Attachment
     from switchboard.opencode.models import Turn
 
 log = logging.getLogger("switchboard.runners")
@@ -198,8 +199,9 @@ class Runners:
 
         return f"[sb:{hashlib.sha1(self.settings.database_url.encode()).hexdigest()[:8]}]"
 
-    def session_title(self, name: str) -> str:
-        return f"runner/{name} {self.session_tag}"
+    def session_title(self, name: str, title: str | None = None) -> str:
+        """`runner/NAME [sb:TAG]`, after the user's `title` if given: the tag ends it, for pruning."""
+        return f"{title + ' · ' if title else ''}runner/{name} {self.session_tag}"
 
     def folder(self, name: str) -> Path:
         return self.settings.home / "runners" / name
@@ -214,7 +216,8 @@ class Runners:
 
     async def arun(self, name: str, prompt: str, *, attach: str | None = None, model: str | None = None,
                    timeout: float | None = None, continue_session: bool = False,
-                   keep_session: bool | None = None,
+                   keep_session: bool | None = None, files: Sequence[Attachment] = (),
+                   session: str | None = None, fork: bool = False, title: str | None = None,
                    on_event: Callable[[str], Any] | None = None) -> tuple[Run, Turn | None]:
         """Run a prompt in a session of the runner and record it (see `Attempt`).
 
@@ -225,6 +228,10 @@ class Runners:
         session, or start it) keeps it. `on_event` gets a line for each step worth
         showing, as the run's log does. A timeout (the session is aborted) makes a
         failed run; a server that is down is recorded, then raised.
+        `files` go with the prompt as file parts. `session` runs in that session (kept
+        afterwards: it is not the runner's); `fork` runs in a fork of the runner's live
+        session (or of `session`), which leaves the one forked unchanged; `title` names a
+        new session.
         """
         from switchboard.offloop import off_loop
         from switchboard.opencode.server import endpoint
@@ -232,11 +239,17 @@ class Runners:
 
         if not prompt.strip():
             raise InvalidInput("prompt is empty")
+        if sum((continue_session, session is not None, fork)) > 1 and not (fork and session):
+            raise InvalidInput("give one of --continue, --session and --fork (or --fork with --session)")
         runner = await off_loop(self.get, name)
+        fork_from = (session or runner.session_id) if fork else None
+        if fork and fork_from is None:
+            raise InvalidInput(f"runner {name!r} has no live session to fork: run it with --continue first")
         target = await off_loop(endpoint, self.settings, attach)
         async with target.client(directory=runner.workdir) as client:
-            attempt = Attempt(self, runner, client, prompt, timeout=timeout, model=model,
-                              continue_session=continue_session, keep_session=keep_session, on_line=on_event)
+            attempt = Attempt(self, runner, client, prompt, timeout=timeout, model=model, files=files,
+                              continue_session=continue_session, keep_session=keep_session, on_line=on_event,
+                              session=None if fork else session, fork_from=fork_from, title=title)
             outcome = await attempt.run_to_end()
         return outcome.run, outcome.turn
 
@@ -307,7 +320,7 @@ class Runners:
         """Memories for the task from the runner's namespace (and the shared one), and its
         unread mail; returns the text and the mail's ids, to `mark_read` once delivered."""
         blocks = []
-        memory = _memory_context(self.settings, self.store, runner.name, prompt)
+        memory = _memory_context(self.settings, self.store, runner.name, prompt) if prompt.strip() else ""
         if memory:
             blocks.append(memory)
         unread = self.mailbox.check(runner.name, unread_only=True)
@@ -317,6 +330,31 @@ class Runners:
                 lines.append(f"- #{message.id} {message.type.value} from {message.from_agent}: {message.payload}")
             blocks.append("\n".join(lines) + "\n")
         return "\n".join(blocks), [m.id for m in unread]
+
+    def preview(self, name: str, prompt: str = "") -> Prepared:
+        """What a run of `prompt` would send, without sending it or marking mail read:
+        the runner's instructions, recalled memory and unread mail."""
+        runner = self.get(name)
+        text, mail = self.context(runner, prompt)
+        return Prepared(system=runner.instructions, prompt=prompt, context=text, mail=mail)
+
+    async def add_context(self, name: str, text: str, *, files: Sequence[Attachment] = (),
+                          attach: str | None = None) -> tuple[str, str]:
+        """Add context (no reply) to the session the runner continues; returns the session
+        and message ids. A runner with no live session has nothing to add to."""
+        from switchboard.offloop import off_loop
+        from switchboard.opencode.files import prompt_parts
+        from switchboard.opencode.server import endpoint
+
+        if not text.strip():
+            raise InvalidInput("context is empty")
+        runner = await off_loop(self.get, name)
+        if runner.session_id is None:
+            raise InvalidInput(f"runner {name!r} has no live session: run it with --continue first")
+        target = await off_loop(endpoint, self.settings, attach or runner.server_url)
+        async with target.client(directory=runner.workdir) as client:
+            message = await client.add_context(runner.session_id, prompt_parts(text, files))
+        return runner.session_id, message.id
 
     def mark_read(self, message_ids: list[int]) -> None:
         for message_id in message_ids:

@@ -2,9 +2,11 @@
 
 -- name: insert
 INSERT INTO tasks (prompt, runner, role, priority, convoy, max_attempts, timeout_seconds, max_steps,
-                   available_at, source, source_ref, isolation, base_ref, deliver, created_at, updated_at)
+                   available_at, source, source_ref, isolation, base_ref, deliver, files, model, workdir, notify,
+                   created_at, updated_at)
 VALUES (:prompt, :runner, :role, :priority, :convoy, :max_attempts, :timeout_seconds, :max_steps,
-        :now, :source, :source_ref, :isolation, :base_ref, :deliver, :now, :now)
+        :now, :source, :source_ref, :isolation, :base_ref, :deliver, :files, :model, :workdir, :notify,
+        :now, :now)
 RETURNING *;
 
 -- name: by_source
@@ -135,8 +137,10 @@ SET status = 'queued', attempts = attempts - 1, owner = NULL, lease_expires_at =
 WHERE id = :id AND status = 'running' AND owner = :owner;
 
 -- name: schedule_insert
-INSERT INTO schedules (name, schedule, prompt, runner, role, catch_up, next_run_at, created_at)
-VALUES (:name, :schedule, :prompt, :runner, :role, :catch_up, :next_run_at, :now)
+INSERT INTO schedules (name, schedule, prompt, runner, role, status, catch_up, next_run_at, timeout_seconds,
+                       model, workdir, notify, created_at)
+VALUES (:name, :schedule, :prompt, :runner, :role, :status, :catch_up, :next_run_at, :timeout_seconds,
+        :model, :workdir, :notify, :now)
 RETURNING *;
 
 -- name: schedule_get
@@ -172,3 +176,10 @@ UPDATE tasks SET status = 'dead', error = :error, finished_at = :now, owner = NU
     lease_expires_at = NULL, updated_at = :now
 WHERE id = :id AND status IN ('queued', 'running')
 RETURNING *;
+
+-- name: schedule_tasks
+-- The tasks a schedule queued (its firings and manual runs), newest first.
+SELECT * FROM tasks WHERE source = 'cron' AND source_ref LIKE :prefix ESCAPE '\' ORDER BY id DESC LIMIT :limit;
+
+-- name: schedule_failures
+SELECT count(*) AS n FROM tasks WHERE source = 'cron' AND source_ref LIKE :prefix ESCAPE '\' AND status = 'dead';
