@@ -18,6 +18,7 @@ from typing import Any
 
 from switchboard.config import ENV_VARS, Settings, private_file, secure_home
 from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
+from switchboard.redaction import redact
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
@@ -134,7 +135,8 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 class _LogHandler(logging.StreamHandler):
-    """Standard error, which is the log file in the background. A line that cannot be
+    """Standard error, which is the log file in the background, with secrets redacted
+    (`switchboard.redaction`: the log keeps exception texts). A line that cannot be
     written (a read-only or full filesystem) is counted, not raised; the count is the
     first thing said once the log can be written again."""
 
@@ -145,7 +147,7 @@ class _LogHandler(logging.StreamHandler):
             if self.lost:
                 self.stream.write(f"{self.lost} log line(s) lost: the log could not be written\n")
                 self.lost = 0
-            self.stream.write(self.format(record) + self.terminator)
+            self.stream.write(redact(self.format(record)) + self.terminator)
             self.flush()
         except OSError:
             self.lost += 1

@@ -29,9 +29,10 @@ from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
 from switchboard.coordinator.supervisor import guarded, notice, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
-from switchboard.errors import DatabaseGone, StoreError, SwitchboardError
+from switchboard.errors import DatabaseGone, NotFound, StoreError, SwitchboardError
 from switchboard.mailbox.models import Message, MessageType
 from switchboard.offloop import off_loop
+from switchboard.redaction import redact
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
 from switchboard.opencode.follow import IDLE_GRACE
 from switchboard.opencode.models import Event
@@ -425,24 +426,39 @@ class Coordinator:
             log.info("deleted %d session(s) left on %s", len(pruned), url)
 
     async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
-        """A short memory of a task's final outcome in the runner's namespace."""
+        """A short memory of a task's final outcome in the namespace of the runner that did
+        it, tagged with who dispatched it (`dispatcher:alice`): mail asking for work is not
+        the runner's own word. Redacted whatever the runner's setting: memory is fed back
+        into sessions, and the guard refuses secrets."""
         if not self.remember or task is None or not task.status.finished:
             return
         outcome = (run.answer if run.ok else run.error) or ""
-        content = (f"Task #{task.id} ({task.status.value}): {task.prompt[:300]}\n"
-                   f"Outcome: {outcome[:500]}")
+        content = (f"Task #{task.id} ({task.status.value}): {redact(task.prompt)[:300]}\n"
+                   f"Outcome: {redact(outcome)[:500]}")
         try:
-            await off_loop(self._store_memory, runner, content, run.ok, task.id)
+            dispatcher = await off_loop(self._dispatcher, task)
+            await off_loop(self._store_memory, runner, content, run.ok, task.id, dispatcher)
         except SwitchboardError as exc:  # e.g. the answer held something that looks like a secret
             log.warning("outcome of task %s not remembered: %s", task.id, exc)
 
-    def _store_memory(self, namespace: str, content: str, ok: bool, task_id: int) -> None:
+    def _dispatcher(self, task: Task) -> str:
+        """Who asked for a task: the sender of the mail that dispatched it, else its source."""
+        message_id = _reply_to(task)
+        if message_id is None:
+            return task.source
+        try:
+            return self.mailbox.get(message_id).from_agent
+        except NotFound:  # the mail was pruned meanwhile
+            return "mail"
+
+    def _store_memory(self, namespace: str, content: str, ok: bool, task_id: int, dispatcher: str) -> None:
         if self._memory is None:
             from switchboard.memory import Memory
 
             self._memory = Memory(self.store, self.settings)
         self._memory.store(content, namespace=namespace, type="SUCCESS_PATTERN" if ok else "FAILURE_PATTERN",
-                           tags=["task", "outcome"], source=f"task-{task_id}", confidence="medium")
+                           tags=["task", "outcome", f"dispatcher:{dispatcher}"[:40]], source=f"task-{task_id}",
+                           confidence="medium")
 
     # -- events ----------------------------------------------------------------------
 
