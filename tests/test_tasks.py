@@ -223,6 +223,35 @@ def test_todo_import_errors(cli: Cli, tasks: Tasks, tmp_path: Path) -> None:
     assert cli.json("task", "list") == []
 
 
+@pytest.mark.parametrize(("lines", "error"), [
+    (["- [ ] t001 A", "- [ ] t002 B", "- [ ] t001 C"], ":3: id t001 is on line 1 already"),
+    (["- [x] t001 A", "- [ ] t001 B"], ":2: id t001 is on line 1 already"),
+    (["- [ ] same text", "", "- [ ] same text"], ":3: task text is on line 1 already"),
+    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t003", "- [ ] t003 C blocked-by:t002"], ":3: blocked-by forms a cycle"),
+    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t009"], ":2: blocked-by names unknown task(s): t009"),
+])
+def test_todo_import_refuses_a_bad_file_whole(cli: Cli, tasks: Tasks, tmp_path: Path, lines: list[str],
+                                              error: str) -> None:
+    todo = tmp_path / "TODO.md"
+    todo.write_text("\n".join(lines) + "\n")
+    result = cli("task", "import", str(todo), code=2)
+    assert result.stderr == f"error: {todo}{error}\n"
+    assert cli.json("task", "list") == []  # not one line queued
+
+
+def test_runner_create_is_all_or_nothing(settings: Settings, tmp_path: Path) -> None:
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "opencode.json").write_text('{"mcp": ["not", "an", "object"]}')
+    runners = Runners.open(settings)
+    with pytest.raises(InvalidInput, match="'mcp' is not an object"):
+        runners.create("halfway", workdir=workdir)
+    assert runners.list() == []
+    assert not runners.folder("halfway").exists()
+    (workdir / "opencode.json").write_text("{}")
+    assert runners.create("halfway", workdir=workdir).name == "halfway"  # not "exists already"
+
+
 def test_task_cli_add_show_cancel_retry_wait(cli: Cli, tasks: Tasks) -> None:
     first = cli("task", "add", "Review PR 7", "--runner", "reviewer", "--convoy", "pr7").stdout.strip()
     second = cli.json("task", "add", "Test PR 7", "--role", "tests", "--after", first, "--convoy", "pr7",

@@ -90,10 +90,24 @@ class Runners:
                 raise Conflict(f"a runner named {name!r} exists already")
             tx.execute("runners.insert", {"name": name, "now": time.time(), **values})
             runner = self._get(tx, name)
-        self.mailbox.register(name, role)
-        self._write_files(runner)
-        _wire(self.settings, runner)
+        try:
+            self.mailbox.register(name, role)
+            self._write_files(runner)
+            _wire(self.settings, runner)
+        except BaseException:  # all or nothing: a runner half made could not be made again
+            self._unmake(runner)
+            raise
         return runner
+
+    def _unmake(self, runner: Runner) -> None:
+        """Undo a `create` that failed after its row was written."""
+        with self.store.transaction(write=True) as tx:
+            tx.execute("runners.delete", {"name": runner.name})
+        try:
+            self.mailbox.deregister(runner.name)
+        except NotFound:
+            pass
+        _remove_tree(self.folder(runner.name))
 
     def get(self, name: str) -> Runner:
         """The runner as its folder says: hand edits to `AGENTS.md` and `config.json` win,
@@ -499,7 +513,7 @@ class Runners:
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
         values["isolation"] = check_isolation(values["isolation"], values["workdir"])
-        values["redact"] = bool(values["redact"])
+        values["redact"] = int(bool(values["redact"]))  # an INTEGER column on every backend
         return values
 
     def _read_files(self, runner: Runner) -> dict[str, Any]:
