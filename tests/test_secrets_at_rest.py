@@ -79,3 +79,13 @@ def test_the_coordinator_log_is_redacted(settings: Settings, capfd: pytest.Captu
     handler = _LogHandler(sys.stderr)
     handler.emit(logging.LogRecord("x", logging.WARNING, __file__, 1, "failed: %s", (SECRETS[0],), None))
     assert capfd.readouterr().err.strip() == "failed: DB_PASSWORD=[redacted:password]"
+
+
+def test_the_managed_servers_password_is_not_in_an_agents_environment(
+        settings: Settings, workdir: Path, attach: str) -> None:
+    runners = Runners.open(settings)
+    runners.create("probe", workdir=workdir)
+    tasks = Tasks(runners.store, settings)
+    task_id = tasks.add("run: echo pw=$OPENCODE_SERVER_PASSWORD. user=$OPENCODE_SERVER_USERNAME.", runner="probe").id
+    run_until(Coordinator(settings, attach=[attach], remember=False), all_finished(tasks, [task_id]), timeout=90)
+    assert tasks.get(task_id).result == "tool said: pw=. user=."
