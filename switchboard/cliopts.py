@@ -49,6 +49,7 @@ COUNT0 = Checked("n", lambda v, what: validate.integer(v, what, minimum=0))
 SECONDS = Checked("seconds", validate.seconds)
 POSITIVE_SECONDS = Checked("seconds", lambda v, what: validate.seconds(v, what, positive=True))
 DAYS = Checked("days", validate.days)
+AGE = Checked("age", validate.age_days)
 FRACTION = Checked("x", lambda v, what: validate.number(v, what, maximum=1.0, unit=""))
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -56,6 +56,9 @@ class Settings:
     memory_min_similarity: float = 0.2
     # Isolated workspaces: days a finished task's branch is kept before `task clean` prunes it.
     worktree_retention_days: float = 14.0
+    # Retention: days after which `db prune` removes a settled task's run logs, outcome
+    # memories and handled mail.
+    retention_days: float = 30.0
 
     @classmethod
     def load(cls, home: str | Path | None = None, **flags: Any) -> Settings:

@@ -71,6 +71,21 @@ def days(value: Any, what: str) -> float:
     return number(value, what, maximum=MAX_DAYS, unit="days")
 
 
+_AGE_UNITS = {"w": 7.0, "d": 1.0, "h": 1 / 24, "m": 1 / 1440}
+
+
+def age_days(value: Any, what: str) -> float:
+    """An age such as `30d`, `12h`, `2w` or `90m` (a bare number is days), in days."""
+    text = str(value).strip().lower()
+    unit = text[-1:] if text[-1:] in _AGE_UNITS else "d"
+    amount = text[:-1] if text[-1:] in _AGE_UNITS else text
+    try:
+        number = float(amount)
+    except ValueError:
+        raise InvalidInput(f"{what} must be an age such as 30d, 12h or 2w, got {_shown(value)}") from None
+    return days(number * _AGE_UNITS[unit], what)
+
+
 def decode(data: bytes, what: str, limit: int) -> str:
     """`data` as text: at most `limit` bytes of strict UTF-8 with no NUL bytes (which
     PostgreSQL cannot store and no text file holds)."""

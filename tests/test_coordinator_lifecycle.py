@@ -225,3 +225,27 @@ def test_managed_server_stops_when_idle_unless_a_coordinator_runs(
         assert time.monotonic() - started < 30
     finally:
         server.stop()
+
+
+def test_no_password_reaches_the_background_coordinators_command_line(
+        settings: Settings, team: Tasks, opencode_server: Endpoint) -> None:
+    """Any local user reads a process's argv (`ps`); the database URL and an `--attach` URL
+    with its password go to the background coordinator through its environment."""
+    password = opencode_server.password or ""
+    with_password = opencode_server.url.replace("http://", f"http://opencode:{password}@", 1)
+    env = {k: v for k, v in os.environ.items() if k != "OPENCODE_SERVER_PASSWORD"}
+    started = subprocess.run([sys.executable, "-m", "switchboard", "--home", str(settings.home),
+                              "--database-url", settings.database_url, "coordinator", "start", "--no-memory",
+                              f"--attach={with_password}", "--json"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    try:
+        assert started.returncode == 0, started.stderr
+        state = daemon.read_state(settings)
+        assert state is not None and state["servers"] == [opencode_server.url]
+        cmdline = Path(f"/proc/{state['pid']}/cmdline").read_bytes().decode()
+        assert "coordinator\0start\0--foreground" in cmdline
+        assert password not in cmdline and settings.database_url not in cmdline
+        task = team.add("a job after a start from the environment")
+        _wait_for(lambda: team.get(task.id).status == "done", 60, "the task to be done")
+    finally:
+        daemon.stop_background(settings)

@@ -273,6 +273,7 @@ def test_prune_keeps_discoveries_and_reports_as_memories(mailbox: Mailbox, setti
     mailbox.read(secret.id)
     mailbox.read(mailbox.send("reviewer", "request", "a request is not worth keeping")[0].id)
     report = mailbox.prune(older_than_days=0, force=True)
-    assert (report.total, report.remembered) == (3, 1)
-    (kept,) = Memory.open(settings).list(namespace="reviewer")
-    assert "caches tokens for 24h" in kept.content and kept.source == f"mail-{found.id}"
+    assert (report.total, report.remembered) == (3, 2)  # the report's key was redacted when it was sent
+    kept = {m.source: m.content for m in Memory.open(settings).list(namespace="reviewer")}
+    assert "caches tokens for 24h" in kept[f"mail-{found.id}"]
+    assert "api_key=[redacted:api-key]" in kept[f"mail-{secret.id}"] and "sk-live" not in kept[f"mail-{secret.id}"]

@@ -223,6 +223,35 @@ def test_todo_import_errors(cli: Cli, tasks: Tasks, tmp_path: Path) -> None:
     assert cli.json("task", "list") == []
 
 
+@pytest.mark.parametrize(("lines", "error"), [
+    (["- [ ] t001 A", "- [ ] t002 B", "- [ ] t001 C"], ":3: id t001 is on line 1 already"),
+    (["- [x] t001 A", "- [ ] t001 B"], ":2: id t001 is on line 1 already"),
+    (["- [ ] same text", "", "- [ ] same text"], ":3: task text is on line 1 already"),
+    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t003", "- [ ] t003 C blocked-by:t002"], ":3: blocked-by forms a cycle"),
+    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t009"], ":2: blocked-by names unknown task(s): t009"),
+])
+def test_todo_import_refuses_a_bad_file_whole(cli: Cli, tasks: Tasks, tmp_path: Path, lines: list[str],
+                                              error: str) -> None:
+    todo = tmp_path / "TODO.md"
+    todo.write_text("\n".join(lines) + "\n")
+    result = cli("task", "import", str(todo), code=2)
+    assert result.stderr == f"error: {todo}{error}\n"
+    assert cli.json("task", "list") == []  # not one line queued
+
+
+def test_runner_create_is_all_or_nothing(settings: Settings, tmp_path: Path) -> None:
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "opencode.json").write_text('{"mcp": ["not", "an", "object"]}')
+    runners = Runners.open(settings)
+    with pytest.raises(InvalidInput, match="'mcp' is not an object"):
+        runners.create("halfway", workdir=workdir)
+    assert runners.list() == []
+    assert not runners.folder("halfway").exists()
+    (workdir / "opencode.json").write_text("{}")
+    assert runners.create("halfway", workdir=workdir).name == "halfway"  # not "exists already"
+
+
 def test_task_cli_add_show_cancel_retry_wait(cli: Cli, tasks: Tasks) -> None:
     first = cli("task", "add", "Review PR 7", "--runner", "reviewer", "--convoy", "pr7").stdout.strip()
     second = cli.json("task", "add", "Test PR 7", "--role", "tests", "--after", first, "--convoy", "pr7",
@@ -250,3 +279,52 @@ def test_cron_cli(cli: Cli, tasks: Tasks) -> None:
     assert cli.json("task", "show", task_id)["source"] == "cron"
     cli("cron", "remove", "build-check")
     assert "no schedule named 'build-check'" in cli("cron", "remove", "build-check", code=2).stderr
+
+
+POISON_DISPATCHES = [  # payload, what the refusal says
+    ('{"prompt": 42}', "prompt must be text"),
+    ('{"prompt": ["a", "b"]}', "prompt must be text"),
+    ('{"prompt": {"nested": true}}', "prompt must be text"),
+    ('{"prompt": null}', "prompt is null"),
+    ('{"prompt": ""}', "task prompt is empty"),
+    ('{"prompt": "x", "max_attempts": "many"}', "max_attempts must be a whole number"),
+    ('{"prompt": "x", "max_attempts": 1e400}', "max_attempts must be a whole number"),
+    ('{"prompt": "x", "max_steps": -1}', "max_steps must be a whole number"),
+    ('{"prompt": "x", "timeout": NaN}', "timeout must be a number of seconds"),
+    ('{"prompt": "x", "timeout": Infinity}', "timeout must be a number of seconds"),
+    ('{"prompt": "x", "timeout": [1]}', "timeout must be a number of seconds"),
+    ('{"prompt": "x", "runner": 7}', "runner must be text"),
+    ('{"prompt": "x", "runner": "ghost"}', "no runner named 'ghost'"),
+    ('{"prompt": "x", "role": ["review"]}', "role must be text"),
+    ('{"prompt": "x", "priority": "urgentest"}', "priority"),
+    ('{"prompt": "x", "priority": 3}', "priority must be text"),
+    ('{"prompt": "x", "after": "soon"}', "after must be a whole number"),
+    ('{"prompt": "x", "after": [1, [2]]}', "after must be a whole number"),
+    ('{"prompt": "x", "after": [999999]}', "999999"),
+    ('{"prompt": "x", "convoy": "a b/c"}', "convoy"),
+    ('{"prompt": "x", "isolation": "sideways"}', "isolation"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"prompt": "x", "runner": "reviewer", "role": "review"}', "not both"),
+]
+
+
+def test_every_poison_dispatch_is_answered_and_acked(settings: Settings, tasks: Tasks) -> None:
+    from switchboard.coordinator.loop import Coordinator
+    from switchboard.mailbox import Mailbox
+
+    mailbox = Mailbox.open(settings)
+    sent = [mailbox.send("coordinator", "task_dispatch", payload, sender=f"sender{i}")[0]
+            for i, (payload, _) in enumerate(POISON_DISPATCHES)]
+    good = mailbox.send("coordinator", "task_dispatch", '{"prompt": "a real job", "timeout": "60"}',
+                        sender="alice")[0]
+    coordinator = Coordinator(settings, attach=["http://127.0.0.1:9"], remember=False)
+    while any(mailbox.get(m.id).delivery.value == "pending" for m in (*sent, good)):
+        coordinator.ingest_mail()  # a pulse takes in what its time budget allows
+    assert coordinator.ingest_mail() == 0
+    assert [t.prompt for t in tasks.list()] == ["a real job"]
+    assert mailbox.get(good.id).delivery.value == "acked"
+    for i, (message, (_, reason)) in enumerate(zip(sent, POISON_DISPATCHES, strict=True)):
+        assert mailbox.get(message.id).delivery.value == "acked"
+        (reply,) = mailbox.check(f"sender{i}")
+        assert reply.type.value == "status_report" and reply.reply_to == message.id
+        assert reply.payload.startswith("task not queued: ") and reason in reply.payload, reply.payload

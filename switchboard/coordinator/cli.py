@@ -37,7 +37,8 @@ def start(
     ctx: typer.Context,
     foreground: Annotated[bool, typer.Option("--foreground", help="Run here (for systemd and supervisors).")] = False,
     concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", click_type=COUNT)] = 4,
-    attach: Annotated[Optional[list[str]], typer.Option("--attach", help="OpenCode server URL (repeatable) [managed].")] = None,
+    attach: Annotated[Optional[list[str]], typer.Option(
+        "--attach", envvar=daemon.ATTACH_ENV, help="OpenCode server URL (repeatable) [managed].")] = None,
     model_limit: Annotated[Optional[list[str]], typer.Option("--model-limit", help="provider/model=N: at most N tasks on that model.")] = None,
     grace: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish at stop.",
                                         click_type=SECONDS)] = GRACE,
@@ -61,10 +62,10 @@ def start(
         daemon.run_foreground(settings(ctx), grace=grace, **options)
         return
     argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}", f"--log-level={level}"]
-    argv += [f"--attach={url}" for url in attach or []] + [f"--model-limit={m}" for m in model_limit or []]
+    argv += [f"--model-limit={m}" for m in model_limit or []]
     argv += ["--no-memory"] if no_memory else []
     argv += ["--keep-sessions"] if keep_sessions else []
-    state = daemon.start_background(settings(ctx), argv)
+    state = daemon.start_background(settings(ctx), argv, attach=attach)
     if as_json:
         print_json(state)
     else:

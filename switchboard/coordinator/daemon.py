@@ -16,12 +16,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from switchboard.config import Settings, private_file, secure_home
+from switchboard.config import ENV_VARS, Settings, private_file, secure_home
 from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
+from switchboard.redaction import redact
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
 LOCK_FILE = "coordinator.lock"
+ATTACH_ENV = "SWITCHBOARD_ATTACH"  # `--attach` URLs, space-separated
 
 
 def state_path(settings: Settings) -> Path:
@@ -133,7 +135,8 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 class _LogHandler(logging.StreamHandler):
-    """Standard error, which is the log file in the background. A line that cannot be
+    """Standard error, which is the log file in the background, with secrets redacted
+    (`switchboard.redaction`: the log keeps exception texts). A line that cannot be
     written (a read-only or full filesystem) is counted, not raised; the count is the
     first thing said once the log can be written again."""
 
@@ -144,7 +147,7 @@ class _LogHandler(logging.StreamHandler):
             if self.lost:
                 self.stream.write(f"{self.lost} log line(s) lost: the log could not be written\n")
                 self.lost = 0
-            self.stream.write(self.format(record) + self.terminator)
+            self.stream.write(redact(self.format(record)) + self.terminator)
             self.flush()
         except OSError:
             self.lost += 1
@@ -204,8 +207,11 @@ def _serve_embeddings(settings: Settings) -> str | None:
     return str(socket_path(settings))
 
 
-def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -> dict[str, Any]:
-    """Start `switchboard coordinator start --foreground ARGV` detached; return its state."""
+def start_background(settings: Settings, argv: list[str], *, attach: list[str] | None = None,
+                     wait: float = 120.0) -> dict[str, Any]:
+    """Start `switchboard coordinator start --foreground ARGV` detached; return its state.
+    The database URL and the `--attach` URLs can hold passwords, and any local user reads
+    a process's argv (`ps`): they go through the environment, which only its owner reads."""
     if running(settings):
         state = read_state(settings)
         raise Conflict("a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else ""))
@@ -217,10 +223,11 @@ def start_background(settings: Settings, argv: list[str], wait: float = 120.0) -
     with _writing(log):
         log.open("ab").close()
     command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
-               "--database-url", settings.database_url, "coordinator", "start", "--foreground", *argv]
+               "coordinator", "start", "--foreground", *argv]
+    env = {**os.environ, ENV_VARS["database_url"]: settings.database_url, ATTACH_ENV: " ".join(attach or [])}
     with private_file(log).open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+                                   start_new_session=True, env=env)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         state = read_state(settings)

@@ -24,13 +24,15 @@ import anyio
 from anyio.abc import TaskGroup
 
 from switchboard.config import Settings
+from switchboard.coordinator.dispatch import task_spec
 from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
 from switchboard.coordinator.supervisor import guarded, notice, supervise
 from switchboard.coordinator.tasks import CHANNEL, Assignment, Tasks
-from switchboard.errors import DatabaseGone, StoreError, SwitchboardError
-from switchboard.mailbox.models import MessageType
+from switchboard.errors import DatabaseGone, NotFound, StoreError, SwitchboardError
+from switchboard.mailbox.models import Message, MessageType
 from switchboard.offloop import off_loop
+from switchboard.redaction import redact
 from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFound
 from switchboard.opencode.follow import IDLE_GRACE
 from switchboard.opencode.models import Event
@@ -51,6 +53,7 @@ CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
 SHUTDOWN_GRACE = 30.0
 PRUNE_EVERY = 120.0  # seconds between clean-ups of the sessions crashed attempts left on the servers
 MAX_PULSE_BACKOFF = 30.0  # seconds between pulses at most while the database cannot be used
+INGEST_BUDGET = 0.2  # seconds of dispatch mail a pulse takes in, at most
 STREAM_GIVES_UP = 15.0  # seconds of failed reconnection after which a server counts as down
 
 
@@ -132,21 +135,39 @@ class Coordinator:
         return report
 
     def ingest_mail(self) -> int:
-        """Turn `task_dispatch` mail addressed to `coordinator` into tasks. The payload is
-        the prompt, or JSON `{"prompt", "runner", "role", "priority", "convoy", "after"}`."""
+        """Turn `task_dispatch` mail addressed to `coordinator` into tasks (`dispatch.task_spec`),
+        for at most `INGEST_BUDGET` seconds a pulse, so that a flood of mail does not hold up
+        the tasks already queued. Every message is acked; one that cannot become a task is
+        answered with the reason, to its sender. A database error leaves it leased: it comes
+        back when the lease runs out, and is a dead letter after its attempts."""
         count = 0
+        deadline = time.monotonic() + INGEST_BUDGET
         while (message := self.mailbox.claim(COORDINATOR, type=MessageType.TASK_DISPATCH, lease=60)) is not None:
-            try:
-                spec = _task_spec(message.payload)
-                task = self.tasks.add(spec.pop("prompt"), source="mail", source_ref=str(message.id),
-                                      priority=spec.pop("priority", message.priority), **spec)
-                log.info("task %s from mail %s (from %s)", task.id, message.id, message.from_agent)
-                count += 1
-            except SwitchboardError as exc:
-                self.mailbox.send(message.from_agent, "status_report", f"task not queued: {exc}",
-                                  sender=COORDINATOR, reply_to=message.id)
+            count += self._ingest(message)
             self.mailbox.ack(message.id, message.lease_token)
+            if time.monotonic() > deadline:
+                self._wake.set()  # more may wait: the next pulse comes at once
+                break
         return count
+
+    def _ingest(self, message: Message) -> int:
+        try:
+            spec = task_spec(message.payload)
+            task = self.tasks.add(spec.pop("prompt"), source="mail", source_ref=str(message.id),
+                                  priority=spec.pop("priority", message.priority), **spec)
+        except StoreError:
+            raise
+        except SwitchboardError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a bug: the sender still hears of it, and the loop goes on
+            reason = f"internal error ({type(exc).__name__})"
+            log.warning("mail %s not turned into a task: %s: %s", message.id, type(exc).__name__, exc)
+        else:
+            log.info("task %s from mail %s (from %s)", task.id, message.id, message.from_agent)
+            return 1
+        self.mailbox.send(message.from_agent, "status_report", f"task not queued: {reason}",
+                          sender=COORDINATOR, reply_to=message.id)
+        return 0
 
     # -- starting ----------------------------------------------------------------
 
@@ -417,24 +438,39 @@ class Coordinator:
             log.info("deleted %d session(s) left on %s", len(pruned), url)
 
     async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
-        """A short memory of a task's final outcome in the runner's namespace."""
+        """A short memory of a task's final outcome in the namespace of the runner that did
+        it, tagged with who dispatched it (`dispatcher:alice`): mail asking for work is not
+        the runner's own word. Redacted whatever the runner's setting: memory is fed back
+        into sessions, and the guard refuses secrets."""
         if not self.remember or task is None or not task.status.finished:
             return
         outcome = (run.answer if run.ok else run.error) or ""
-        content = (f"Task #{task.id} ({task.status.value}): {task.prompt[:300]}\n"
-                   f"Outcome: {outcome[:500]}")
+        content = (f"Task #{task.id} ({task.status.value}): {redact(task.prompt)[:300]}\n"
+                   f"Outcome: {redact(outcome)[:500]}")
         try:
-            await off_loop(self._store_memory, runner, content, run.ok, task.id)
+            dispatcher = await off_loop(self._dispatcher, task)
+            await off_loop(self._store_memory, runner, content, run.ok, task.id, dispatcher)
         except SwitchboardError as exc:  # e.g. the answer held something that looks like a secret
             log.warning("outcome of task %s not remembered: %s", task.id, exc)
 
-    def _store_memory(self, namespace: str, content: str, ok: bool, task_id: int) -> None:
+    def _dispatcher(self, task: Task) -> str:
+        """Who asked for a task: the sender of the mail that dispatched it, else its source."""
+        message_id = _reply_to(task)
+        if message_id is None:
+            return task.source
+        try:
+            return self.mailbox.get(message_id).from_agent
+        except NotFound:  # the mail was pruned meanwhile
+            return "mail"
+
+    def _store_memory(self, namespace: str, content: str, ok: bool, task_id: int, dispatcher: str) -> None:
         if self._memory is None:
             from switchboard.memory import Memory
 
             self._memory = Memory(self.store, self.settings)
         self._memory.store(content, namespace=namespace, type="SUCCESS_PATTERN" if ok else "FAILURE_PATTERN",
-                           tags=["task", "outcome"], source=f"task-{task_id}", confidence="medium")
+                           tags=["task", "outcome", f"dispatcher:{dispatcher}"[:40]], source=f"task-{task_id}",
+                           confidence="medium")
 
     # -- events ----------------------------------------------------------------------
 
@@ -602,19 +638,6 @@ class Coordinator:
 def _reply_to(task: Task) -> int | None:
     """The mail that dispatched the task, which its report answers."""
     return int(task.source_ref) if task.source == "mail" and str(task.source_ref or "").isdigit() else None
-
-
-def _task_spec(payload: str) -> dict[str, Any]:
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return {"prompt": payload}
-    if not isinstance(data, dict) or "prompt" not in data:
-        return {"prompt": payload}
-    allowed = {"prompt", "runner", "role", "priority", "convoy", "after", "max_attempts", "timeout", "max_steps",
-               "isolation", "base", "deliver"}
-    return {k: v for k, v in data.items() if k in allowed}
-
 
 
 def for_task(runner: Runner, task: Task) -> Runner:

@@ -16,6 +16,7 @@ from switchboard.mailbox.models import Priority
 from switchboard import validate
 from switchboard.names import check_name, check_text
 from switchboard.opencode.files import Attachment
+from switchboard.redaction import redact
 from switchboard.store import Store, Tx, open_store
 
 CHANNEL = "tasks"  # notified whenever a task finishes, is added or is requeued
@@ -129,7 +130,9 @@ class Tasks:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
             if existing is not None:
                 return self._task(tx, existing)
-        self.check_target(tx, runner, role)
+        runners = self.check_target(tx, runner, role)
+        if runner is None or next(r["redact"] for r in runners if r["name"] == runner):
+            prompt = redact(prompt)  # kept raw only for a runner that opted out
         for dep in after:
             status = self._get(tx, dep).status
             if status in (TaskStatus.DEAD, TaskStatus.CANCELLED):
@@ -148,13 +151,14 @@ class Tasks:
         tx.notify(CHANNEL)
         return Task.from_row({**row, "session_id": None, "server_url": None}, deps)  # no run yet
 
-    def check_target(self, tx: Tx, runner: str | None, role: str | None) -> None:
-        """Refuse a task (or schedule) for a runner or role that does not exist."""
+    def check_target(self, tx: Tx, runner: str | None, role: str | None) -> list[dict[str, Any]]:
+        """Refuse a task (or schedule) for a runner or role that does not exist; the runners."""
         runners = tx.all("tasks.runners")
         if runner is not None and runner not in {r["name"] for r in runners}:
             raise NotFound(f"no runner named {runner!r}: create it with `switchboard runner create`")
         if role is not None and role not in {r["role"] for r in runners}:
             raise NotFound(f"no runner has the role {role!r}")
+        return runners
 
     def get(self, task_id: int) -> Task:
         with self.store.transaction() as tx:

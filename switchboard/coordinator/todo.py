@@ -43,6 +43,7 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
     lines = validate.read_file(path, "TODO file", TODO_LIMIT).splitlines()
     items: list[TodoItem] = []
     done: set[str] = set()
+    seen: dict[str, int] = {}  # id or open line's key -> the line it is on
     for number, line in enumerate(lines, 1):
         match = _LINE.match(line)
         if not match:
@@ -50,6 +51,8 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
         body = match["body"]
         id_match = _ID.match(body)
         item_id = id_match["id"] if id_match else None
+        if item_id:
+            _unique(seen, item_id, number, path, f"id {item_id}")
         if match["mark"] != " ":
             if item_id:
                 done.add(item_id)
@@ -59,6 +62,8 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
         if not text:
             raise InvalidInput(f"{path}:{number}: a task line with no text")
         key = item_id or hashlib.sha1(text.encode()).hexdigest()[:12]
+        if not item_id:
+            _unique(seen, key, number, path, "task text")
         items.append(TodoItem(number, key, text, blocked["ids"].split(",") if blocked else []))
     known = {i.key for i in items} | done
     for item in items:
@@ -66,6 +71,13 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
         if unknown:
             raise InvalidInput(f"{path}:{item.line}: blocked-by names unknown task(s): {', '.join(unknown)}")
     return items, done
+
+
+def _unique(seen: dict[str, int], key: str, line: int, path: Path, what: str) -> None:
+    """Refuse a second line with the same id (or, without ids, the same text): one would be lost."""
+    if key in seen:
+        raise InvalidInput(f"{path}:{line}: {what} is on line {seen[key]} already")
+    seen[key] = line
 
 
 def blockers_first(items: list[TodoItem], path: Path) -> list[TodoItem]:

@@ -24,6 +24,7 @@ from switchboard.mailbox.models import (
 )
 from switchboard import validate
 from switchboard.names import check_label, check_name, check_text
+from switchboard.redaction import redact
 from switchboard.store import Store, Tx, open_store
 
 ALL = "all"
@@ -62,9 +63,11 @@ class Mailbox:
         priority: str | Priority = Priority.NORMAL,
         convoy: str | None = None,
         reply_to: int | None = None,
+        raw: bool = False,
     ) -> list[Message]:
         """Send a message; `to="all"` or type broadcast delivers a copy to every
-        active agent but the sender. Returns the messages written."""
+        active agent but the sender. Returns the messages written. Secrets in the
+        payload are stored as `[redacted:<kind>]` unless `raw` (`switchboard.redaction`)."""
         kind = parse_type(type)
         rank = Priority.parse(priority)
         if sender is None:  # an empty --from is refused, not replaced
@@ -75,6 +78,8 @@ class Mailbox:
         if convoy is not None:
             check_name(convoy, "convoy name")
         check_text(payload, "payload", self.settings.max_payload_bytes)
+        if not raw:
+            payload = redact(payload)
         now = time.time()
         with self.store.transaction(write=True) as tx:
             thread_id = None

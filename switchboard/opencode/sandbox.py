@@ -22,9 +22,14 @@ def isolated_env(root: str | Path) -> dict[str, str]:
     """Environment variables that keep an OpenCode process inside `root` (created if needed)."""
     root = Path(root).resolve()
     env = {"HOME": str(root), **{f"XDG_{kind}_HOME": str(root / kind.lower()) for kind in _XDG}}
-    config = root / "config" / "opencode"
+    seed_config_dir(root / "config" / "opencode")
+    return env
+
+
+def seed_config_dir(config: Path) -> Path:
+    """`config` (created if needed) with `@opencode-ai/plugin` recorded as installed."""
     (config / "node_modules").mkdir(parents=True, exist_ok=True)
     deps = {"@opencode-ai/plugin": OPENCODE_VERSION}
     (config / "package.json").write_text(json.dumps({"dependencies": deps}))
     (config / "package-lock.json").write_text(json.dumps({"packages": {"": {"dependencies": deps}}}))
-    return env
+    return config

@@ -164,6 +164,7 @@ class ManagedServer:
         if self.settings.database_url != self.settings.default_database_url:
             env["SWITCHBOARD_DATABASE_URL"] = self.settings.database_url
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        env.setdefault("OPENCODE_CONFIG_DIR", str(_guard_config(self.dir / "config")))
         with open(os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
             start_offset = log.tell()
             process = subprocess.Popen(
@@ -298,3 +299,25 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+# A plugin of the managed server's own config directory (OPENCODE_CONFIG_DIR): the `shell.env`
+# hook sets what OpenCode adds to the environment of every bash tool call and terminal, so
+# the server's password does not reach what agents run (`env`, a prompt-injected `curl`).
+_ENV_PLUGIN = """export const SwitchboardEnv = async () => ({
+  "shell.env": async (input, output) => {
+    output.env.OPENCODE_SERVER_PASSWORD = "";
+    output.env.OPENCODE_SERVER_USERNAME = "";
+  },
+});
+"""
+
+
+def _guard_config(config: Path) -> Path:
+    from switchboard.opencode.sandbox import seed_config_dir
+
+    plugin = seed_config_dir(config) / "plugin" / "switchboard-env.js"
+    plugin.parent.mkdir(exist_ok=True)
+    if not plugin.exists() or plugin.read_text() != _ENV_PLUGIN:
+        plugin.write_text(_ENV_PLUGIN)
+    return config

@@ -37,6 +37,7 @@ from switchboard.opencode.errors import OpenCodeError, ServerDown, SessionNotFou
 from switchboard.opencode.files import Attachment, prompt_parts
 from switchboard.opencode.follow import CLOCK_SKEW, TurnFollower, complete, created_ms
 from switchboard.opencode.models import Event, Turn
+from switchboard.redaction import redact
 from switchboard.runners.models import Run, Runner
 
 if TYPE_CHECKING:
@@ -348,6 +349,8 @@ class Attempt:
         if line == self._last_line or self.run is None:
             return
         self._last_line = line
+        if self.runner.redact:
+            line = redact(line)
         append_log(Path(self.run.log_path or self.runners.log_path(self.run)), line)
         if self.on_line is not None:
             self.on_line(line)

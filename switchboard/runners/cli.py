@@ -26,6 +26,7 @@ from switchboard.timefmt import age, iso
 app = part_app()
 
 NameArg = Annotated[str, typer.Argument(help="Runner name.")]
+RedactHelp = "Store and log its runs' secrets as [redacted:<kind>] (--no-redact: raw text)"
 IsolationHelp = "worktree: each task attempt in its own git worktree and branch (switchboard/<task>-<slug>); none"
 AttachOpt = Annotated[Optional[str], typer.Option("--attach", help="OpenCode server URL [default: the managed server].")]
 
@@ -56,13 +57,14 @@ def create(
     max_steps: Annotated[int, typer.Option(
         "--max-steps", help="Model requests a run may make before it is aborted.", click_type=COUNT)] = DEFAULT_MAX_STEPS,
     isolation: Annotated[str, typer.Option("--isolation", help=IsolationHelp + ".")] = "none",
+    redact: Annotated[bool, typer.Option("--redact/--no-redact", help=RedactHelp + ".")] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Create a runner: instructions (AGENTS.md), model, agent, workdir and timeout."""
     runner = _runners(ctx).create(name, description, model=model, agent=agent, workdir=workdir,
                                   timeout=timeout, instructions=_instructions(ctx, instructions), role=role,
                                   max_parallel=max_parallel, max_steps=max_steps, agent_file=agent_file,
-                                  isolation=isolation)
+                                  isolation=isolation, redact=redact)
     if as_json:
         print_json(runner.to_dict())
     else:
@@ -170,7 +172,8 @@ def status(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None
     print_fields([("runner", runner.name), ("description", runner.description), ("role", runner.role),
                   ("model", runner.model or "(server default)"), ("agent", runner.agent),
                   ("tools", f"MCP server {server_name(runner.name)} in {Path(runner.workdir) / 'opencode.json'}"),
-                  ("workdir", runner.workdir), ("isolation", runner.isolation), ("timeout", f"{runner.timeout_seconds:g}s"),
+                  ("workdir", runner.workdir), ("isolation", runner.isolation),
+                  ("redact", "yes" if runner.redact else "no (raw text)"), ("timeout", f"{runner.timeout_seconds:g}s"),
                   ("session", runner.session_id), ("server", runner.server_url),
                   ("created", iso(runner.created_at))])
     _runs_table(runs)
@@ -207,6 +210,8 @@ def edit(
     max_parallel: Annotated[Optional[int], typer.Option("--max-parallel", help="New parallel limit.", click_type=COUNT)] = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="New step budget per run.", click_type=COUNT)] = None,
     isolation: Annotated[Optional[str], typer.Option("--isolation", help=IsolationHelp + ".")] = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact/--no-redact", help=RedactHelp + ".",
+                                                   show_default=False)] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Change a runner. With no options, opens its AGENTS.md in $EDITOR."""
@@ -214,7 +219,7 @@ def edit(
     changes = {"description": description, "model": model, "agent": agent,
                "workdir": str(workdir) if workdir else None, "timeout_seconds": timeout,
                "instructions": _instructions(ctx, instructions), "role": role, "max_parallel": max_parallel,
-               "max_steps": max_steps, "isolation": isolation}
+               "max_steps": max_steps, "isolation": isolation, "redact": redact}
     if all(v is None for v in changes.values()) and agent_file is None:
         path = runners.folder(name) / "AGENTS.md"
         private_file(path).write_text(runners.get(name).instructions)

@@ -29,10 +29,11 @@ class Runner:
     created_at: float
     updated_at: float
     isolation: str = "none"  # or "worktree": each task attempt in its own git worktree
+    redact: bool = True  # secrets in what its runs store and log become [redacted:<kind>]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Runner:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{f.name: row[f.name] for f in fields(cls)} | {"redact": bool(row["redact"])})
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,6 +16,7 @@ from switchboard.config import Settings, private_file
 from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.mailbox import Mailbox
 from switchboard.names import RESERVED_NAMES, check_name
+from switchboard.redaction import redact
 from switchboard.runners.models import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Run, Runner
 from switchboard.store import Store, Tx, open_store
 from switchboard.workspaces.options import check_isolation
@@ -35,9 +36,9 @@ REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "description": (str,), "role": (str,), "model": (str, type(None)), "agent": (str, type(None)),
     "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,),
-    "max_steps": (int,), "isolation": (str,)}
+    "max_steps": (int,), "isolation": (str,), "redact": (bool,)}
 _EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
-             "max_steps", "instructions", "isolation")
+             "max_steps", "instructions", "isolation", "redact")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Runners:
                agent: str | None = None, workdir: str | Path | None = None,
                timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
                role: str = "worker", max_parallel: int = 1, max_steps: int = DEFAULT_MAX_STEPS,
-               agent_file: str | Path | None = None, isolation: str = "none") -> Runner:
+               agent_file: str | Path | None = None, isolation: str = "none", redact: bool = True) -> Runner:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
@@ -78,7 +79,7 @@ class Runners:
         values = {
             "description": description, "role": role, "model": model, "agent": agent,
             "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
-            "max_parallel": max_parallel, "max_steps": max_steps, "isolation": isolation,
+            "max_parallel": max_parallel, "max_steps": max_steps, "isolation": isolation, "redact": redact,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
         }
         with self.store.transaction() as tx:
@@ -90,10 +91,24 @@ class Runners:
                 raise Conflict(f"a runner named {name!r} exists already")
             tx.execute("runners.insert", {"name": name, "now": time.time(), **values})
             runner = self._get(tx, name)
-        self.mailbox.register(name, role)
-        self._write_files(runner)
-        _wire(self.settings, runner)
+        try:
+            self.mailbox.register(name, role)
+            self._write_files(runner)
+            _wire(self.settings, runner)
+        except BaseException:  # all or nothing: a runner half made could not be made again
+            self._unmake(runner)
+            raise
         return runner
+
+    def _unmake(self, runner: Runner) -> None:
+        """Undo a `create` that failed after its row was written."""
+        with self.store.transaction(write=True) as tx:
+            tx.execute("runners.delete", {"name": runner.name})
+        try:
+            self.mailbox.deregister(runner.name)
+        except NotFound:
+            pass
+        _remove_tree(self.folder(runner.name))
 
     def get(self, name: str) -> Runner:
         """The runner as its folder says: hand edits to `AGENTS.md` and `config.json` win,
@@ -255,6 +270,8 @@ class Runners:
 
     def start_run(self, runner: Runner, prompt: str, *, task_id: int | None = None,
                   keep_session: int = 0) -> Run:
+        if runner.redact:
+            prompt = redact(prompt)
         with self.store.transaction(write=True) as tx:
             row = tx.one("runners.run_insert", {"runner": runner.name, "task_id": task_id, "prompt": prompt,
                                                 "now": time.time(), "keep_session": keep_session})
@@ -371,12 +388,14 @@ class Runners:
         if status == "failed" and error is None:
             error = "the model gave no answer"
         tokens = turn.tokens if turn is not None else {}
+        scrub = self.scrubber(run.runner)
         with self.store.transaction(write=True) as tx:
             row = tx.one("runners.run_finish", {
                 "id": run.id, "status": status, "now": time.time(),
                 "tokens_input": tokens.get("input"), "tokens_output": tokens.get("output"),
                 "cost": turn.cost if turn is not None else None,
-                "answer": turn.text if turn is not None else None, "error": error,
+                "answer": scrub(turn.text) if turn is not None and turn.text is not None else None,
+                "error": scrub(error) if error is not None else None,
             })
         if row is None:  # finished already (by another coordinator that followed it too)
             return self.get_run(run.id)
@@ -387,18 +406,26 @@ class Runners:
         append_log(path, f"finished: {finished.status}" + (f" ({error})" if error else ""), finished.answer)
         if turn is not None:
             try:
-                path.with_suffix(".json").write_text(json.dumps(turn.to_dict(), indent=2) + "\n", encoding="utf-8")
+                path.with_suffix(".json").write_text(scrub(json.dumps(turn.to_dict(), indent=2)) + "\n",
+                                                     encoding="utf-8")
             except OSError as exc:  # the run is recorded; only its tool-call detail is lost
                 log.warning("%s not written: %s", path.with_suffix(".json"), exc.strerror or exc)
-        self.report(finished, reply_to)
+        self.report(finished, reply_to, raw=scrub is not redact)
         return finished
 
-    def report(self, run: Run, reply_to: int | None = None) -> None:
+    def scrubber(self, name: str) -> Callable[[str], str]:
+        """What runner `name`'s run records go through: `redact`, unless it opted out."""
+        with self.store.transaction() as tx:
+            row = tx.one("runners.get", {"name": name})
+        return redact if row is None or row["redact"] else str
+
+    def report(self, run: Run, reply_to: int | None = None, *, raw: bool = False) -> None:
         """The `status_report` of a finished run (the one report builder)."""
         try:
-            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, reply_to=reply_to)
+            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, reply_to=reply_to,
+                              raw=raw)
         except NotFound:  # the dispatching message was pruned meanwhile
-            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner)
+            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, raw=raw)
 
     def close_task_runs(self, task_id: int, keep: int | None, error: str) -> list[Run]:
         """Finish the runs of a task left `running` by an attempt that ended without
@@ -524,6 +551,7 @@ class Runners:
         if not values["instructions"].strip():
             raise InvalidInput("instructions are empty")
         values["isolation"] = check_isolation(values["isolation"], values["workdir"])
+        values["redact"] = int(bool(values["redact"]))  # an INTEGER column on every backend
         return values
 
     def _read_files(self, runner: Runner) -> dict[str, Any]:
@@ -546,7 +574,8 @@ class Runners:
         if not isinstance(config, dict):
             raise InvalidInput(f"{path} must hold a JSON object")
         for key, kinds in _CONFIG_TYPES.items():
-            if key in config and not isinstance(config[key], kinds) or isinstance(config.get(key), bool):
+            if key in config and not isinstance(config[key], kinds) or (
+                    isinstance(config.get(key), bool) and bool not in kinds):
                 raise InvalidInput(f"{path}: {key} has the wrong type ({json.dumps(config[key])[:40]})")
             if key in config:
                 found[key] = config[key]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from switchboard.cliopts import JsonFlag, part_app, settings
+from switchboard.cliopts import AGE, DryRunOpt, JsonFlag, part_app, settings
 from switchboard.output import print_json, print_table
 from switchboard.store.core import open_store
 
@@ -33,6 +33,28 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         typer.echo(f"{key + ':':<16}{report[key] if report[key] is not None else '-'}")
     if "rows" in report:
         print_table(["table", "rows"], report["rows"].items())
+
+
+@app.command()
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[Optional[float], typer.Option(
+        "--older-than", help="Age such as 30d, 12h, 2w [setting retention_days: 30].", click_type=AGE)] = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Remove the run logs, outcome memories and handled mail of work settled before the horizon."""
+    from switchboard.coordinator.retention import Retention
+
+    config = settings(ctx)
+    report = Retention(open_store(config), config).prune(older_than, dry_run=dry_run)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    verb = "would remove" if dry_run else "removed"
+    mail = report.to_dict()["mail_total"]
+    typer.echo(f"{verb} {report.run_logs} run log(s), {report.memories} outcome memory(ies) and {mail} "
+               f"handled message(s) from before {report.to_dict()['cutoff']}")
 
 
 @app.command()

@@ -2,9 +2,9 @@
 
 -- name: insert
 INSERT INTO runners (name, description, role, model, agent, workdir, timeout_seconds,
-                     max_parallel, max_steps, instructions, isolation, created_at, updated_at)
+                     max_parallel, max_steps, instructions, isolation, redact, created_at, updated_at)
 VALUES (:name, :description, :role, :model, :agent, :workdir, :timeout_seconds,
-        :max_parallel, :max_steps, :instructions, :isolation, :now, :now)
+        :max_parallel, :max_steps, :instructions, :isolation, :redact, :now, :now)
 RETURNING *;
 
 -- name: get
@@ -29,7 +29,8 @@ ORDER BY r.name;
 UPDATE runners
 SET description = :description, role = :role, model = :model, agent = :agent,
     workdir = :workdir, timeout_seconds = :timeout_seconds, max_parallel = :max_parallel,
-    max_steps = :max_steps, instructions = :instructions, isolation = :isolation, updated_at = :now
+    max_steps = :max_steps, instructions = :instructions, isolation = :isolation,
+    redact = :redact, updated_at = :now
 WHERE name = :name
 RETURNING *;
 

@@ -166,7 +166,7 @@ WHERE name = :name AND next_run_at = :previous
 RETURNING *;
 
 -- name: runners
-SELECT name, role, model, max_parallel, timeout_seconds FROM runners ORDER BY name;
+SELECT name, role, model, max_parallel, timeout_seconds, redact FROM runners ORDER BY name;
 
 -- name: busy_count
 SELECT count(*) AS n FROM tasks WHERE status = 'running' AND assigned_runner = :runner;
