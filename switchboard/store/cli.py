@@ -9,7 +9,7 @@ import typer
 
 from switchboard.cliopts import JsonFlag, part_app, settings
 from switchboard.output import print_json, print_table
-from switchboard.store.core import open_store
+from switchboard.store.opening import open_store
 
 app = part_app()
 
