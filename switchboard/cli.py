@@ -7,7 +7,6 @@ one line, `error: ...`, on standard error and exit with code 2.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,9 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer 0
 from typer.core import TyperGroup
 
 from switchboard import __version__
-from switchboard.errors import InvalidInput, SwitchboardError
+from switchboard.errors import SwitchboardError
+from switchboard.output import print_error
+from switchboard.validate import utf8_args
 
 
 # Each part's commands, imported only when used so that `sb mail ...` never pays
@@ -66,7 +67,7 @@ class _Root(TyperGroup):
         line on standard error (`{"error": ..., "code": N}` under `--json`) and exit code 2."""
         args = list(sys.argv[1:] if args is None else args)
         try:
-            _check_utf8(args)
+            utf8_args(args)
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except NoArgsIsHelpError as exc:
@@ -74,35 +75,14 @@ class _Root(TyperGroup):
             code = exc.exit_code
         except ClickException as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
-            code = _fail(exc.format_message().rstrip(".") + hint, exc.exit_code, args)
+            code = print_error(exc.format_message().rstrip(".") + hint, exc.exit_code, args)
         except SwitchboardError as exc:
-            code = _fail(str(exc), 2, args)
+            code = print_error(str(exc), 2, args)
         except typer.Abort:
-            code = _fail("aborted", 1, args)
+            code = print_error("aborted", 1, args)
         if not standalone_mode:
             return code
         sys.exit(code)
-
-
-def _check_utf8(args: list[str]) -> None:
-    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
-    for arg in args:
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} "
-                               "is not valid UTF-8") from None
-
-
-def _fail(message: str, code: int, args: list[str]) -> int:
-    """Print an error as one line (JSON if the command line asked for JSON) and return `code`."""
-    line = " ".join(message.split())
-    line = line[:1].lower() + line[1:] if line[:2] != line[:2].upper() else line
-    if "--json" in args[: args.index("--") if "--" in args else None]:
-        sys.stderr.write(json.dumps({"error": line, "code": code}) + "\n")
-    else:
-        sys.stderr.write(f"error: {line}\n")
-    return code
 
 
 app = typer.Typer(
@@ -135,4 +115,5 @@ def root(
 
 
 def main() -> None:
+    """The typer path for every command (`switchboard.entry` tries the hot mail verbs first)."""
     app()

@@ -15,6 +15,17 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def print_error(message: str, code: int, args: list[str]) -> int:
+    """Print an error as one line (JSON if the command line asked for JSON) and return `code`."""
+    line = " ".join(message.split())
+    line = line[:1].lower() + line[1:] if line[:2] != line[:2].upper() else line
+    if "--json" in args[: args.index("--") if "--" in args else None]:
+        sys.stderr.write(json.dumps({"error": line, "code": code}) + "\n")
+    else:
+        sys.stderr.write(f"error: {line}\n")
+    return code
+
+
 def emit(record: Any, as_json: bool, text: object, *, dry_run: bool = False) -> None:
     """A command's result: the record (`to_dict()`) as JSON for scripts, or one line for people.
     A `--dry-run`'s record says so (`"dry_run": true`): it is what would change."""
