@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from switchboard import entry
 from switchboard.cli import app
 from switchboard.mailbox import hot
 
@@ -90,3 +91,14 @@ def test_sb_runs_each_command_line_on_its_path(tmp_path: Path, args: list[str], 
     done = subprocess.run([str(Path(sys.executable).with_name("sb")), *args], env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == code and getattr(done, stream).startswith(text)
+
+
+
+@pytest.mark.parametrize(("args", "maybe_hot"), [
+    (["--help"], False), (["mail"], False), (["mail", "--help"], False), (["mail", "send", "--help"], False),
+    (["mail", "read", "1"], False), (["task", "list"], False), (["mail", "ack", "1"], True),
+    (["--home", "h", "mail", "send", "--to", "bob"], True),
+])
+def test_only_what_may_be_a_hot_verb_imports_the_mailbox(args: list[str], maybe_hot: bool) -> None:
+    assert set(hot.OPTIONS) == entry.HOT_VERBS
+    assert entry._maybe_hot(args) is maybe_hot
