@@ -43,53 +43,60 @@ def _type_checking(node: ast.If) -> bool:
     return getattr(test, "id", None) == "TYPE_CHECKING" or getattr(test, "attr", None) == "TYPE_CHECKING"
 
 
+def _imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, str, int]]:
+    """What module `name` imports from switchboard: (module, kind, line), kind module, typing or lazy."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[tuple[str, str, int]] = []
+
+    def resolve(module: str) -> str | None:
+        while module and module not in known:
+            module = module.rpartition(".")[0]
+        return module or None
+
+    def add(target: str | None, kind: str, line: int) -> None:
+        if target is None or target == name:
+            return
+        found.append((target, kind, line))
+        # Importing a.b.c runs a/b/__init__.py first, unless the importer is inside a.b.
+        parent = target.rpartition(".")[0]
+        if parent != "switchboard" and parent in known and not name.startswith(parent + "."):
+            found.append((parent, kind, line))
+
+    def visit(node: ast.AST, kind: str) -> None:
+        if isinstance(node, ast.If) and _type_checking(node):
+            for child in node.body:
+                visit(child, "typing")
+            for child in node.orelse:
+                visit(child, kind)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            kind = "lazy"
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("switchboard"):
+                    add(resolve(alias.name), kind, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            base = (".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                             + ([node.module] if node.module else []))
+                    if node.level else node.module or "")
+            if base.startswith("switchboard"):
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    add(submodule if submodule in known else resolve(base), kind, node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, kind)
+
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        visit(node, "module")
+    return found
+
+
 def import_graph() -> Edges:
     known = modules()
-
-    def resolve(name: str) -> str | None:
-        while name and name not in known:
-            name = name.rpartition(".")[0]
-        return name or None
-
     graph: Edges = {name: {} for name in known}
     for name, path in known.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-
-        def add(target: str | None, kind: str, line: int, importer: str = name) -> None:
-            if target is None or target == importer:
-                return
-            graph[importer].setdefault(target, (kind, line))
-            # Importing a.b.c runs a/b/__init__.py first, unless the importer is inside a.b.
-            parent = target.rpartition(".")[0]
-            if parent != "switchboard" and parent in known and not importer.startswith(parent + "."):
-                graph[importer].setdefault(parent, (kind, line))
-
-        def visit(node: ast.AST, kind: str) -> None:
-            if isinstance(node, ast.If) and _type_checking(node):
-                for child in node.body:
-                    visit(child, "typing")
-                for child in node.orelse:
-                    visit(child, kind)
-                return
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                kind = "lazy"
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.startswith("switchboard"):
-                        add(resolve(alias.name), kind, node.lineno)
-            elif isinstance(node, ast.ImportFrom):
-                base = (".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                 + ([node.module] if node.module else []))
-                        if node.level else node.module or "")
-                if base.startswith("switchboard"):
-                    for alias in node.names:
-                        submodule = f"{base}.{alias.name}"
-                        add(submodule if submodule in known else resolve(base), kind, node.lineno)
-            for child in ast.iter_child_nodes(node):
-                visit(child, kind)
-
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            visit(node, "module")
+        for target, kind, line in _imports(name, path, known):
+            graph[name].setdefault(target, (kind, line))
     return graph
 
 
