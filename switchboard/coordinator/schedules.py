@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 
 from switchboard.config import Settings
@@ -84,7 +85,7 @@ class Schedules:
         return self.tasks.add(schedule.prompt, runner=schedule.runner, role=schedule.role,
                               source="cron", source_ref=f"{name}@manual-{time.time():.6f}")
 
-    def fire_due(self) -> list[Task]:
+    def fire_due(self) -> builtins.list[Task]:
         """Queue a task for every schedule that is due. A schedule missed several times
         while no coordinator ran fires once (catch_up 'once') or not at all ('skip').
         Safe with several coordinators: each firing is claimed by one of them."""

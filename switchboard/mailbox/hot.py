@@ -68,14 +68,15 @@ def _options(tokens: list[str], known: dict[str, Convert], positional: list[str]
     return found
 
 
-def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[str]]:
+def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[int]]:
     if "mail" not in args:
         raise _NotHot
     at = args.index("mail")
     if at + 1 >= len(args) or args[at + 1] not in OPTIONS:
         raise _NotHot
     verb = args[at + 1]
-    root = _options(args[:at], ROOT, leftover := [])
+    leftover: list[str] = []
+    root = _options(args[:at], ROOT, leftover)
     if leftover:
         raise _NotHot
     positional: list[str] = []
@@ -84,12 +85,10 @@ def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[s
         raise _NotHot
     if len(positional) != (verb == "ack"):
         raise _NotHot
-    if positional:
-        try:
-            positional = [validate.integer(positional[0], "message id")]
-        except InvalidInput:
-            raise _NotHot from None
-    return verb, root, options, positional
+    try:
+        return verb, root, options, [validate.integer(value, "message id") for value in positional]
+    except InvalidInput:
+        raise _NotHot from None
 
 
 def run(args: list[str]) -> int | None:
