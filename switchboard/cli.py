@@ -64,9 +64,9 @@ class _Root(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # noqa: ANN201
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
-             **extra: Any):
+             **extra: Any) -> Any:
         """Run a command; every error a user can cause, usage errors included, ends as one
         line on standard error (`{"error": ..., "code": N}` under `--json`) and exit code 2."""
         args = list(sys.argv[1:] if args is None else args)

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def print_json(data: Any) -> None:
@@ -35,7 +38,7 @@ def emit(record: Any, as_json: bool, text: object, *, dry_run: bool = False) -> 
         sys.stdout.write(f"{text}\n")
 
 
-def console():  # noqa: ANN201 - a rich Console, imported lazily
+def console() -> Console:
     """A rich console; piped output is not cut to 80 columns: it is read in files and logs."""
     from rich.console import Console
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from switchboard.store.transfer import table_counts
 
     store = open_store(settings(ctx), migrate=False)
-    report = {"database": store.connector.describe(), "dialect": store.dialect,
+    report: dict[str, Any] = {"database": store.connector.describe(), "dialect": store.dialect,
               "schema_version": current_version(store), "schema_head": head(store.dialect),
               "sqlite_vec": getattr(store.connector, "vec_version", None)}
     if report["schema_version"] == report["schema_head"]:

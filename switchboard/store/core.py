@@ -88,7 +88,8 @@ class Tx:
     def one(self, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         cursor = self.execute(query, params)
         with self._store.translated():
-            return cursor.fetchone()
+            row: dict[str, Any] | None = cursor.fetchone()
+            return row
 
     def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
         row = self.one(query, params)
