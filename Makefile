@@ -4,7 +4,7 @@ VENV ?= .venv
 OPENCODE_VERSION := 1.18.33
 BIN := $(VENV)/bin
 
-.PHONY: setup test bench demo clean
+.PHONY: setup lint test bench demo clean
 
 $(BIN)/switchboard: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ build/opencode/node_modules/.bin/opencode:
 
 setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode /usr/bin/chromium
 
+# ruff's lint rules (pyproject.toml [tool.ruff]); CI runs it before the tests.
+lint: $(BIN)/switchboard
+	$(BIN)/ruff check switchboard tests bench scripts
+
 # The whole suite twice: on SQLite, then on PostgreSQL.
-test: setup
+test: setup lint
 	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode $(BIN)/pytest
 	SWITCHBOARD_OPENCODE_BIN=$(CURDIR)/build/opencode/node_modules/.bin/opencode SWITCHBOARD_TEST_BACKEND=postgresql $(BIN)/pytest
 

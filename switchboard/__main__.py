@@ -1,3 +1,3 @@
-from switchboard.cli import main
+from switchboard.entry import main
 
 main()

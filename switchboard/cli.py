@@ -7,7 +7,6 @@ one line, `error: ...`, on standard error and exit with code 2.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +14,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 import typer.main
+from typer._click.core import Command, Context
 from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer 0.28 carries its own click
 from typer.core import TyperGroup
 
 from switchboard import __version__
-from switchboard.errors import InvalidInput, SwitchboardError
+from switchboard.errors import SwitchboardError
+from switchboard.output import print_error
+from switchboard.validate import utf8_args
 
 
 # Each part's commands, imported only when used so that `sb mail ...` never pays
@@ -42,10 +44,10 @@ PARTS = {
 
 
 class _Root(TyperGroup):
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *PARTS})
 
-    def get_command(self, ctx: typer.Context, name: str):  # noqa: ANN201
+    def get_command(self, ctx: Context, name: str) -> Command | None:
         if name not in PARTS:
             return super().get_command(ctx, name)
         module, help_text = PARTS[name]
@@ -53,56 +55,40 @@ class _Root(TyperGroup):
         command.name, command.help = name, help_text
         return command
 
-    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_commands(self, ctx: Context, formatter: Any) -> None:
         # From PARTS, not from the parts' modules: `sb --help` imports none of them.
-        rows = [(name, PARTS[name][1] if name in PARTS else self.get_command(ctx, name).get_short_help_str())
-                for name in self.list_commands(ctx)]
+        rows = []
+        for name in self.list_commands(ctx):
+            command = None if name in PARTS else self.get_command(ctx, name)
+            rows.append((name, command.get_short_help_str() if command else PARTS[name][1]))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # noqa: ANN201
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any):
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
         """Run a command; every error a user can cause, usage errors included, ends as one
         line on standard error (`{"error": ..., "code": N}` under `--json`) and exit code 2."""
         args = list(sys.argv[1:] if args is None else args)
         try:
-            _check_utf8(args)
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            utf8_args(args)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                 windows_expand_args=windows_expand_args, **extra)
             code = result if isinstance(result, int) else 0
         except NoArgsIsHelpError as exc:
             exc.show()
             code = exc.exit_code
         except ClickException as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
-            code = _fail(exc.format_message().rstrip(".") + hint, exc.exit_code, args)
+            failed_in = getattr(exc, "ctx", None)
+            hint = f" (see '{failed_in.command_path} --help')" if failed_in else ""
+            code = print_error(exc.format_message().rstrip(".") + hint, exc.exit_code, args)
         except SwitchboardError as exc:
-            code = _fail(str(exc), 2, args)
+            code = print_error(str(exc), 2, args)
         except typer.Abort:
-            code = _fail("aborted", 1, args)
+            code = print_error("aborted", 1, args)
         if not standalone_mode:
             return code
         sys.exit(code)
-
-
-def _check_utf8(args: list[str]) -> None:
-    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
-    for arg in args:
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} "
-                               "is not valid UTF-8") from None
-
-
-def _fail(message: str, code: int, args: list[str]) -> int:
-    """Print an error as one line (JSON if the command line asked for JSON) and return `code`."""
-    line = " ".join(message.split())
-    line = line[:1].lower() + line[1:] if line[:2] != line[:2].upper() else line
-    if "--json" in args[: args.index("--") if "--" in args else None]:
-        sys.stderr.write(json.dumps({"error": line, "code": code}) + "\n")
-    else:
-        sys.stderr.write(f"error: {line}\n")
-    return code
 
 
 app = typer.Typer(
@@ -135,4 +121,5 @@ def root(
 
 
 def main() -> None:
+    """The typer path for every command (`switchboard.entry` tries the hot mail verbs first)."""
     app()

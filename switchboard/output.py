@@ -8,11 +8,25 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def print_error(message: str, code: int, args: list[str]) -> int:
+    """Print an error as one line (JSON if the command line asked for JSON) and return `code`."""
+    line = " ".join(message.split())
+    line = line[:1].lower() + line[1:] if line[:2] != line[:2].upper() else line
+    if "--json" in args[: args.index("--") if "--" in args else None]:
+        sys.stderr.write(json.dumps({"error": line, "code": code}) + "\n")
+    else:
+        sys.stderr.write(f"error: {line}\n")
+    return code
 
 
 def emit(record: Any, as_json: bool, text: object, *, dry_run: bool = False) -> None:
@@ -24,7 +38,7 @@ def emit(record: Any, as_json: bool, text: object, *, dry_run: bool = False) -> 
         sys.stdout.write(f"{text}\n")
 
 
-def console():  # noqa: ANN201 - a rich Console, imported lazily
+def console() -> Console:
     """A rich console; piped output is not cut to 80 columns: it is read in files and logs."""
     from rich.console import Console
 

@@ -132,3 +132,13 @@ def writable_dir(path: str | Path, what: str) -> Path:
     except OSError as exc:
         raise InvalidInput(f"{what} {directory} is not writable: {exc.strerror or exc}") from None
     return directory.resolve()
+
+
+def utf8_args(args: list[str]) -> None:
+    """Refuse a command line with bytes that are not UTF-8 (they reach Python as lone surrogates)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} "
+                               "is not valid UTF-8") from None

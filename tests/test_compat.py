@@ -214,7 +214,7 @@ def test_namespace_before_or_after_the_command(helpers: Wrappers, settings: Sett
     (["validate"], f"memory-helper.sh validate {UNSUPPORTED}"),
     (["store", "--content", "x", "--event-date", "2026-01-15"], f"store --event-date {UNSUPPORTED}"),
     (["store", "--content", "x", "--project", "/src/app"], f"store --project {UNSUPPORTED}"),
-    (["recall", "--recent", "--type", "CONTEXT"], f"recall --recent with --query, --type"),
+    (["recall", "--recent", "--type", "CONTEXT"], "recall --recent with --query, --type"),
     (["recall", "--query", "x", "--project", "/src/app"], f"recall --project {UNSUPPORTED}"),
     (["namespaces", "prune"], f"namespaces prune {UNSUPPORTED}"),
     (["store", "--content", "x", "--relation", "updates"], "--relation needs --supersedes"),

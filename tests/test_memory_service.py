@@ -118,7 +118,7 @@ def test_kill_9_mid_call_stores_each_memory_exactly_once(env: dict[str, str], se
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = Memory.open(settings, embedder)
     deadline = time.monotonic() + 120
-    while not 0 < memory.stats()["memories"] - 1 - memory.stats()["pending"]:  # the service is filling
+    while not memory.stats()["memories"] - 1 - memory.stats()["pending"] > 0:  # the service is filling
         assert time.monotonic() < deadline and importing.poll() is None
         time.sleep(0.02)
     os.kill(first, signal.SIGKILL)

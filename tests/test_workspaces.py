@@ -12,7 +12,6 @@ import pytest
 
 from switchboard.config import Settings
 from switchboard.coordinator.tasks import Tasks
-from switchboard.errors import InvalidInput
 from switchboard.runners import Runners
 from switchboard.workspaces import Workspaces
 from tests.conftest import Cli

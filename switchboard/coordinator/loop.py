@@ -377,7 +377,7 @@ class Coordinator:
             task = await off_loop(self.tasks.fail, task_id, self.owner, run.error or "failed",
                                   retry_in=1.0 if outcome.server_down else None)
             log.warning("task %s attempt failed: %s", task_id, run.error)
-        await off_loop(self.runners.close_task_runs, task_id, run.id, "superseded by run %d" % run.id)
+        await off_loop(self.runners.close_task_runs, task_id, run.id, f"superseded by run {run.id}")
         await self._remember(run.runner, task, run)
         if task is not None and task.notify and task.status.finished:
             await self._notify(task, run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 
 from switchboard.config import Settings
@@ -109,7 +110,7 @@ class Schedules:
             failures = tx.one("tasks.schedule_failures", {"prefix": _like_prefix(name)})
         return schedule, runs, int(failures["n"]) if failures else 0
 
-    def fire_due(self) -> list[Task]:
+    def fire_due(self) -> builtins.list[Task]:
         """Queue a task for every schedule that is due. A schedule missed several times
         while no coordinator ran fires once (catch_up 'once') or not at all ('skip').
         Safe with several coordinators: each firing is claimed by one of them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections import Counter
@@ -203,7 +204,7 @@ class Tasks:
             return self._get(tx, task_id)
 
     def wait(self, task_ids: Iterable[int] = (), convoy: str | None = None,
-             timeout: float | None = None) -> tuple[list[Task], bool]:
+             timeout: float | None = None) -> tuple[builtins.list[Task], bool]:
         """Block until the tasks (or the convoy's) have all finished, or `timeout` passes.
 
         Returns the tasks and whether they all finished. No polling: finishing a task
@@ -225,7 +226,7 @@ class Tasks:
                     return tasks, False
                 waiter.wait(min(remaining, 5.0))
 
-    def _wait_set(self, ids: list[int], convoy: str | None) -> list[Task]:
+    def _wait_set(self, ids: builtins.list[int], convoy: str | None) -> builtins.list[Task]:
         with self.store.transaction() as tx:
             tasks = [self._get(tx, i) for i in ids]
             if convoy is not None:
@@ -238,7 +239,7 @@ class Tasks:
     # -- for the coordinator -----------------------------------------------------
 
     def claim(self, owner: str, *, capacity: int, lease: float,
-              model_limits: dict[str, int] | None = None) -> list[Assignment]:
+              model_limits: dict[str, int] | None = None) -> builtins.list[Assignment]:
         """Start up to `capacity` ready tasks on idle runners, within each runner's
         parallel limit and each model's limit. Returns what was started."""
         if capacity <= 0:
@@ -294,11 +295,11 @@ class Tasks:
         with self.store.transaction(write=True) as tx:
             tx.execute("tasks.renew", {"owner": owner, "lease_until": time.time() + lease})
 
-    def mine(self, owner: str) -> list[Task]:
+    def mine(self, owner: str) -> builtins.list[Task]:
         with self.store.transaction() as tx:
             return [self._task(tx, r) for r in tx.all("tasks.mine", {"owner": owner})]
 
-    def orphaned(self) -> list[Task]:
+    def orphaned(self) -> builtins.list[Task]:
         with self.store.transaction() as tx:
             return [self._task(tx, r) for r in tx.all("tasks.orphaned", {"now": time.time()})]
 

@@ -4,6 +4,7 @@ record the outcome)."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import time
@@ -71,7 +72,7 @@ class Hooks:
             raise NotFound(f"no hook with id {hook_id}")
         return Hook.from_row(row)
 
-    def log(self, hook_id: int | None = None, limit: int = 50) -> list[tuple[Delivery, str]]:
+    def log(self, hook_id: int | None = None, limit: int = 50) -> builtins.list[tuple[Delivery, str]]:
         """Recent deliveries (newest first) and the URL each went to."""
         if hook_id is not None:
             self.get(hook_id)
@@ -94,7 +95,7 @@ class Hooks:
 
     # -- for the delivery loop -----------------------------------------------------
 
-    def claim(self, limit: int, lease: float) -> list[Delivery]:
+    def claim(self, limit: int, lease: float) -> builtins.list[Delivery]:
         now = time.time()
         with self.store.transaction(write=True) as tx:
             rows = tx.all("hooks.claim", {"now": now, "lease_until": now + lease, "limit": limit})

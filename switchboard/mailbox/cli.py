@@ -11,10 +11,10 @@ from switchboard.cliopts import (
     COUNT, DAYS, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
 )
 from switchboard.errors import InvalidInput
-from switchboard.mailbox.models import Message
 from switchboard.mailbox.service import Mailbox
-from switchboard.output import emit, preview, print_fields, print_json, print_table
-from switchboard.timefmt import age, iso
+from switchboard.mailbox.views import message_out, messages_table
+from switchboard.output import emit, preview, print_json, print_table
+from switchboard.timefmt import age
 
 app = part_app()
 
@@ -25,32 +25,6 @@ TypeOpt = Annotated[Optional[str], typer.Option("--type", help="Only messages of
 
 def _mailbox(ctx: typer.Context) -> Mailbox:
     return Mailbox.open(settings(ctx))
-
-
-def _messages_table(messages: list[Message], empty: str) -> None:
-    now = time.time()
-    print_table(
-        ["id", "priority", "type", "from", "to", "status", "delivery", "age", "payload"],
-        [(m.id, m.priority.label, m.type.value, m.from_agent, m.to_agent, m.status.value,
-          m.delivery.value, age(m.created_at, now), preview(m.payload)) for m in messages],
-        empty=empty,
-    )
-
-
-def _message_out(message: Message, as_json: bool) -> None:
-    if as_json:
-        print_json(message.to_dict())
-        return
-    print_fields(
-        [("id", message.id), ("from", message.from_agent), ("to", message.to_agent),
-         ("type", message.type.value), ("priority", message.priority.label),
-         ("convoy", message.convoy), ("reply-to", message.reply_to),
-         ("status", message.status.value), ("delivery", message.delivery.value),
-         ("attempts", f"{message.attempts}/{message.max_attempts}"),
-         ("lease", message.lease_token), ("lease-expires", iso(message.lease_expires_at)),
-         ("last-error", message.last_error), ("created", iso(message.created_at))],
-        body=message.payload,
-    )
 
 
 @app.command()
@@ -92,7 +66,7 @@ def check(
     if as_json:
         print_json([m.to_dict() for m in messages])
     else:
-        _messages_table(messages, "no messages")
+        messages_table(messages, "no messages")
 
 
 @app.command()
@@ -103,7 +77,7 @@ def read(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a message and mark it read."""
-    _message_out(_mailbox(ctx).read(message_id, agent=agent), as_json)
+    message_out(_mailbox(ctx).read(message_id, agent=agent), as_json)
 
 
 @app.command()
@@ -120,7 +94,7 @@ def thread(ctx: typer.Context, message_id: IdArg, as_json: JsonFlag = False) -> 
     if as_json:
         print_json([m.to_dict() for m in messages])
     else:
-        _messages_table(messages, "empty thread")
+        messages_table(messages, "empty thread")
 
 
 @app.command()
@@ -158,7 +132,7 @@ def claim(
         else:
             typer.echo("no message", err=True)
         raise typer.Exit(1)
-    _message_out(message, as_json)
+    message_out(message, as_json)
 
 
 @app.command()

@@ -24,10 +24,11 @@ from typing import Any
 import anyio
 import httpx
 
-from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown, SessionNotFound, TimedOut
+from switchboard.opencode.errors import OpenCodeError, SessionNotFound, TimedOut
 from switchboard.opencode.events import EventStream
 from switchboard.opencode.follow import TurnFollower
-from switchboard.opencode.models import Event, Message, Session, Turn, error_text, model_ref, text_parts
+from switchboard.opencode.models import Event, Message, Session, Turn, model_ref, text_parts
+from switchboard.opencode.transport import Transport
 
 Prompt = str | Iterable[Mapping[str, Any]]
 EventHook = Callable[[Event], Awaitable[None] | None]
@@ -46,13 +47,10 @@ class OpenCodeClient:
             password = os.environ.get("OPENCODE_SERVER_PASSWORD") or None
         username = username or os.environ.get("OPENCODE_SERVER_USERNAME") or DEFAULT_USERNAME
         auth = httpx.BasicAuth(username, password) if password else None
-        self.http = httpx.AsyncClient(base_url=self.url, auth=auth,
-                                      timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                                      limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                                      trust_env=not _loopback(self.url))  # no HTTP_PROXY to 127.0.0.1
+        self.transport = Transport(self.url, auth=auth, timeout=timeout, connect_timeout=connect_timeout)
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.transport.aclose()
 
     def at(self, directory: str | Path) -> OpenCodeClient:
         """This client working in another directory, over the same connections (close this one only)."""
@@ -75,28 +73,6 @@ class OpenCodeClient:
             params["directory"] = chosen
         return params
 
-    def down(self, exc: BaseException) -> ServerDown:
-        detail = str(exc) or type(exc).__name__
-        return ServerDown(f"no OpenCode server answers at {self.url} ({detail})")
-
-    async def check(self, response: httpx.Response, session_id: str | None = None) -> None:
-        """Raise the typed error for a failed response."""
-        if response.is_success:
-            return
-        if response.status_code == 401:
-            raise AuthRefused(f"the OpenCode server at {self.url} refused the credentials "
-                              "(check OPENCODE_SERVER_PASSWORD / OPENCODE_SERVER_USERNAME)")
-        await response.aread()
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = response.text
-        detail = error_text(body) if isinstance(body, Mapping) else str(body)[:300]
-        if response.status_code == 404 and session_id is not None:
-            raise SessionNotFound(f"no session {session_id} on {self.url}")
-        raise OpenCodeError(f"OpenCode answered {response.status_code} to {response.request.method} "
-                            f"{response.request.url.path}: {detail or response.reason_phrase}")
-
     async def request(self, method: str, path: str, *, json: Any = None, directory: str | Path | None = None,
                       params: Mapping[str, Any] | None = None, session_id: str | None = None,
                       timeout: float | None | object = ...) -> Any:
@@ -109,14 +85,14 @@ class OpenCodeClient:
         if timeout is not ...:
             kwargs["timeout"] = httpx.Timeout(timeout, connect=self.connect_timeout)
         try:
-            response = await self.http.request(method, path, **kwargs)
+            response = await self.transport.http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
-                raise self.down(exc) from None
+                raise self.transport.down(exc) from None
             raise TimedOut(f"{method} {path} on {self.url} timed out", session_id) from None
         except httpx.TransportError as exc:
-            raise self.down(exc) from None
-        await self.check(response, session_id)
+            raise self.transport.down(exc) from None
+        await self.transport.check(response, session_id)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
@@ -250,7 +226,7 @@ class OpenCodeClient:
                heartbeat_timeout: float = 30.0, give_up_after: float | None = 60.0) -> EventStream:
         """The server's events for the project (`all_directories`: `/global/event`, every project)."""
         path, params = ("/global/event", {}) if all_directories else ("/event", self._params(directory))
-        return EventStream(self, path, params, heartbeat_timeout=heartbeat_timeout, give_up_after=give_up_after)
+        return EventStream(self.transport, path, params, heartbeat_timeout=heartbeat_timeout, give_up_after=give_up_after)
 
     async def last_turn(self, session_id: str, *, directory: str | Path | None = None) -> Turn:
         """The answer to the session's latest prompt, gathered from its messages."""
@@ -302,10 +278,6 @@ class OpenCodeClient:
                 await self.abort(session_id, directory=directory)
         raise TimedOut(f"session {session_id} did not finish within {timeout:g} s"
                        + ("; aborted" if abort else ""), session_id)
-
-
-def _loopback(url: str) -> bool:
-    return httpx.URL(url).host in ("127.0.0.1", "localhost", "::1")
 
 
 def _abs(directory: str | Path | None) -> str | None:

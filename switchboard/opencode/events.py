@@ -14,16 +14,13 @@ import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import anyio
 import httpx
 
 from switchboard.opencode.errors import ServerDown
 from switchboard.opencode.models import Event
-
-if TYPE_CHECKING:
-    from switchboard.opencode.client import OpenCodeClient
+from switchboard.opencode.transport import Transport
 
 HEARTBEAT_SECONDS = 10.0
 
@@ -58,10 +55,10 @@ class EventStream:
     retried: a server that is down raises `ServerDown` at once.
     """
 
-    def __init__(self, client: OpenCodeClient, path: str, params: dict[str, str], *,
+    def __init__(self, transport: Transport, path: str, params: dict[str, str], *,
                  heartbeat_timeout: float = 3 * HEARTBEAT_SECONDS, give_up_after: float | None = 60.0,
                  backoff: tuple[float, float] = (0.25, 5.0)) -> None:
-        self._client = client
+        self._transport = transport
         self._path = path
         self._params = params
         self.heartbeat_timeout = heartbeat_timeout
@@ -104,12 +101,12 @@ class EventStream:
         delay = self._backoff[0]
         failing_since: float | None = None
         opened = False
-        timeout = httpx.Timeout(self._client.connect_timeout, read=self.heartbeat_timeout)
+        timeout = httpx.Timeout(self._transport.connect_timeout, read=self.heartbeat_timeout)
         while True:
             try:
-                async with self._client.http.stream("GET", self._path, params=self._params,
+                async with self._transport.http.stream("GET", self._path, params=self._params,
                                                     timeout=timeout) as response:
-                    await self._client.check(response)
+                    await self._transport.check(response)
                     if opened:
                         self.reconnects += 1
                         yield Event(Event.RECONNECTED, {"reconnects": self.reconnects})
@@ -121,11 +118,11 @@ class EventStream:
                 continue  # no heartbeat: a dead stream; reopen at once
             except (httpx.TransportError, ServerDown) as exc:
                 if not opened:
-                    raise self._client.down(exc) from None
+                    raise self._transport.down(exc) from None
                 lost = failing_since is None
                 failing_since = failing_since or time.monotonic()
                 if self.give_up_after is not None and time.monotonic() - failing_since > self.give_up_after:
-                    raise self._client.down(exc) from None
+                    raise self._transport.down(exc) from None
                 if lost:  # said once per outage: the server may be gone; check what you follow
                     yield Event(Event.DISCONNECTED, {"error": str(exc) or type(exc).__name__})
             await anyio.sleep(delay)

@@ -11,23 +11,32 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from switchboard.opencode.models import Event, Message, Turn
-
-if TYPE_CHECKING:
-    from switchboard.opencode.client import OpenCodeClient
 
 CLOCK_SKEW = 5.0  # seconds allowed between this machine's clock and the server's
 IDLE_GRACE = 5.0  # seconds an idle session with an unfinished answer gets before it counts as stalled
 UNSTARTED_GRACE = 60.0  # the same for a prompt whose answer has not even begun
 
 
+class Session(Protocol):
+    """The calls a follower makes on the server (`OpenCodeClient` has them)."""
+
+    async def abort(self, session_id: str, *, directory: str | Path | None = None) -> bool: ...
+    async def reply_permission(self, request_id: str, reply: str = "reject", *, message: str | None = None,
+                               directory: str | Path | None = None) -> bool: ...
+    async def reject_question(self, request_id: str, *, directory: str | Path | None = None) -> bool: ...
+    async def status(self, *, directory: str | Path | None = None) -> dict[str, dict[str, Any]]: ...
+    async def messages(self, session_id: str, *, limit: int | None = None,
+                       directory: str | Path | None = None) -> list[Message]: ...
+
+
 class TurnFollower:
     """What is known about the turn answering the prompt sent to `session_id` after
     `since` (epoch seconds, this machine's clock)."""
 
-    def __init__(self, client: OpenCodeClient, session_id: str, *, since: float, max_retries: int = 3,
+    def __init__(self, client: Session, session_id: str, *, since: float, max_retries: int = 3,
                  permission_reply: str = "reject", directory: str | Path | None = None) -> None:
         self.client = client
         self.session_id = session_id

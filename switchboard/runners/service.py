@@ -3,6 +3,7 @@ sessions on the servers. A run's life is one `Attempt` (`switchboard.runners.att
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import time
@@ -186,7 +187,7 @@ class Runners:
         _unwire(self.settings, runner)
         return runner
 
-    def runs(self, name: str, limit: int = 20) -> list[Run]:
+    def runs(self, name: str, limit: int = 20) -> builtins.list[Run]:
         with self.store.transaction() as tx:
             self._get(tx, name)
             return [Run.from_row(r) for r in tx.all("runners.runs", {"runner": name, "limit": limit})]
@@ -198,7 +199,7 @@ class Runners:
             raise NotFound(f"no run with id {run_id}")
         return Run.from_row(row)
 
-    def log(self, name: str, run_id: int | None = None, tail: int | None = None) -> tuple[Run, Path, list[str]]:
+    def log(self, name: str, run_id: int | None = None, tail: int | None = None) -> tuple[Run, Path, builtins.list[str]]:
         """The log of a runner's latest (or given) run: the run, the log file and its lines."""
         chosen = self.get_run(run_id) if run_id is not None else next(iter(self.runs(name, limit=1)), None)
         if chosen is None or chosen.runner != name:
@@ -333,7 +334,7 @@ class Runners:
             self._equipped[key] = time.monotonic()
         return wiring.prompt_tools(runner.name)
 
-    def context(self, runner: Runner, prompt: str) -> tuple[str, list[int]]:
+    def context(self, runner: Runner, prompt: str) -> tuple[str, builtins.list[int]]:
         """Memories for the task from the runner's namespace (and the shared one), and its
         unread mail; returns the text and the mail's ids, to `mark_read` once delivered."""
         blocks = []
@@ -373,7 +374,7 @@ class Runners:
             message = await client.add_context(runner.session_id, prompt_parts(text, files))
         return runner.session_id, message.id
 
-    def mark_read(self, message_ids: list[int]) -> None:
+    def mark_read(self, message_ids: builtins.list[int]) -> None:
         for message_id in message_ids:
             self.mailbox.read(message_id)
 
@@ -427,7 +428,7 @@ class Runners:
         except NotFound:  # the dispatching message was pruned meanwhile
             self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, raw=raw)
 
-    def close_task_runs(self, task_id: int, keep: int | None, error: str) -> list[Run]:
+    def close_task_runs(self, task_id: int, keep: int | None, error: str) -> builtins.list[Run]:
         """Finish the runs of a task left `running` by an attempt that ended without
         settling them (its coordinator died), but `keep`."""
         with self.store.transaction(write=True) as tx:
@@ -437,7 +438,7 @@ class Runners:
 
     # -- sessions on the server ------------------------------------------------------
 
-    def stale_live_sessions(self, name: str, session_id: str) -> list[str]:
+    def stale_live_sessions(self, name: str, session_id: str) -> builtins.list[str]:
         with self.store.transaction() as tx:
             return [r["session_id"] for r in tx.all("runners.stale_live_sessions",
                                                     {"runner": name, "session_id": session_id})]
@@ -462,7 +463,7 @@ class Runners:
         with self.store.transaction(write=True) as tx:
             tx.execute("runners.session_deleted", {"session_id": session_id, "now": time.time()})
 
-    async def delete_sessions(self, name: str) -> list[str]:
+    async def delete_sessions(self, name: str) -> builtins.list[str]:
         """Delete every session of the runner still on a server; returns those deleted."""
         from switchboard.offloop import off_loop
 
@@ -476,7 +477,7 @@ class Runners:
                 deleted += [sid for sid in ids if await self.delete_session(client, sid)]
         return deleted
 
-    async def prune_sessions(self, client: OpenCodeClient, *, older_than: float = PRUNE_AGE) -> list[str]:
+    async def prune_sessions(self, client: OpenCodeClient, *, older_than: float = PRUNE_AGE) -> builtins.list[str]:
         """Delete the sessions this database's runners left on the server (titled
         `runner/NAME [TAG]`, older than `older_than` seconds) that no run in progress
         uses and none keeps. Returns their ids. Other homes' sessions carry another tag."""
@@ -498,7 +499,7 @@ class Runners:
                     pruned.append(session.id)
         return pruned
 
-    async def stop(self, name: str) -> list[str]:
+    async def stop(self, name: str) -> builtins.list[str]:
         """Abort the runner's running sessions; returns their ids (none: nothing ran)."""
         from switchboard.offloop import off_loop
 

@@ -6,6 +6,7 @@ connectors (how to connect, begin a write, wake waiters), the SQL of every part
 the migrations. Services only name queries: `tx.all("mailbox.check", {...})`.
 """
 
-from switchboard.store.core import Store, Tx, open_store
+from switchboard.store.core import Store, Tx
+from switchboard.store.opening import open_store
 
 __all__ = ["Store", "Tx", "open_store"]

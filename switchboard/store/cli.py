@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from switchboard.cliopts import AGE, DryRunOpt, JsonFlag, part_app, settings
 from switchboard.output import print_json, print_table
-from switchboard.store.core import open_store
+from switchboard.store.opening import open_store
 
 app = part_app()
 
@@ -21,7 +21,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from switchboard.store.transfer import table_counts
 
     store = open_store(settings(ctx), migrate=False)
-    report = {"database": store.connector.describe(), "dialect": store.dialect,
+    report: dict[str, Any] = {"database": store.connector.describe(), "dialect": store.dialect,
               "schema_version": current_version(store), "schema_head": head(store.dialect),
               "sqlite_vec": getattr(store.connector, "vec_version", None)}
     if report["schema_version"] == report["schema_head"]:

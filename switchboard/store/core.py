@@ -9,12 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from switchboard.errors import StoreError
-
-if TYPE_CHECKING:
-    from switchboard.config import Settings
 
 SQL_DIR = Path(__file__).with_name("sql")
 _QUERY_HEADER = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -91,7 +88,8 @@ class Tx:
     def one(self, query: str, params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         cursor = self.execute(query, params)
         with self._store.translated():
-            return cursor.fetchone()
+            row: dict[str, Any] | None = cursor.fetchone()
+            return row
 
     def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
         row = self.one(query, params)
@@ -187,50 +185,8 @@ class Store:
         self._local = threading.local()
 
 
-KNOWN_DATABASES = "known-databases"  # in the home: SQLite files it created or used, one a line
-
-
 def _rollback(conn: Any) -> None:
     try:
         conn.rollback()
     except Exception:  # noqa: BLE001 - the error that got us here is the one to report
         pass
-
-
-def connector_for(url: str, settings: Settings, create: bool = False) -> Connector:
-    if url.startswith("sqlite:///"):
-        from switchboard.store.sqlite import SQLiteConnector
-
-        path, _, query = url.removeprefix("sqlite:///").partition("?")
-        if query not in ("", "mode=ro"):
-            raise StoreError(f"unsupported SQLite URL option {query!r}: only mode=ro is known")
-        return SQLiteConnector(Path(path), settings.busy_timeout_seconds, read_only=query == "mode=ro",
-                               known=settings.home / KNOWN_DATABASES, create=create)
-    if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        from switchboard.store.postgres import PostgresConnector
-
-        return PostgresConnector(url)
-    raise StoreError(
-        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://..."
-    )
-
-
-def open_store(settings: Settings, migrate: bool = True, create: bool = False) -> Store:
-    """Open the configured database, creating and upgrading its schema on first use.
-
-    A SQLite file is created only the first time: once the home has used it (see
-    `KNOWN_DATABASES`), a missing file is `DatabaseGone` unless `create` (`sb db init`)."""
-    # The home holds the SQLite file; on PostgreSQL too it holds logs and runner folders.
-    if settings.database_url.startswith("sqlite:///") or settings.home.is_dir():
-        from switchboard.config import secure_home
-
-        try:
-            secure_home(settings.home)
-        except OSError as exc:
-            raise StoreError(f"cannot create home directory {settings.home}: {exc.strerror}") from None
-    store = Store(connector_for(settings.database_url, settings, create))
-    if migrate:
-        from switchboard.store.migrate import ensure_current
-
-        ensure_current(store)
-    return store

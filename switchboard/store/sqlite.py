@@ -44,7 +44,7 @@ def corrupt(path: Path, cause: str) -> DatabaseCorrupt:
                            f"backup as docs/operations.md (Backups) says", cause)
 
 
-def _dict_row(cursor: Any, row: tuple) -> dict[str, Any]:
+def _dict_row(cursor: Any, row: tuple[Any, ...]) -> dict[str, Any]:
     return {col[0]: value for col, value in zip(cursor.description, row)}
 
 
