@@ -4,6 +4,7 @@ opted out; outcome memories go to the runner that did the work, tagged with its 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_secrets_are_redacted_at_rest_unless_the_runner_opts_out(
     tasks = Tasks(runners.store, settings)
     mailbox = Mailbox(runners.store, settings)
     mailbox.send("coordinator", "task_dispatch",
-                 '{"prompt": "run: echo %s %s", "runner": "keeper"}' % tuple(SECRETS), sender="alice",
+                 json.dumps({"prompt": f"run: echo {SECRETS[0]} {SECRETS[1]}", "runner": "keeper"}), sender="alice",
                  raw=True)  # as a sender's raw text would reach it, to see the runner's own setting
     coordinator = Coordinator(settings, attach=[attach])
     run_until(coordinator, lambda: bool(tasks.list()) and all_finished(tasks, [t.id for t in tasks.list()])(),

@@ -120,7 +120,7 @@ def claim(
         if as_json:
             print_json([m.to_dict() for m in messages])
         elif messages:
-            _messages_table(messages, "")
+            messages_table(messages, "")
             typer.echo(f"lease {messages[0].lease_token}", err=True)
         else:
             typer.echo("no message", err=True)
