@@ -31,7 +31,8 @@ OPTIONS: dict[str, dict[str, Convert]] = {  # as `mailbox/cli.py` declares them,
     "check": {"--agent": str, "--unread-only": FLAG, "--type": str, "--archived": FLAG,
               "--limit": lambda v: validate.integer(v, "--limit"), "--json": FLAG},
     "claim": {"--agent": str, "--type": str, "--lease": lambda v: validate.seconds(v, "--lease", positive=True),
-              "--wait": lambda v: validate.seconds(v, "--wait"), "--json": FLAG},
+              "--wait": lambda v: validate.seconds(v, "--wait"), "--batch": lambda v: validate.integer(v, "--batch"),
+              "--json": FLAG},
     "ack": {"--lease": str, "--json": FLAG},
 }
 REQUIRED = {"send": ("--to", "--type", "--payload")}
@@ -83,7 +84,7 @@ def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[i
     options = _options(args[at + 2:], OPTIONS[verb], positional)
     if any(name not in options for name in REQUIRED.get(verb, ())):
         raise _NotHot
-    if len(positional) != (verb == "ack"):
+    if (verb == "ack") != bool(positional):
         raise _NotHot
     try:
         return verb, root, options, [validate.integer(value, "message id") for value in positional]
@@ -132,6 +133,17 @@ def _claim(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
     agent = o.get("--agent") or settings.agent
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
+    if "--batch" in o:
+        messages = mailbox.claim_many(agent, o["--batch"], type=o.get("--type"), lease=o.get("--lease"),
+                                      wait=o.get("--wait", 0.0))
+        if o.get("--json"):
+            print_json([m.to_dict() for m in messages])
+        elif messages:
+            messages_table(messages, "")
+            sys.stderr.write(f"lease {messages[0].lease_token}\n")
+        else:
+            sys.stderr.write("no message\n")
+        return 0 if messages else 1
     message = mailbox.claim(agent, type=o.get("--type"), lease=o.get("--lease"), wait=o.get("--wait", 0.0))
     if message is None:
         if o.get("--json"):
@@ -143,9 +155,16 @@ def _claim(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
     return 0
 
 
-def _ack(mailbox: Mailbox, settings: Settings, o: dict[str, Any], message_id: int) -> int:
-    message = mailbox.ack(message_id, lease_token=o.get("--lease"))
-    emit(message, bool(o.get("--json")), f"acked {message.id}")
+def _ack(mailbox: Mailbox, settings: Settings, o: dict[str, Any], *message_ids: int) -> int:
+    if len(message_ids) == 1:
+        message = mailbox.ack(message_ids[0], lease_token=o.get("--lease"))
+        emit(message, bool(o.get("--json")), f"acked {message.id}")
+        return 0
+    messages = mailbox.ack_many(message_ids, lease_token=o.get("--lease"))
+    if o.get("--json"):
+        print_json([m.to_dict() for m in messages])
+    else:
+        sys.stdout.write(f"acked {', '.join(str(m.id) for m in messages)}\n")
     return 0
 
 
