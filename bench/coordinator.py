@@ -10,8 +10,10 @@ OpenCode, so what differs is the dispatch:
 3. switchboard — N tasks queued, R runners, the coordinator loop in-process
    (database, leases, context injection, event following, reports).
 
-Prints wall times, ratios, per-task overhead and dispatch latency (the gap between
-a runner finishing one task and its next task's prompt going out).
+Prints wall times, ratios, per-task overhead, where each task's time goes (per phase:
+record, equip, session, recall, context, prompt, first event, turn, settle, report,
+session deletion) and dispatch latency (the gap between a runner finishing one task
+and its next task's prompt going out).
 
     python bench/coordinator.py [--tasks 50] [--runners 4] [--cold-sample 5]
 """
@@ -19,6 +21,7 @@ a runner finishing one task and its next task's prompt going out).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -37,6 +40,18 @@ from switchboard.opencode import find_binary
 from switchboard.opencode.sandbox import isolated_env
 from switchboard.opencode.server import QUIET_ENV, ManagedServer
 from switchboard.runners import Runners
+
+
+class PhaseLog(logging.Handler):
+    """Collects each attempt's per-phase figures (the `phases` of its last debug record)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.runs: list[dict[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(getattr(record, "phases", None), dict):
+            self.runs.append(record.phases)  # type: ignore[attr-defined]
 
 
 def coordinated(settings: Settings, workdir: Path, count: int, width: int) -> tuple[float, list[float]]:
@@ -101,6 +116,10 @@ def main() -> None:
         try:
             parallel(info.endpoint, workdir, 1)  # warm the project's instance
             t_raw = parallel(info.endpoint, workdir, n, width)
+            phases = PhaseLog()
+            attempt_log = logging.getLogger("switchboard.runners")
+            attempt_log.addHandler(phases)
+            attempt_log.setLevel(logging.DEBUG)
             t_sb, gaps = coordinated(settings, workdir, n, width)
         finally:
             server.stop()
@@ -110,6 +129,13 @@ def main() -> None:
     print(f"cold `opencode run`, one after another:      {t_cold:7.2f} s  (timed on {sample}, scaled to {n})")
     print(f"ratios: switchboard / raw = {t_sb / t_raw:.2f}x, cold / switchboard = {t_cold / t_sb:.1f}x")
     print(f"per-task overhead over raw HTTP: {(t_sb - t_raw) * width / n * 1000:.0f} ms of runner time")
+    if phases.runs:
+        print(f"where a task's runner time goes (mean over {len(phases.runs)} attempts):")
+        names = list(dict.fromkeys(name for run in phases.runs for name in run))
+        for name in names:
+            values = [run.get(name, 0.0) for run in phases.runs]
+            print(f"  {name:<16} {statistics.mean(values):7.1f} ms  (p90 {sorted(values)[int(len(values) * 0.9)]:.1f})")
+        print(f"  {'total':<16} {statistics.mean(sum(r.values()) for r in phases.runs):7.1f} ms")
     if gaps:
         print(f"dispatch latency (runner free -> next prompt): median {statistics.median(gaps) * 1000:.0f} ms, "
               f"max {max(gaps) * 1000:.0f} ms")

@@ -63,6 +63,22 @@ class Outcome:
     server_down: bool = False
 
 
+class Phases:
+    """Where an attempt's time goes: milliseconds per phase, in the order they came. Logged
+    at debug level when the attempt ends (`-v -v`), with the figures as the record's
+    `phases` attribute for `bench/coordinator.py`."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    def mark(self, phase: str) -> None:
+        """The time since the previous mark was spent on `phase`."""
+        now = time.perf_counter()
+        self.ms[phase] = self.ms.get(phase, 0.0) + (now - self._last) * 1000
+        self._last = now
+
+
 class Attempt:
     def __init__(self, runners: Runners, runner: Runner, client: OpenCodeClient, prompt: str, *,
                  run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
@@ -97,6 +113,7 @@ class Attempt:
         self.follower: TurnFollower | None = None
         self.outcome: Outcome | None = None
         self._last_line: str | None = None
+        self.phases = Phases()
 
     @property
     def session_id(self) -> str | None:
@@ -114,6 +131,7 @@ class Attempt:
         if self.run is None:
             self.run = await off_loop(self.runners.start_run, self.runner, self.prompt, task_id=self.task_id,
                                       keep_session=self.keep_session)
+            self.phases.mark("record run")
         return self.run
 
     async def start(self) -> bool:
@@ -126,6 +144,7 @@ class Attempt:
         if not resumed:
             session_id = await self._open_session()
             run = self.run = await off_loop(self.runners.record_session, run, session_id, self.client.url)
+            self.phases.mark("session")
         self.follower = TurnFollower(self.client, run.session_id or "", since=run.started_at,
                                      max_retries=self.max_retries, directory=self.runner.workdir)
         prompted, has_context = False, False
@@ -134,15 +153,18 @@ class Attempt:
         if prompted:
             return False
         prepared = await self.runners.prepare(self.client, self.runner, self.prompt, context=not has_context)
+        self.phases.mark("recall + mail")
         if prepared.context:
             await self.client.add_context(run.session_id or "", prepared.context)
             await off_loop(self.runners.mark_read, prepared.mail)
+        self.phases.mark("context")
         # Recorded before it is sent: a run marked prompted whose session lacks the prompt
         # was cut off before the request (or it got lost), never after the model saw it.
         self.run = await off_loop(self.runners.record_prompted, run)
         await self.client.prompt_async(run.session_id or "", prompt_parts(self.prompt, self.files),
                                        agent=self.runner.agent,
                                        model=self.model, system=prepared.system, tools=prepared.tools)
+        self.phases.mark("prompt")
         self._line("prompt sent")
         return True
 
@@ -157,6 +179,7 @@ class Attempt:
 
     async def _open_session(self) -> str:
         await self.runners.equip(self.client, self.runner)
+        self.phases.mark("equip")
         title = self.runners.session_title(self.runner.name, self.title)
         if self.fork_from is not None:
             return (await self.client.fork(self.fork_from, title=title)).id
@@ -191,6 +214,8 @@ class Attempt:
 
     async def handle(self, event: Event) -> None:
         """One of the session's events: logged, and followed."""
+        if "first event" not in self.phases.ms:
+            self.phases.mark("first event")
         line = describe_event(event)
         if line:
             self._line(line)
@@ -258,6 +283,7 @@ class Attempt:
     async def settle(self) -> Outcome:
         """Record the answer (or why there is none), report it, clean up."""
         assert self.follower is not None and self.run is not None
+        self.phases.mark("turn")
         error = None
         if self.over_budget:
             error = (f"step budget exceeded ({self.max_steps}): session {self.session_id} asked the model "
@@ -298,14 +324,21 @@ class Attempt:
     async def _finish(self, outcome: Outcome, *, error: str | None, status: str | None = None) -> Outcome:
         if self.outcome is not None:
             return self.outcome
+        self.phases.mark("read answer")
         run = await off_loop(self.runners.finish, outcome.run, turn=outcome.turn, error=error, status=status,
                              reply_to=self.reply_to)
         self.run = run
+        self.phases.mark("record + report")
         await self.cleanup()
+        self.phases.mark("delete session")
         if self.workspace is not None:  # after the session is gone, before a retry can want the branch
             await self.workspace.leave(ok=run.ok, client=self.client)
+            self.phases.mark("workspace")
         self.run = await off_loop(self.runners.get_run, run.id)  # with what became of its session
+        self.phases.mark("record + report")
         self.outcome = Outcome(self.run, outcome.turn, outcome.server_down)
+        log.debug("run %s phases: %s", run.id, ", ".join(f"{k} {v:.0f} ms" for k, v in self.phases.ms.items()),
+                  extra={"phases": dict(self.phases.ms)})
         return self.outcome
 
     async def _abort_session(self) -> None:
