@@ -54,7 +54,7 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("jwt", "a JSON web token",
             re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     Pattern("url-password", "a password in a URL",
-            re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:(?P<value>[^\s/@]+)@", re.I)),
+            re.compile(r"\b[a-z][a-z0-9+.-]{0,31}://[^\s/:@]{1,256}:(?P<value>[^\s/@]+)@", re.I)),
     Pattern("assignment", "a secret assignment (password=, DB_PASSWORD=, api_key=, token=…)", _ASSIGNMENT),
     Pattern("bearer", "a bearer token", re.compile(
         r"\bAuthorization:\s*(?:Bearer|Basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{12,})", re.I)),

@@ -90,3 +90,24 @@ def test_the_managed_servers_password_is_not_in_an_agents_environment(
     task_id = tasks.add("run: echo pw=$OPENCODE_SERVER_PASSWORD. user=$OPENCODE_SERVER_USERNAME.", runner="probe").id
     run_until(Coordinator(settings, attach=[attach], remember=False), all_finished(tasks, [task_id]), timeout=90)
     assert tasks.get(task_id).result == "tool said: pw=. user=."
+
+
+@pytest.mark.parametrize(("target", "stored"), [
+    ({"runner": "keeper"}, "deploy with DB_PASSWORD=[redacted:password]"),
+    ({"role": "ops"}, "deploy with DB_PASSWORD=[redacted:password]"),
+    ({}, "deploy with DB_PASSWORD=[redacted:password]"),
+    ({"runner": "raw"}, "deploy with DB_PASSWORD=hunter2hunter2"),
+])
+def test_task_and_schedule_prompts_are_stored_redacted_unless_for_a_raw_runner(
+        settings: Settings, tmp_path: Path, target: dict[str, str], stored: str) -> None:
+    from switchboard.coordinator.schedules import Schedules
+
+    runners = Runners.open(settings)
+    runners.create("keeper", workdir=tmp_path, role="ops")
+    runners.create("raw", workdir=tmp_path, role="ops", redact=False)
+    tasks = Tasks(runners.store, settings)
+    prompt = "deploy with DB_PASSWORD=hunter2hunter2"
+    assert tasks.get(tasks.add(prompt, **target).id).prompt == stored
+    Schedules(tasks).add("0 * * * *", prompt, name="hourly", **target)
+    (schedule,) = Schedules(tasks).list()
+    assert schedule.prompt == stored

@@ -59,7 +59,7 @@ class Schedules:
             if name is None:
                 name = f"job-{len(tx.all('tasks.schedules')) + 1}"
             check_name(name, "schedule name")
-            self.tasks.check_target(tx, runner, role)
+            prompt = self.tasks.stored_prompt(tx, prompt, runner, role)
             if tx.one("tasks.schedule_get", {"name": name}) is not None:
                 raise Conflict(f"a schedule named {name!r} exists already")
             row = tx.one("tasks.schedule_insert", {

@@ -131,9 +131,7 @@ class Tasks:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
             if existing is not None:
                 return self._task(tx, existing)
-        runners = self.check_target(tx, runner, role)
-        if runner is None or next(r["redact"] for r in runners if r["name"] == runner):
-            prompt = redact(prompt)  # kept raw only for a runner that opted out
+        prompt = self.stored_prompt(tx, prompt, runner, role)
         for dep in after:
             status = self._get(tx, dep).status
             if status in (TaskStatus.DEAD, TaskStatus.CANCELLED):
@@ -151,6 +149,14 @@ class Tasks:
             tx.execute("tasks.add_dep", {"task_id": row["id"], "depends_on": dep})
         tx.notify(CHANNEL)
         return Task.from_row({**row, "session_id": None, "server_url": None}, deps)  # no run yet
+
+    def stored_prompt(self, tx: Tx, prompt: str, runner: str | None, role: str | None) -> str:
+        """A task's (or schedule's) prompt as stored, once its runner or role is known to exist:
+        redacted, unless it is for a runner that opted out (`runner --no-redact`)."""
+        runners = self.check_target(tx, runner, role)
+        if runner is None or next(r["redact"] for r in runners if r["name"] == runner):
+            return redact(prompt)
+        return prompt
 
     def check_target(self, tx: Tx, runner: str | None, role: str | None) -> list[dict[str, Any]]:
         """Refuse a task (or schedule) for a runner or role that does not exist; the runners."""
