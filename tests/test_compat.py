@@ -14,7 +14,7 @@ import pytest
 from switchboard.compat import SCRIPTS, install
 from switchboard.config import Settings
 from switchboard.mailbox import Mailbox
-from switchboard.memory import Memory
+from switchboard.memory import SHARED, Memory
 from switchboard.runners import Runners
 from tests.conftest import Cli
 
@@ -209,13 +209,23 @@ def test_namespace_before_or_after_the_command(helpers: Wrappers, settings: Sett
                                                    "--dry-run").stdout
 
 
+def test_project_and_event_date_pass_through(helpers: Wrappers, settings: Settings, tmp_path: Path) -> None:
+    helpers("memory-helper.sh", "store", "--content", "The web app deploys need the VPN", "--project", str(tmp_path),
+            "--event-date", "2026-01-15")
+    helpers("memory-helper.sh", "store", "--content", "The api deploys go by release train", "--project", "/src/api")
+    (stored,) = [m for m in Memory.open(settings).list(SHARED) if m.project == str(tmp_path)]
+    assert stored.event_date is not None
+    found = helpers("memory-helper.sh", "recall", "--query", "deploys", "--project", str(tmp_path)).stdout
+    assert "The web app deploys need the VPN" in found and "release train" not in found
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["log"], f"memory-helper.sh log {UNSUPPORTED}"),
     (["validate"], f"memory-helper.sh validate {UNSUPPORTED}"),
-    (["store", "--content", "x", "--event-date", "2026-01-15"], f"store --event-date {UNSUPPORTED}"),
-    (["store", "--content", "x", "--project", "/src/app"], f"store --project {UNSUPPORTED}"),
+    (["store", "--content", "x", "--session-id", "s1"], f"store --session-id {UNSUPPORTED}"),
     (["recall", "--recent", "--type", "CONTEXT"], "recall --recent with --query, --type"),
-    (["recall", "--query", "x", "--project", "/src/app"], f"recall --project {UNSUPPORTED}"),
+    (["recall", "--query", "x", "--entity", "bob"], f"recall --entity {UNSUPPORTED}"),
+    (["store", "--content", "x", "--event-date", "last week"], "is not an ISO 8601 time"),
     (["namespaces", "prune"], f"namespaces prune {UNSUPPORTED}"),
     (["store", "--content", "x", "--relation", "updates"], "--relation needs --supersedes"),
     (["--namespace", "invalid namespace!", "stats"], "invalid namespace 'invalid namespace!'"),

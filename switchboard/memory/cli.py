@@ -43,6 +43,8 @@ NamespaceOpt = Annotated[Optional[str], typer.Option(
     "--namespace", "-n", help="Namespace (default: SWITCHBOARD_AGENT, else 'default').")]
 ScopeOpt = Annotated[Optional[str], typer.Option(
     "--namespace", "-n", help="Only this namespace (default: all).")]
+ProjectOpt = Annotated[Optional[Path], typer.Option(
+    "--project", help="The project directory it is about: a scope within the namespace.")]
 
 
 @app.callback()
@@ -86,7 +88,7 @@ def _memory_out(memory: MemoryRecord, as_json: bool) -> None:
     print_fields(
         [("id", memory.id), ("namespace", memory.namespace), ("type", memory.type.value),
          ("tags", ", ".join(memory.tags) or None), ("confidence", memory.confidence.value),
-         ("source", memory.source),
+         ("source", memory.source), ("project", memory.project), ("happened", iso(memory.event_date)),
          ("supersedes", f"{memory.supersedes} ({memory.relation.value})" if memory.supersedes and memory.relation
           else None),
          ("accessed", f"{memory.access_count} time(s), last {iso(memory.accessed_at)}" if memory.accessed_at
@@ -112,13 +114,17 @@ def store(
     ttl_days: Annotated[Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.",
                                                       click_type=DAYS)] = None,
     source: Annotated[Optional[str], typer.Option(help="Where it came from (a run, a file, a person).")] = None,
+    event_date: Annotated[Optional[str], typer.Option(
+        "--event-date", help="When it happened (ISO 8601, e.g. 2026-11-30 or 2026-11-30T14:00Z) [when stored].")] = None,
+    project: ProjectOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Store a memory; storing the same content again merges into the first."""
     text = text_arg(ctx, content, "content")  # before the embedding service is asked for
     result = _memory(ctx).store(
         text, namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
-        supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source,
+        supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source, event_date=event_date,
+        project=project,
     )
     memory = result.memory
     if as_json:
@@ -146,6 +152,7 @@ def recall(
                                                           click_type=DAYS)]
     = None,
     mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword.")] = "hybrid",
+    project: ProjectOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Find the memories that best match a query: keyword and semantic search, fused.
@@ -153,12 +160,14 @@ def recall(
     if (query is None) == (recent is None):
         raise InvalidInput("give --query or --recent")
     if recent is not None:
+        if shared or type or tags or max_age_days or project:
+            raise InvalidInput("--recent lists the newest memories, with no filters: give --query to filter")
         memories = _memory(ctx).list(_ns(ctx, namespace), recent=recent)
         print_json([m.to_dict() for m in memories]) if as_json else _memories_table(memories, "no memories")
         return
     result = _memory(ctx).recall(
         query, namespace=_ns(ctx, namespace), shared=shared, limit=limit, type=type, tags=tags,
-        max_age_days=max_age_days, mode=mode,
+        max_age_days=max_age_days, mode=mode, project=project,
     )
     if as_json:
         print_json(result.to_dict())

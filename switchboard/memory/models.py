@@ -63,7 +63,7 @@ def parse_mode(value: str | Mode) -> Mode:
     return parse_choice(Mode, value, "recall mode")
 
 
-_TIMES = ("created_at", "updated_at", "accessed_at", "expires_at")
+_TIMES = ("created_at", "updated_at", "accessed_at", "expires_at", "event_date")
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,12 @@ class MemoryRecord:
     updated_at: float
     accessed_at: float | None
     expires_at: float | None
+    event_date: float | None = None  # when it happened, if not when it was stored
+    project: str | None = None  # the project directory it is about, within its namespace
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> MemoryRecord:
-        values = {f.name: row[f.name] for f in fields(cls)}
+        values = {f.name: row.get(f.name) for f in fields(cls)}
         values["type"] = MemoryType(values["type"])
         values["confidence"] = Confidence(values["confidence"])
         values["relation"] = Relation(values["relation"]) if values["relation"] else None

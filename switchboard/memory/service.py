@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from switchboard.config import Settings
@@ -115,6 +116,14 @@ def _epoch(value: Any, what: str) -> float | None:
         raise InvalidInput(f"{what} {value!r} is not an ISO 8601 time or epoch seconds") from None
 
 
+def project_key(project: str | Path | None) -> str | None:
+    """A project as memories keep it: its directory's absolute path (`.` and `~` resolved),
+    so that `--project .` in the project and `--project /abs/path` elsewhere agree."""
+    if project is None or project == "":
+        return None
+    return str(Path(str(project)).expanduser().resolve())
+
+
 @dataclass(frozen=True)
 class _Draft:
     """A memory checked and ready to write."""
@@ -133,6 +142,8 @@ class _Draft:
     updated_at: float | None = None
     accessed_at: float | None = None
     access_count: int = 0
+    event_date: float | None = None
+    project: str | None = None
     ref: Any = None  # the id the memory had in an export, for remapping supersedes
     vector: Any = None  # a vector of the current model that came with it
 
@@ -189,13 +200,17 @@ class Memory:
         relation: str | Relation = Relation.UPDATES,
         ttl_days: float | None = None,
         source: str | None = None,
+        event_date: str | float | None = None,
+        project: str | Path | None = None,
     ) -> StoreResult:
         """Keep a memory. Storing content the namespace already holds (compared after
-        normalising case, spacing and final punctuation) merges tags and counts an access."""
+        normalising case, spacing and final punctuation) merges tags and counts an access.
+        `event_date` (ISO 8601 or epoch seconds) says when it happened; `project` (a
+        directory) scopes it within the namespace, for `recall(project=...)`."""
         return self.store_many([{
             "content": content, "namespace": namespace, "type": type, "tags": tags,
             "confidence": confidence, "supersedes": supersedes, "relation": relation,
-            "ttl_days": ttl_days, "source": source,
+            "ttl_days": ttl_days, "source": source, "event_date": event_date, "project": project,
         }])[0]
 
     def store_many(self, items: Iterable[dict[str, Any]]) -> list[StoreResult]:
@@ -237,6 +252,8 @@ class Memory:
             updated_at=_epoch(item.get("updated_at"), "updated_at"),
             accessed_at=_epoch(item.get("accessed_at"), "accessed_at"),
             access_count=int(item.get("access_count") or 0),
+            event_date=_epoch(item.get("event_date"), "event date"),
+            project=project_key(item.get("project")),
             ref=item.get("id"),
             vector=item.get("vector"),
         )
@@ -317,7 +334,7 @@ class Memory:
             "relation": draft.relation.value if draft.relation and draft.supersedes else None,
             "access_count": draft.access_count, "created_at": draft.created_at or now,
             "updated_at": draft.updated_at or draft.created_at or now, "accessed_at": draft.accessed_at,
-            "expires_at": draft.expires_at,
+            "expires_at": draft.expires_at, "event_date": draft.event_date, "project": draft.project,
         })
         if row is None:  # the namespace holds this content already
             existing = MemoryRecord.from_row(existing or tx.one("memory.find_duplicate", key))
@@ -394,6 +411,7 @@ class Memory:
         max_age_days: float | None = None,
         mode: str | Mode = Mode.HYBRID,
         touch: bool = True,
+        project: str | Path | None = None,
     ) -> RecallResult:
         """The memories that best match `query`, best first.
 
@@ -401,6 +419,7 @@ class Memory:
         rank; each hit tells its score and which search found it. Expired memories
         and those replaced by an `updates` supersede are never returned. With
         `shared`, the shared namespace is searched too. `touch` counts the access.
+        `project` keeps only the memories stored for that project directory.
         """
         text = (query or "").strip()
         if not text:
@@ -418,6 +437,7 @@ class Memory:
             "now": now, "type": parse_type(type).value if type is not None else None,
             "tags": json.dumps(list(parse_tags(tags))),
             "since": now - max_age_days * 86400 if max_age_days is not None else None,
+            "project": project_key(project),
         }
         scope = {"namespace": ns, "shared": shared_ns}
         with self.db.transaction() as tx:
@@ -679,7 +699,7 @@ class Memory:
             ids, matrix = self._load_vectors(tx, {"namespace": ns, "shared": None})
             records = {r["id"]: MemoryRecord.from_row(r) for r in tx.all(
                 "memory.visible", {"ids": json.dumps(ids), "now": now, "type": None,
-                                   "since": None, "tags": "[]"})}
+                                   "since": None, "tags": "[]", "project": None})}
             keep_rows = [n for n, i in enumerate(ids) if i in records]
             groups = _near_duplicates([ids[n] for n in keep_rows], matrix[keep_rows] if keep_rows else matrix,
                                       [records[ids[n]].namespace for n in keep_rows], threshold, progress)

@@ -20,6 +20,7 @@ set_namespace() {
 
 cmd_store() {
 	local content="" type="WORKING_SOLUTION" tags="" confidence="medium" supersedes="" relation="" source=""
+	local project="" event_date=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		--content) need "$@"; content="$2"; shift 2 ;;
@@ -30,7 +31,9 @@ cmd_store() {
 		--relation) need "$@"; relation="$2"; shift 2 ;;
 		--source) need "$@"; source="$2"; shift 2 ;;
 		--auto | --auto-captured) source="auto"; shift ;;
-		--session-id | --project | --event-date | --entity | --debunks | --debunk | --evidence | --replacement)
+		--project) need "$@"; project="$2"; shift 2 ;;
+		--event-date) need "$@"; event_date="$2"; shift 2 ;;
+		--session-id | --entity | --debunks | --debunk | --evidence | --replacement)
 			unsupported "memory-helper.sh store $1" ;;
 		-*) fail "unknown option: $1" ;;
 		*) [[ -n "$content" ]] || content="$1"; shift ;;
@@ -42,13 +45,15 @@ cmd_store() {
 	[[ -z "$tags" ]] || args+=(--tags "$tags")
 	[[ -z "$supersedes" ]] || args+=(--supersedes "$supersedes" --relation "${relation:-updates}")
 	[[ -z "$source" ]] || args+=(--source "$source")
+	[[ -z "$project" ]] || args+=(--project "$project")
+	[[ -z "$event_date" ]] || args+=(--event-date "$event_date")
 	local stored
 	stored="$("$SB" "${args[@]}" --json)"
 	render mem-store <<<"$stored"
 }
 
 cmd_recall() {
-	local query="" limit=5 type="" max_age="" format="text" mode="keyword" shared=() recent=""
+	local query="" limit=5 type="" max_age="" format="text" mode="keyword" shared=() recent="" project=""
 	while [[ $# -gt 0 ]]; do
 		case "$1" in
 		--query | -q) need "$@"; query="$2"; shift 2 ;;
@@ -63,7 +68,8 @@ cmd_recall() {
 		--recent)
 			# As in the reference: a number after --recent is its count, else 10.
 			if [[ "${2:-}" =~ ^[0-9]+$ ]]; then recent="$2"; shift 2; else recent=10; shift; fi ;;
-		--project | -p | --entity | -e | --auto-only | --manual-only | --stats)
+		--project | -p) need "$@"; project="$2"; shift 2 ;;
+		--entity | -e | --auto-only | --manual-only | --stats)
 			unsupported "memory-helper.sh recall $1" ;;
 		-*) fail "unknown option: $1" ;;
 		*) [[ -n "$query" ]] || query="$1"; shift ;;
@@ -72,8 +78,8 @@ cmd_recall() {
 	[[ "$format" == json || "$format" == text ]] || fail "--format must be text or json"
 	if [[ -n "$recent" ]]; then
 		# `memory list` is the recent view; it has no filters or shared search.
-		[[ -z "$type$max_age$query" && ${#shared[@]} -eq 0 && "$mode" == keyword ]] ||
-			unsupported "recall --recent with --query, --type, --max-age-days, --shared or a search mode"
+		[[ -z "$type$max_age$query$project" && ${#shared[@]} -eq 0 && "$mode" == keyword ]] ||
+			unsupported "recall --recent with --query, --type, --max-age-days, --project, --shared or a search mode"
 		local listed
 		listed="$("$SB" memory list --namespace "$(ns)" --recent "$recent" --json)"
 		render mem-recent "$recent" "$format" <<<"$listed"
@@ -83,6 +89,7 @@ cmd_recall() {
 	local args=(memory recall --query "$query" --limit "$limit" --mode "$mode" --namespace "$(ns)" "${shared[@]}")
 	[[ -z "$type" ]] || args+=(--type "$type")
 	[[ -z "$max_age" ]] || args+=(--max-age-days "$max_age")
+	[[ -z "$project" ]] || args+=(--project "$project")
 	local found
 	found="$("$SB" "${args[@]}" --json)"
 	render mem-recall "$query" "$namespace" "$format" <<<"$found"
@@ -211,7 +218,8 @@ USAGE:
 COMMANDS:
     store       --content TEXT [--type TYPE] [--tags a,b] [--confidence high|medium|low]
                 [--supersedes mem_ID [--relation updates|extends|derives]] [--auto] [--source S]
-    recall      --query TEXT [--limit 5] [--type TYPE] [--max-age-days N] [--shared]
+                [--project PATH] [--event-date YYYY-MM-DD]
+    recall      --query TEXT [--limit 5] [--type TYPE] [--max-age-days N] [--shared] [--project PATH]
                 [--semantic|--hybrid] [--json]   or   --recent [N]
     history ID, latest ID, stats, prune [--older-than-days 90] [--dry-run],
     consolidate [--dry-run], dedup, export [--format json],
@@ -222,8 +230,8 @@ The global store (no --namespace) is switchboard's shared namespace.
 Environment: AIDEVOPS_MEMORY_DIR (database <dir>/memory.db),
              SWITCHBOARD_HOME and SWITCHBOARD_DATABASE_URL (win over AIDEVOPS_MEMORY_DIR)
 Not supported yet: log, validate, feedback, prune-patterns, insights, graduate,
-    namespaces prune, store --session-id/--project/--event-date/--entity/--debunks,
-    recall --project/--entity/--auto-only/--manual-only, prune --include-accessed/--intelligent
+    namespaces prune, store --session-id/--entity/--debunks,
+    recall --entity/--auto-only/--manual-only, prune --include-accessed/--intelligent
 USAGE
 }
 

@@ -11,3 +11,7 @@ ALTER TABLE schedules ADD COLUMN timeout_seconds DOUBLE PRECISION;
 ALTER TABLE schedules ADD COLUMN model TEXT;
 ALTER TABLE schedules ADD COLUMN workdir TEXT;
 ALTER TABLE schedules ADD COLUMN notify TEXT;
+-- A memory's own time (when it happened, not when it was stored: `store --event-date`)
+-- and the project it is about, a scope within its namespace (`--project PATH`).
+ALTER TABLE memories ADD COLUMN event_date DOUBLE PRECISION;
+ALTER TABLE memories ADD COLUMN project TEXT;

@@ -56,6 +56,7 @@ WHERE m.id IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(:
   AND (m.expires_at IS NULL OR m.expires_at > :now)
   AND (CAST(:type AS TEXT) IS NULL OR m.type = :type)
   AND (CAST(:since AS DOUBLE PRECISION) IS NULL OR m.created_at >= :since)
+  AND (CAST(:project AS TEXT) IS NULL OR m.project = :project)
   AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(CAST(:tags AS json)) t (value)
                   WHERE strpos(m.tags, ',' || t.value || ',') = 0)
   AND NOT EXISTS (SELECT 1 FROM memories s WHERE s.supersedes = m.id AND s.relation = 'updates');

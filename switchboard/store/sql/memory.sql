@@ -4,9 +4,9 @@
 
 -- name: insert
 INSERT INTO memories (namespace, content, content_hash, type, tags, confidence, source, supersedes,
-                      relation, access_count, created_at, updated_at, accessed_at, expires_at)
+                      relation, access_count, created_at, updated_at, accessed_at, expires_at, event_date, project)
 VALUES (:namespace, :content, :content_hash, :type, :tags, :confidence, :source, :supersedes,
-        :relation, :access_count, :created_at, :updated_at, :accessed_at, :expires_at)
+        :relation, :access_count, :created_at, :updated_at, :accessed_at, :expires_at, :event_date, :project)
 ON CONFLICT (namespace, content_hash) DO NOTHING
 RETURNING *;
 
@@ -91,6 +91,7 @@ WHERE m.id IN (SELECT value FROM json_each(:ids))
   AND (m.expires_at IS NULL OR m.expires_at > :now)
   AND (CAST(:type AS TEXT) IS NULL OR m.type = :type)
   AND (CAST(:since AS DOUBLE PRECISION) IS NULL OR m.created_at >= :since)
+  AND (CAST(:project AS TEXT) IS NULL OR m.project = :project)
   AND NOT EXISTS (SELECT 1 FROM json_each(:tags) t WHERE instr(m.tags, ',' || t.value || ',') = 0)
   AND NOT EXISTS (SELECT 1 FROM memories s WHERE s.supersedes = m.id AND s.relation = 'updates');
 
