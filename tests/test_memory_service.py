@@ -191,6 +191,15 @@ def test_idle_service_exits_and_status_stop_report_it(env: dict[str, str], setti
     assert json.loads(sb(env, "service", "stop", "--json").stdout) == {"stopped": False, "pid": None}
 
 
+def test_stop_reaches_a_service_still_loading_its_model(env: dict[str, str], settings: Settings) -> None:
+    sb(env, "store", "-c", FACTS[0])  # returns without waiting for the model: the service is loading
+    assert embedservice.running(settings)
+    stopped = json.loads(sb(env, "service", "stop", "--json").stdout)
+    assert stopped["stopped"] is True and isinstance(stopped["pid"], int)
+    assert not embedservice.running(settings)
+    assert Memory.open(settings).stats()["memories"] == 1  # nothing lost: the vector stays pending
+
+
 @pytest.mark.parametrize("setting", ["SWITCHBOARD_MEMORY_SERVICE=sometimes",
                                      "SWITCHBOARD_MEMORY_SERVICE_IDLE_MINUTES=-1"])
 def test_bad_service_settings_are_one_line_errors(env: dict[str, str], setting: str) -> None:

@@ -194,9 +194,12 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
             log.info("an embedding service already runs for %s", settings.home)
             return 0
     idle = idle_seconds(settings)
+    # Known from the start: `stop` must reach a service still loading its model.
+    (settings.home / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "loading": True}) + "\n")
     server = WarmServer(settings)
     if not server.load():  # starters meanwhile see the lock held: writes go pending, recalls wait
         (settings.home / FAILED_FILE).write_text(f"{server.load_error}\n")
+        (settings.home / STATE_FILE).unlink(missing_ok=True)
         return 1
     if database:  # what the starter stored while the model loaded: filled before a recall can look
         try:
