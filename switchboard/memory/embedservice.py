@@ -106,14 +106,21 @@ def ensure(settings: Settings) -> str | None:
         env = {**os.environ, _LOCK_FD_VAR: str(lock), _DATABASE_VAR: settings.database_url}
         try:
             with (settings.home / LOG_FILE).open("ab") as out:
-                subprocess.Popen([sys.executable, "-m", "switchboard.memory.embedservice", str(settings.home)],
-                                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, pass_fds=(lock,),
-                                 start_new_session=True)
+                child = subprocess.Popen([sys.executable, "-m", "switchboard.memory.embedservice",
+                                          str(settings.home)], env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=out, pass_fds=(lock,), start_new_session=True)
         except OSError as exc:
             return f"cannot start it: {exc}"
+        _loading(settings, child.pid)  # before it has even started Python: `stop` must reach it
         return None
     finally:
         os.close(lock)  # the child holds the lock now (the same open file)
+
+
+def _loading(settings: Settings, pid: int) -> None:
+    """Put the pid of a service still loading its model on record, so that `stop` reaches it."""
+    with contextlib.suppress(OSError):
+        (settings.home / STATE_FILE).write_text(json.dumps({"pid": pid, "loading": True}) + "\n")
 
 
 def wait_listening(settings: Settings, timeout: float = START_WAIT) -> bool:
@@ -194,8 +201,7 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
             log.info("an embedding service already runs for %s", settings.home)
             return 0
     idle = idle_seconds(settings)
-    # Known from the start: `stop` must reach a service still loading its model.
-    (settings.home / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "loading": True}) + "\n")
+    _loading(settings, os.getpid())  # for a service started by hand; `ensure` wrote it already
     server = WarmServer(settings)
     if not server.load():  # starters meanwhile see the lock held: writes go pending, recalls wait
         (settings.home / FAILED_FILE).write_text(f"{server.load_error}\n")
