@@ -9,18 +9,28 @@ PostgreSQL: one HNSW index per dimension of the model in use).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import StoreError
 from switchboard.memory.models import ValidateReport
 from switchboard.memory.vectors import index_for
 
 if TYPE_CHECKING:
-    from switchboard.memory.service import Memory
-    from switchboard.store import Tx
+    from switchboard.store import Store, Tx
 
 
-def validate(memory: Memory, repair: bool = False) -> ValidateReport:
+@dataclass(frozen=True)
+class Target:
+    """What is checked: a store, the model in use, and how to give PostgreSQL its HNSW indexes."""
+
+    db: Store
+    model_id: str
+    ensure_vector_indexes: Callable[[], Any]
+
+
+def validate(memory: Target, repair: bool = False) -> ValidateReport:
     """Count each kind of problem; with `repair`, fix what can be fixed and count again."""
     found = _problems(memory)
     repaired: dict[str, int] = {}
@@ -34,7 +44,7 @@ def validate(memory: Memory, repair: bool = False) -> ValidateReport:
     return ValidateReport(found, repaired, remaining, pending)
 
 
-def _problems(memory: Memory) -> dict[str, int]:
+def _problems(memory: Target) -> dict[str, int]:
     sqlite = bool(memory.db.connector.vector_index_table)
     with memory.db.transaction() as tx:
         found = {
@@ -52,7 +62,7 @@ def _problems(memory: Memory) -> dict[str, int]:
     return found
 
 
-def _fts_content(memory: Memory) -> int:
+def _fts_content(memory: Target) -> int:
     """1 when FTS5's own integrity check finds an entry that disagrees with its memory."""
     try:
         with memory.db.transaction(write=True) as tx:
@@ -62,7 +72,7 @@ def _fts_content(memory: Memory) -> int:
     return 0
 
 
-def _index_mismatch(memory: Memory, tx: Tx) -> int:
+def _index_mismatch(memory: Target, tx: Tx) -> int:
     """Memories the in-memory vector index holds wrongly: missing, extra, or in another namespace."""
     truth = {r["id"]: r["namespace"] for r in tx.all(
         "memory.vectors", {"namespace": None, "shared": None, "model": memory.model_id})}
@@ -76,13 +86,13 @@ def _index_mismatch(memory: Memory, tx: Tx) -> int:
     return sum(truth.get(i) != held.get(i) for i in truth.keys() | held.keys())
 
 
-def _missing_hnsw(memory: Memory, tx: Tx) -> list[int]:
+def _missing_hnsw(memory: Target, tx: Tx) -> list[int]:
     dims = [r["dim"] for r in tx.all("memory.vector_dims_sound", {"model": memory.model_id})]
     return sorted(d for d in dims if not tx.scalar("memory.vector_index_present",
                                                    {"name": f"memory_vectors_hnsw_{int(d)}"}))
 
 
-def _repair(memory: Memory, found: dict[str, int]) -> dict[str, int]:
+def _repair(memory: Target, found: dict[str, int]) -> dict[str, int]:
     done: dict[str, int] = {}
     with memory.db.transaction(write=True) as tx:
         if found["vector_orphans"]:
@@ -107,4 +117,4 @@ def _repair(memory: Memory, found: dict[str, int]) -> dict[str, int]:
     return done
 
 
-__all__ = ["validate"]
+__all__ = ["Target", "validate"]

@@ -808,7 +808,7 @@ class Memory:
         memories; with `repair`, fix what can be fixed (see memory/integrity.py)."""
         from switchboard.memory import integrity
 
-        return integrity.validate(self, repair)
+        return integrity.validate(integrity.Target(self.db, self.model_id, self.ensure_vector_indexes), repair)
 
     # -- namespaces ------------------------------------------------------------------------
 

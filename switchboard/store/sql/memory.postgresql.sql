@@ -86,7 +86,6 @@ SELECT count(*) AS n FROM memory_vectors WHERE vector_dims(embedding) <> dim;
 DELETE FROM memory_vectors WHERE vector_dims(embedding) <> dim;
 
 -- name: vector_dims_sound
--- The dimensions of :model's vectors, leaving out malformed ones (their own problem).
 SELECT DISTINCT dim FROM memory_vectors WHERE model = :model AND vector_dims(embedding) = dim;
 
 -- name: vector_index_present

@@ -256,3 +256,11 @@ SELECT count(*) AS n FROM memory_vectors WHERE length(embedding) <> 4 * dim OR d
 -- name: vector_malformed_drop
 -- Their memories become pending again: the embedding service fills them in.
 DELETE FROM memory_vectors WHERE length(embedding) <> 4 * dim OR dim < 1;
+
+-- name: vector_dims_sound
+-- The dimensions of :model's vectors, leaving out malformed ones (their own problem).
+SELECT DISTINCT dim FROM memory_vectors WHERE model = :model AND length(embedding) = 4 * dim;
+
+-- name: vector_index_present
+-- Whether a database index exists (PostgreSQL's HNSW indexes; SQLite's vector index is in memory).
+SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = :name;
