@@ -789,7 +789,8 @@ class Memory:
              hits: int | None = None) -> None:
         """Record a store or recall for `log`: one insert, and a trim that keeps it bounded."""
         row = tx.one("memory.log_add", {"at": time.time(), "action": action, "namespace": namespace,
-                                        "agent": self.settings.agent, "text": text[:LOG_TEXT],
+                                        "agent": self.settings.agent,
+                                        "text": text.replace("\x00", "")[:LOG_TEXT],  # PostgreSQL text holds no NUL
                                         "memory_id": memory_id, "hits": hits})
         if row["id"] > LOG_KEEP:
             tx.execute("memory.log_trim", {"id": row["id"], "keep": LOG_KEEP})
