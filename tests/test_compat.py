@@ -219,9 +219,21 @@ def test_project_and_event_date_pass_through(helpers: Wrappers, settings: Settin
     assert "The web app deploys need the VPN" in found and "release train" not in found
 
 
+@pytest.mark.parametrize(("args", "expected"), [
+    (["log", "--limit", "1", "--format", "json"], '"action": "store"'),
+    (["-n", "elsewhere", "log"], "nothing stored or recalled yet"),
+    (["validate"], "ok"),
+    (["validate", "--fix", "--json"], '"ok": true'),
+])
+def test_log_and_validate_map_to_sb_memory(helpers: Wrappers, cli: Cli, args: list[str], expected: str) -> None:
+    cli("memory", "store", "--content", "The web app deploys need the VPN", "-n", "shared")
+    assert expected in helpers("memory-helper.sh", *args).stdout
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (["log"], f"memory-helper.sh log {UNSUPPORTED}"),
-    (["validate"], f"memory-helper.sh validate {UNSUPPORTED}"),
+    (["log", "--since", "1d"], "unknown option: --since"),
+    (["validate", "--limit", "3"], "unknown option: --limit"),
+    (["feedback"], f"memory-helper.sh feedback {UNSUPPORTED}"),
     (["store", "--content", "x", "--session-id", "s1"], f"store --session-id {UNSUPPORTED}"),
     (["recall", "--recent", "--type", "CONTEXT"], "recall --recent with --query, --type"),
     (["recall", "--query", "x", "--entity", "bob"], f"recall --entity {UNSUPPORTED}"),

@@ -386,6 +386,69 @@ def reindex(
         typer.echo(f"embedded {report['embedded']} memories with {report['model']}; index: {report['index']}")
 
 
+@app.command()
+def log(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="At most this many entries.", click_type=COUNT)] = 20,
+    namespace: ScopeOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recent stores and recalls, newest first: what, when, by whom, and how many hits."""
+    entries = _memory(ctx).log(limit, namespace=_ns(ctx, namespace))
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    now = time.time()
+    print_table(
+        ["when", "action", "namespace", "agent", "memory", "hits", "stored or asked"],
+        [(age(e.at, now) + " ago", e.action, e.namespace, e.agent or "", e.memory_id or "",
+          "" if e.hits is None else e.hits, preview(e.text, 60)) for e in entries],
+        empty="nothing stored or recalled yet",
+    )
+
+
+_PROBLEMS = {
+    "fts_missing": "memories missing from the full-text index",
+    "fts_extra": "full-text entries with no memory",
+    "fts_content": "full-text index disagrees with the memories",
+    "vector_orphans": "vectors with no memory",
+    "vector_malformed": "vectors whose size is not their dimension",
+    "index_mismatch": "memories the vector index holds wrongly",
+    "index_missing": "vector dimensions without their HNSW index",
+}
+_FTS_REBUILT = "rebuilt the full-text index"
+_REPAIRS = {
+    "fts_missing": _FTS_REBUILT, "fts_extra": _FTS_REBUILT, "fts_content": _FTS_REBUILT,
+    "vector_orphans": "dropped orphan vectors",
+    "vector_malformed": "dropped malformed vectors: their memories are pending (the embedding service re-embeds)",
+    "index_mismatch": "rebuilt the vector index", "index_missing": "created the HNSW index",
+}
+
+
+@app.command("validate")
+def validate_(
+    ctx: typer.Context,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed, and say what was done.")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check that the full-text index, the vectors and the vector index agree with the
+    memories. Exits 1 while problems remain."""
+    report = _memory(ctx).validate(repair=repair)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        print_table(["problem", "found", "left"],
+                    [(_PROBLEMS[k], n, report.remaining[k]) for k, n in report.problems.items()])
+        for kind, n in report.repaired.items():
+            typer.echo(f"repaired {n} ({_PROBLEMS[kind]}): {_REPAIRS[kind]}")
+        if report.pending:
+            typer.echo(f"pending: {report.pending} memories wait for their vector (keyword recall finds them)")
+        typer.echo("ok" if report.ok else "problems remain" + ("" if repair else ": run with --repair"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @namespaces_app.command("list")
 def namespaces_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every namespace with its number of memories."""

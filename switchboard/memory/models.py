@@ -198,3 +198,41 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"imported": self.imported, "merged": self.merged, "skipped": self.skipped}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One store, merge or recall, as `memory log` shows it."""
+
+    id: int
+    at: float
+    action: str
+    namespace: str
+    agent: str | None
+    text: str
+    memory_id: int | None
+    hits: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LogEntry:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at": iso(self.at)}
+
+
+@dataclass(frozen=True)
+class ValidateReport:
+    """Problems found per kind (a count each), what a repair did, and what is left."""
+
+    problems: dict[str, int]
+    repaired: dict[str, int]
+    remaining: dict[str, int]
+    pending: int  # memories waiting for their vector: not a problem, the service fills them
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.remaining.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}

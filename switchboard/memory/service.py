@@ -30,6 +30,7 @@ from switchboard.memory.models import (
     Confidence,
     Hit,
     ImportReport,
+    LogEntry,
     MemoryRecord,
     MemoryType,
     MergeGroup,
@@ -38,6 +39,7 @@ from switchboard.memory.models import (
     RecallResult,
     Relation,
     StoreResult,
+    ValidateReport,
     join_tags,
     parse_confidence,
     parse_mode,
@@ -58,6 +60,8 @@ if TYPE_CHECKING:
 SHARED = "shared"
 DEFAULT_NAMESPACE = "default"
 MAX_TAGS = 20
+LOG_KEEP = 10_000  # `log` entries kept; older ones are deleted as new ones arrive
+LOG_TEXT = 200  # characters of a stored memory or a query the log keeps
 MAX_POOL = 10_000  # candidates per search at most, however selective the filters
 COMMON_TERM_MIN_MEMORIES = 1000  # below this, every query word is searched (it is cheap)
 _CONFIDENCE_ORDER = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
@@ -218,7 +222,7 @@ class Memory:
         embedding and one transaction. All are checked before any is written."""
         now = time.time()
         drafts = [self._draft(item, now) for item in items]
-        return self._write_all(drafts, now)
+        return self._write_all(drafts, now, log=True)
 
     def _draft(self, item: dict[str, Any], now: float) -> _Draft:
         content = strip_private(str(item.get("content") or "")).strip()
@@ -259,11 +263,12 @@ class Memory:
         )
 
     def _write_all(self, drafts: list[_Draft], now: float, remap: bool = False,
-                   progress: Progress | None = None) -> list[StoreResult]:
+                   progress: Progress | None = None, log: bool = False) -> list[StoreResult]:
         """Embed what is new (not a repeat, no vector of the current model) and write all.
 
         With `remap`, `supersedes` holds ids from an export, mapped to the new ids as
         memories are written (in order); without it, each must name an existing memory.
+        With `log`, each store is recorded for `log` (imports are not).
         """
         if not drafts:
             return []
@@ -290,6 +295,9 @@ class Memory:
                 elif draft.supersedes is not None:
                     self._check_supersedes(tx, draft)
                 result = self._write(tx, draft, vectors.get(i), now)
+                if log:
+                    self._log(tx, "merge" if result.merged else "store", draft.namespace, draft.content,
+                              memory_id=result.memory.id)
                 if draft.ref is not None:
                     id_map[draft.ref] = result.memory.id
                 results.append(result)
@@ -441,8 +449,11 @@ class Memory:
         }
         scope = {"namespace": ns, "shared": shared_ns}
         with self.db.transaction() as tx:
-            if not tx.scalar("memory.any_in", scope):
-                return RecallResult(text, how, namespaces, [], [])  # nothing to search: no model load
+            searchable = tx.scalar("memory.any_in", scope)
+        if not searchable:  # nothing to search: no model load
+            with self.db.transaction(write=True) as tx:
+                self._log(tx, "recall", ns, text, hits=0)
+            return RecallResult(text, how, namespaces, [], [])
         match = self._keyword_match(text) if how is not Mode.SEMANTIC else None
         semantic_on = how is not Mode.KEYWORD
         remote = self._remote_search if semantic_on and self.db.connector.vector_index_table else None
@@ -471,9 +482,10 @@ class Memory:
                 ranks.get("keyword"), ranks.get("semantic"), similarity.get(i))
             for i, score, ranks in search.fuse(rankings)[:limit]
         ]
-        if touch and hits:
-            with self.db.transaction(write=True) as tx:
+        with self.db.transaction(write=True) as tx:
+            if touch and hits:
                 tx.execute("memory.touch", {"ids": json.dumps([h.memory.id for h in hits]), "now": now})
+            self._log(tx, "recall", ns, text, hits=len(hits))
         warnings = self._stale_warning(ns, shared_ns) if semantic_on else []
         return RecallResult(text, how, namespaces, hits, warnings)
 
@@ -757,13 +769,47 @@ class Memory:
             if progress:
                 progress.advance(len(rows))
         if not self.db.connector.vector_index_table:
-            with self.db.transaction(write=True) as tx:
-                dims = {r["dim"] for r in tx.all("memory.vectors_by_model", {"namespace": None})
-                        if r["model"] == model}
-                for dim in dims:
-                    ddl = self.db.sql("memory.vector_index_create").replace("{dim}", str(int(dim)))
-                    self.db.connector.run_script(self.db.connection(), ddl)
+            self.ensure_vector_indexes()
         return {"model": model, "embedded": embedded, "index": self._index_backend()}
+
+    def ensure_vector_indexes(self) -> list[int]:
+        """PostgreSQL: give each dimension of the model's vectors its HNSW index (an
+        HNSW index needs a fixed dimension). Returns the dimensions seen."""
+        with self.db.transaction(write=True) as tx:
+            dims = sorted({r["dim"] for r in tx.all("memory.vectors_by_model", {"namespace": None})
+                           if r["model"] == self.model_id})
+            for dim in dims:
+                ddl = self.db.sql("memory.vector_index_create").replace("{dim}", str(int(dim)))
+                self.db.connector.run_script(self.db.connection(), ddl)
+        return dims
+
+    # -- the log and integrity ---------------------------------------------------------
+
+    def _log(self, tx: Tx, action: str, namespace: str, text: str, *, memory_id: int | None = None,
+             hits: int | None = None) -> None:
+        """Record a store or recall for `log`: one insert, and a trim that keeps it bounded."""
+        row = tx.one("memory.log_add", {"at": time.time(), "action": action, "namespace": namespace,
+                                        "agent": self.settings.agent,
+                                        "text": text.replace("\x00", "")[:LOG_TEXT],  # PostgreSQL text holds no NUL
+                                        "memory_id": memory_id, "hits": hits})
+        if row["id"] > LOG_KEEP:
+            tx.execute("memory.log_trim", {"id": row["id"], "keep": LOG_KEEP})
+
+    def log(self, limit: int = 20, *, namespace: str | None = None) -> list[LogEntry]:
+        """The latest stores, merges and recalls (of one namespace, or all), newest first."""
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        ns = check_name(namespace, "namespace") if namespace else None
+        with self.db.transaction() as tx:
+            rows = tx.all("memory.log_recent", {"namespace": ns, "limit": limit})
+        return [LogEntry.from_row(r) for r in rows]
+
+    def validate(self, *, repair: bool = False) -> ValidateReport:
+        """Check that the full-text index, the vectors and the vector index agree with the
+        memories; with `repair`, fix what can be fixed (see memory/integrity.py)."""
+        from switchboard.memory import integrity
+
+        return integrity.validate(integrity.Target(self.db, self.model_id, self.ensure_vector_indexes), repair)
 
     # -- namespaces ------------------------------------------------------------------------
 

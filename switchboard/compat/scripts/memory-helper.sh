@@ -208,6 +208,34 @@ cmd_dedup() {
 	log OK "No duplicates found: switchboard merges duplicates when they are stored"
 }
 
+# `log` and `validate` print switchboard's own report (a table, or --json); validate
+# exits 1 while problems remain, as `sb memory validate` does.
+cmd_log() {
+	local args=(memory log)
+	[[ -z "$namespace" ]] || args+=(--namespace "$namespace")
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--limit | -l) need "$@"; args+=(--limit "$2"); shift 2 ;;
+		--json) args+=(--json); shift ;;
+		--format) need "$@"; [[ "$2" != json ]] || args+=(--json); shift 2 ;;
+		*) fail "unknown option: $1" ;;
+		esac
+	done
+	"$SB" "${args[@]}"
+}
+
+cmd_validate() {
+	local args=(memory validate)
+	while [[ $# -gt 0 ]]; do
+		case "$1" in
+		--repair | --fix) args+=(--repair); shift ;;
+		--json) args+=(--json); shift ;;
+		*) fail "unknown option: $1" ;;
+		esac
+	done
+	"$SB" "${args[@]}"
+}
+
 usage() {
 	cat <<USAGE
 memory-helper.sh - the reference memory's commands, served by switchboard ($SB)
@@ -223,13 +251,14 @@ COMMANDS:
                 [--semantic|--hybrid] [--json]   or   --recent [N]
     history ID, latest ID, stats, prune [--older-than-days 90] [--dry-run],
     consolidate [--dry-run], dedup, export [--format json],
+    log [--limit 20] [--json]  (recent stores and recalls), validate [--repair] [--json],
     namespaces [list] [--json], namespaces migrate --from A --to B --move
     help
 
 The global store (no --namespace) is switchboard's shared namespace.
 Environment: AIDEVOPS_MEMORY_DIR (database <dir>/memory.db),
              SWITCHBOARD_HOME and SWITCHBOARD_DATABASE_URL (win over AIDEVOPS_MEMORY_DIR)
-Not supported yet: log, validate, feedback, prune-patterns, insights, graduate,
+Not supported yet: feedback, prune-patterns, insights, graduate,
     namespaces prune, store --session-id/--entity/--debunks,
     recall --entity/--auto-only/--manual-only, prune --include-accessed/--intelligent
 USAGE
@@ -265,7 +294,9 @@ namespaces) cmd_namespaces "$@" ;;
 export) cmd_export "$@" ;;
 consolidate) cmd_consolidate "$@" ;;
 dedup) cmd_dedup "$@" ;;
-log | validate | feedback | prune-patterns | insights | graduate) unsupported "memory-helper.sh $command" ;;
+log) cmd_log "$@" ;;
+validate) cmd_validate "$@" ;;
+feedback | prune-patterns | insights | graduate) unsupported "memory-helper.sh $command" ;;
 help | --help | -h) usage ;;
 *) fail "unknown command: $command (see memory-helper.sh help)" ;;
 esac

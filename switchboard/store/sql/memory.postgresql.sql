@@ -78,3 +78,15 @@ SELECT m.*, v.model, CAST(v.embedding AS TEXT) AS embedding FROM memories m
 LEFT JOIN memory_vectors v ON v.memory_id = m.id
 WHERE (CAST(:namespace AS TEXT) IS NULL OR m.namespace = :namespace)
 ORDER BY m.id;
+
+-- name: check_vector_malformed
+SELECT count(*) AS n FROM memory_vectors WHERE vector_dims(embedding) <> dim;
+
+-- name: vector_malformed_drop
+DELETE FROM memory_vectors WHERE vector_dims(embedding) <> dim;
+
+-- name: vector_dims_sound
+SELECT DISTINCT dim FROM memory_vectors WHERE model = :model AND vector_dims(embedding) = dim;
+
+-- name: vector_index_present
+SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'memory_vectors' AND indexname = :name;

@@ -210,3 +210,57 @@ WHERE s.relation = 'updates' AND (CAST(:namespace AS TEXT) IS NULL OR m.namespac
 -- name: any_in
 -- Whether the namespaces searched hold anything at all: recall skips embedding the query if not.
 SELECT EXISTS (SELECT 1 FROM memories WHERE namespace IN (:namespace, :shared)) AS present;
+
+-- name: log_add
+INSERT INTO memory_log (at, action, namespace, agent, text, memory_id, hits)
+VALUES (:at, :action, :namespace, :agent, :text, :memory_id, :hits)
+RETURNING id;
+
+-- name: log_trim
+-- Keep the newest :keep entries (ids only grow, so this is one primary-key range).
+DELETE FROM memory_log WHERE id <= :id - :keep;
+
+-- name: log_recent
+SELECT * FROM memory_log
+WHERE CAST(:namespace AS TEXT) IS NULL OR namespace = :namespace
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: check_fts_missing
+-- Memories the full-text index has no entry for (FTS5 keeps one docsize row per entry).
+SELECT count(*) AS n FROM memories m
+WHERE NOT EXISTS (SELECT 1 FROM memories_fts_docsize d WHERE d.id = m.id);
+
+-- name: check_fts_extra
+SELECT count(*) AS n FROM memories_fts_docsize d
+WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = d.id);
+
+-- name: check_fts_content
+-- FTS5's own check against the memories table: an error when any entry disagrees.
+INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1);
+
+-- name: fts_rebuild
+INSERT INTO memories_fts (memories_fts) VALUES ('rebuild');
+
+-- name: check_vector_orphans
+SELECT count(*) AS n FROM memory_vectors v
+WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = v.memory_id);
+
+-- name: vector_orphans_drop
+DELETE FROM memory_vectors WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = memory_vectors.memory_id);
+
+-- name: check_vector_malformed
+-- Vectors whose stored size is not their dimension (float32: 4 bytes each).
+SELECT count(*) AS n FROM memory_vectors WHERE length(embedding) <> 4 * dim OR dim < 1;
+
+-- name: vector_malformed_drop
+-- Their memories become pending again: the embedding service fills them in.
+DELETE FROM memory_vectors WHERE length(embedding) <> 4 * dim OR dim < 1;
+
+-- name: vector_dims_sound
+-- The dimensions of :model's vectors, leaving out malformed ones (their own problem).
+SELECT DISTINCT dim FROM memory_vectors WHERE model = :model AND length(embedding) = 4 * dim;
+
+-- name: vector_index_present
+-- Whether a database index exists (PostgreSQL's HNSW indexes; SQLite's vector index is in memory).
+SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = :name;
