@@ -19,7 +19,8 @@ PRIORITY_ORDER = {"urgent": 0, "high": 0, "normal": 1, "low": 2}
 
 def documents(text: str) -> list[Any]:
     """Every JSON document in `text`, which holds them one after another."""
-    decoder, found, at = json.JSONDecoder(), [], 0
+    decoder, at = json.JSONDecoder(), 0
+    found: list[Any] = []
     while True:
         while at < len(text) and text[at].isspace():
             at += 1
@@ -42,7 +43,7 @@ def _toon(header: str, rows: list[str]) -> list[str]:
 
 # --- mail ---------------------------------------------------------------------
 
-def _inbox(messages: list[dict]) -> list[dict]:
+def _inbox(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The reference's inbox order: archived left out, most urgent first, then newest."""
     kept = [m for m in messages if m["status"] != "archived"]
     return sorted(kept, key=lambda m: (PRIORITY_ORDER.get(m["priority"], 1), -m["id"]))
@@ -71,13 +72,13 @@ def mail_status_agent(docs: list[Any], agent: str) -> list[str]:
     return [f"Agent: {agent}", f"  Inbox: {len(inbox)} messages ({unread} unread)"]
 
 
-def _agent_row(a: dict, *fields: str) -> str:
+def _agent_row(a: dict[str, Any], *fields: str) -> str:
     values = {"id": a["name"], "role": a["role"], "branch": "", "worktree": "", "status": a["status"],
               "registered": stamp(a["registered_at"]), "last_seen": stamp(a["last_seen_at"])}
     return ",".join(values[f] for f in fields)
 
 
-def _newest_seen(agents: list[dict]) -> list[dict]:
+def _newest_seen(agents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(agents, key=lambda a: a["last_seen_at"], reverse=True)
 
 
@@ -132,7 +133,7 @@ def mem_store(docs: list[Any]) -> list[str]:
     return [f"[OK] Stored learning: mem_{memory['id']}", f"mem_{memory['id']}"]
 
 
-def _reference_record(m: dict, score: float | None = None) -> dict:
+def _reference_record(m: dict[str, Any], score: float | None = None) -> dict[str, Any]:
     """A memory as the reference's `recall --json` gives it."""
     record = {"id": f"mem_{m['id']}", "content": m["content"], "type": m["type"], "tags": ",".join(m["tags"]),
               "confidence": m["confidence"], "created_at": stamp(m["created_at"]),
@@ -143,7 +144,7 @@ def _reference_record(m: dict, score: float | None = None) -> dict:
     return record
 
 
-def _entries(records: list[dict]) -> list[str]:
+def _entries(records: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in records:
         score = f"{r['score']:.4f}" if "score" in r else "N/A"
@@ -152,7 +153,7 @@ def _entries(records: list[dict]) -> list[str]:
     return lines
 
 
-def _json_lines(records: list[dict]) -> list[str]:
+def _json_lines(records: list[dict[str, Any]]) -> list[str]:
     return [json.dumps(records, indent=2, ensure_ascii=False)]
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from switchboard.config import ENV_VARS, Settings, private_file, secure_home
 from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
@@ -55,7 +55,7 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
     """The running coordinator's record, or None if none runs (a stale record is removed)."""
     path = state_path(settings)
     try:
-        state = json.loads(path.read_text())
+        state: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     if not running(settings):
@@ -134,7 +134,7 @@ def _writing(path: Path) -> Iterator[None]:
         raise SwitchboardError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-class _LogHandler(logging.StreamHandler):
+class _LogHandler(logging.StreamHandler[TextIO]):
     """Standard error, which is the log file in the background, with secrets redacted
     (`switchboard.redaction`: the log keeps exception texts). A line that cannot be
     written (a read-only or full filesystem) is counted, not raised; the count is the

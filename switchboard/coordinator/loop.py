@@ -598,7 +598,8 @@ class Coordinator:
 
     def _backoff(self) -> float:
         """The pause before the next pulse: the tick, doubled for each failed pulse in a row."""
-        return min(self.tick * 2 ** self._failed_pulses, max(MAX_PULSE_BACKOFF, self.tick))
+        pause: float = min(self.tick * 2 ** self._failed_pulses, max(MAX_PULSE_BACKOFF, self.tick))
+        return pause
 
     async def _keep_leases(self) -> None:
         """Renew this coordinator's leases a few times per lease, however long a pulse takes."""
@@ -637,7 +638,8 @@ class Coordinator:
 
 def _reply_to(task: Task) -> int | None:
     """The mail that dispatched the task, which its report answers."""
-    return int(task.source_ref) if task.source == "mail" and str(task.source_ref or "").isdigit() else None
+    ref = task.source_ref
+    return int(ref) if task.source == "mail" and ref is not None and ref.isdigit() else None
 
 
 def for_task(runner: Runner, task: Task) -> Runner:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import time
+from typing import Any
 
 from switchboard.config import Settings
 from switchboard.coordinator.models import Schedule, Task
@@ -62,7 +63,7 @@ class Schedules:
             prompt = self.tasks.stored_prompt(tx, prompt, runner, role)
             if tx.one("tasks.schedule_get", {"name": name}) is not None:
                 raise Conflict(f"a schedule named {name!r} exists already")
-            row = tx.one("tasks.schedule_insert", {
+            row = tx.row("tasks.schedule_insert", {
                 "name": name, "schedule": schedule, "prompt": prompt, "runner": runner, "role": role,
                 "catch_up": catch_up, "next_run_at": first, "now": now, "status": "paused" if paused else "active",
                 "timeout_seconds": timeout, "model": model, "workdir": workdir, "notify": notify,
@@ -96,14 +97,14 @@ class Schedules:
                               timeout=schedule.timeout_seconds, model=schedule.model, workdir=schedule.workdir,
                               notify=schedule.notify)
 
-    def logs(self, name: str, limit: int = 20) -> list[Task]:
+    def logs(self, name: str, limit: int = 20) -> builtins.list[Task]:
         """The tasks the schedule queued, newest first: its run history."""
         self.get(name)
         with self.store.transaction() as tx:
             rows = tx.all("tasks.schedule_tasks", {"prefix": _like_prefix(name), "limit": limit})
         return [self.tasks.get(row["id"]) for row in rows]
 
-    def status(self, name: str, limit: int = 5) -> tuple[Schedule, list[Task], int]:
+    def status(self, name: str, limit: int = 5) -> tuple[Schedule, builtins.list[Task], int]:
         """The schedule, its last `limit` runs, and how many of all its runs died."""
         schedule, runs = self.get(name), self.logs(name, limit)
         with self.store.transaction() as tx:
@@ -145,7 +146,7 @@ class Schedules:
             return Schedule.from_row(self._required(row, name))
 
     @staticmethod
-    def _required(row: dict | None, name: str) -> dict:
+    def _required(row: dict[str, Any] | None, name: str) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"no schedule named {name!r}")
         return row

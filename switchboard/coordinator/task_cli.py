@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -18,6 +18,9 @@ from switchboard.coordinator.todo import blockers_first, parse_todo
 from switchboard.errors import Conflict
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.timefmt import age, iso
+
+if TYPE_CHECKING:  # imported at run time only by the commands that use it
+    from switchboard.workspaces import Workspace, Workspaces
 
 app = part_app()
 
@@ -115,13 +118,13 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
                  body=f"{task.prompt}\n\n--- result ---\n{task.result}" if task.result else task.prompt)
 
 
-def _workspaces(ctx: typer.Context):  # noqa: ANN202 - imported only by the commands that use it
+def _workspaces(ctx: typer.Context) -> Workspaces:
     from switchboard.workspaces import Workspaces
 
     return Workspaces.open(settings(ctx))
 
 
-def workspace_fields(workspace) -> list[tuple[str, object]]:  # noqa: ANN001
+def workspace_fields(workspace: Workspace | None) -> list[tuple[str, object]]:
     """A task's worktree result as `show` lines: outcome, branch, files changed."""
     if workspace is None:
         return []
@@ -149,7 +152,7 @@ def diff(
     elif not workspace.changed:
         typer.echo(f"task {task_id}: {workspace.outcome}")
     else:
-        typer.echo(workspace.diff_stat if stat else workspace.patch.rstrip("\n"))
+        typer.echo(workspace.diff_stat if stat else (workspace.patch or "").rstrip("\n"))
 
 
 @app.command()

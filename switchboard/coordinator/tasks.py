@@ -136,7 +136,7 @@ class Tasks:
             status = self._get(tx, dep).status
             if status in (TaskStatus.DEAD, TaskStatus.CANCELLED):
                 raise Conflict(f"task {dep} is {status.value}: retry it before depending on it")
-        row = tx.one("tasks.insert", {
+        row = tx.row("tasks.insert", {
             "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
             "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
             "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),

@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from switchboard import __version__
@@ -48,7 +49,7 @@ class Hooks:
         if secret is not None and len(secret) < MIN_SECRET_LENGTH:
             raise InvalidInput(f"a hook secret needs at least {MIN_SECRET_LENGTH} characters")
         with self.store.transaction(write=True) as tx:
-            row = tx.one("hooks.insert", {"url": url, "events": "," + ",".join(events) + ",",
+            row = tx.row("hooks.insert", {"url": url, "events": "," + ",".join(events) + ",",
                                           "format": kind.value, "secret": secret or secrets.token_urlsafe(32),
                                           "now": time.time()})
         return Hook.from_row(row)
@@ -114,7 +115,8 @@ class Hooks:
     def next_due(self) -> float | None:
         """When the next pending delivery is due (epoch seconds), or None."""
         with self.store.transaction() as tx:
-            return tx.scalar("hooks.next_due")
+            due: float | None = tx.scalar("hooks.next_due")
+        return due
 
     def request(self, delivery: Delivery) -> tuple[str, bytes, dict[str, str]]:
         """The URL, body and headers of a delivery's POST, signed with its hook's secret."""
@@ -123,7 +125,7 @@ class Hooks:
         task.update(result=delivery.result, error=delivery.error, attempts=delivery.attempt)
         task["status"] = "queued" if delivery.event is HookEvent.FAILED else delivery.event.value
         if hook.format is HookFormat.JSON:
-            payload: dict = {"event": delivery.event.value, "delivery": delivery.id, "hook": hook.id, "task": task}
+            payload: dict[str, Any] = {"event": delivery.event.value, "delivery": delivery.id, "hook": hook.id, "task": task}
         else:
             key, limit = ("text", 3000) if hook.format is HookFormat.SLACK else ("content", 2000)
             payload = {key: _message(delivery, task)[:limit]}
@@ -149,7 +151,7 @@ def parse_events(on: str | Iterable[str]) -> list[str]:
     return sorted(set(events), key=[e.value for e in HookEvent].index)
 
 
-def _message(delivery: Delivery, task: dict) -> str:
+def _message(delivery: Delivery, task: dict[str, Any]) -> str:
     who = task.get("assigned_runner") or task.get("runner") or "any runner"
     prompt = " ".join(str(task["prompt"]).split())[:200]
     outcome = delivery.result if delivery.event is HookEvent.DONE else delivery.error

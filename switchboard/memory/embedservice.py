@@ -164,9 +164,10 @@ def status(settings: Settings) -> dict[str, Any]:
 
 def _state(settings: Settings) -> dict[str, Any]:
     try:
-        return json.loads((settings.home / STATE_FILE).read_text())
+        state: dict[str, Any] = json.loads((settings.home / STATE_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    return state
 
 
 def stop(settings: Settings, timeout: float = 10.0) -> dict[str, Any] | None:

@@ -87,7 +87,7 @@ class MemoryRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> MemoryRecord:
-        values = {f.name: row.get(f.name) for f in fields(cls)}
+        values: dict[str, Any] = {f.name: row.get(f.name) for f in fields(cls)}
         values["type"] = MemoryType(values["type"])
         values["confidence"] = Confidence(values["confidence"])
         values["relation"] = Relation(values["relation"]) if values["relation"] else None

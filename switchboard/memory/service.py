@@ -10,12 +10,13 @@ vector index holds one model's; after a model change, `reindex` re-embeds.
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import json
 import math
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -229,9 +230,8 @@ class Memory:
         check_text(content, "content (after removing <private> passages)", self.settings.max_payload_bytes)
         refuse_secrets(content)
         tags = parse_tags(item.get("tags"))
-        source = item.get("source") or None
+        source = str(item.get("source") or "").strip()[:200] or None
         if source is not None:
-            source = str(source).strip()[:200] or None
             refuse_secrets(source, "source")
         ttl = item.get("ttl_days")
         if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0 and math.isfinite(ttl)):
@@ -345,8 +345,8 @@ class Memory:
             "expires_at": draft.expires_at, "event_date": draft.event_date, "project": draft.project,
         })
         if row is None:  # the namespace holds this content already
-            existing = MemoryRecord.from_row(existing or tx.one("memory.find_duplicate", key))
-            merged = self._merge(tx, existing, draft.tags, max(1, draft.access_count), draft.confidence,
+            kept = MemoryRecord.from_row(existing or tx.row("memory.find_duplicate", key))
+            merged = self._merge(tx, kept, draft.tags, max(1, draft.access_count), draft.confidence,
                                  draft.expires_at, now)
             return StoreResult(merged, merged=True)
         memory = MemoryRecord.from_row(row)
@@ -361,7 +361,7 @@ class Memory:
                confidence: Confidence, expires_at: float | None, now: float) -> MemoryRecord:
         """Fold other copies into `keep`: their tags, accesses, confidence and expiry."""
         all_tags = tuple(dict.fromkeys([*keep.tags, *tags]))[: MAX_TAGS * 2]
-        return MemoryRecord.from_row(tx.one("memory.merge", {
+        return MemoryRecord.from_row(tx.row("memory.merge", {
             "id": keep.id, "tags": join_tags(all_tags), "accesses": accesses,
             "confidence": _higher(keep.confidence, confidence).value,
             "expires_at": expires_at, "now": now,
@@ -373,7 +373,8 @@ class Memory:
         return self.db.connector.encode_vector(vector)
 
     def _vector_value(self, value: Any) -> np.ndarray:
-        return self.db.connector.decode_vector(value)
+        vector: np.ndarray = self.db.connector.decode_vector(value)
+        return vector
 
     def _pgvector(self, tx: Tx, query: str, dim: int, params: dict[str, Any]) -> list[dict[str, Any]]:
         """A pgvector query written for one dimension ({dim}), which HNSW indexes need."""
@@ -473,7 +474,7 @@ class Memory:
             pool = min(pool * 4, MAX_POOL)  # filters hid too many: look deeper
         similarity = dict(semantic)
         floor = self.settings.memory_min_similarity
-        rankings = {
+        rankings: dict[str, Sequence[int]] = {
             "keyword": [i for i in keyword if i in visible],
             "semantic": [i for i, s in semantic if i in visible and s >= floor],
         }
@@ -512,7 +513,8 @@ class Memory:
                   k: int) -> list[tuple[int, float]]:
         """(id, cosine similarity) of the k nearest memories, nearest first."""
         if vector is None:  # SQLite with a warm service: it embeds and searches in one call
-            found = self._remote_search(self.settings.database_url, text, namespaces, k)
+            found: list[tuple[int, float]] | None = self._remote_search(self.settings.database_url, text,
+                                                                        namespaces, k)
             if found is not None:
                 return found
             vector = self.embedder.embed_one(text)  # the service went away: do it here
@@ -602,7 +604,7 @@ class Memory:
                                           "include_expired": include_expired})
         return [MemoryRecord.from_row(r) for r in rows]
 
-    def history(self, memory_id: int) -> list[tuple[MemoryRecord, int]]:
+    def history(self, memory_id: int) -> builtins.list[tuple[MemoryRecord, int]]:
         """The supersede chain through a memory: (memory, depth), oldest first. Depth 0
         is the memory asked for; negative ones it superseded, positive ones supersede it."""
         with self.db.transaction() as tx:
@@ -665,7 +667,7 @@ class Memory:
 
     # -- changing and housekeeping -----------------------------------------------------
 
-    def forget(self, memory_ids: int | Iterable[int]) -> list[MemoryRecord]:
+    def forget(self, memory_ids: int | Iterable[int]) -> builtins.list[MemoryRecord]:
         """Delete memories for good. Returns what was deleted; unknown ids are an error."""
         ids = [memory_ids] if isinstance(memory_ids, int) else list(dict.fromkeys(memory_ids))
         with self.db.transaction(write=True) as tx:
@@ -673,7 +675,7 @@ class Memory:
             self._delete(tx, ids)
         return gone
 
-    def _delete(self, tx: Tx, ids: list[int]) -> None:
+    def _delete(self, tx: Tx, ids: builtins.list[int]) -> None:
         if ids:
             tx.execute("memory.delete_many", {"ids": json.dumps(ids)})
 
@@ -698,7 +700,7 @@ class Memory:
         )
 
     def consolidate(self, threshold: float = 0.95, *, namespace: str | None = None,
-                    dry_run: bool = False, progress: Progress | None = None) -> list[MergeGroup]:
+                    dry_run: bool = False, progress: Progress | None = None) -> builtins.list[MergeGroup]:
         """Merge near-duplicates: memories of one namespace whose vectors have cosine
         similarity >= `threshold` fold into one (the most used, then the oldest),
         which takes their tags and access counts. Memories replaced by an update are
@@ -725,7 +727,7 @@ class Memory:
                     self._fold(tx, keep, others, now)
         return merges
 
-    def _fold(self, tx: Tx, keep: MemoryRecord, others: list[MemoryRecord], now: float) -> None:
+    def _fold(self, tx: Tx, keep: MemoryRecord, others: builtins.list[MemoryRecord], now: float) -> None:
         """Merge `others` into `keep` and delete them; what superseded them supersedes `keep`."""
         expires = keep.expires_at
         confidence = keep.confidence
@@ -772,7 +774,7 @@ class Memory:
             self.ensure_vector_indexes()
         return {"model": model, "embedded": embedded, "index": self._index_backend()}
 
-    def ensure_vector_indexes(self) -> list[int]:
+    def ensure_vector_indexes(self) -> builtins.list[int]:
         """PostgreSQL: give each dimension of the model's vectors its HNSW index (an
         HNSW index needs a fixed dimension). Returns the dimensions seen."""
         with self.db.transaction(write=True) as tx:
@@ -788,14 +790,14 @@ class Memory:
     def _log(self, tx: Tx, action: str, namespace: str, text: str, *, memory_id: int | None = None,
              hits: int | None = None) -> None:
         """Record a store or recall for `log`: one insert, and a trim that keeps it bounded."""
-        row = tx.one("memory.log_add", {"at": time.time(), "action": action, "namespace": namespace,
+        row = tx.row("memory.log_add", {"at": time.time(), "action": action, "namespace": namespace,
                                         "agent": self.settings.agent,
                                         "text": text.replace("\x00", "")[:LOG_TEXT],  # PostgreSQL text holds no NUL
                                         "memory_id": memory_id, "hits": hits})
         if row["id"] > LOG_KEEP:
             tx.execute("memory.log_trim", {"id": row["id"], "keep": LOG_KEEP})
 
-    def log(self, limit: int = 20, *, namespace: str | None = None) -> list[LogEntry]:
+    def log(self, limit: int = 20, *, namespace: str | None = None) -> builtins.list[LogEntry]:
         """The latest stores, merges and recalls (of one namespace, or all), newest first."""
         if limit < 1:
             raise InvalidInput("limit must be at least 1")
@@ -813,7 +815,7 @@ class Memory:
 
     # -- namespaces ------------------------------------------------------------------------
 
-    def namespaces(self) -> list[dict[str, Any]]:
+    def namespaces(self) -> builtins.list[dict[str, Any]]:
         with self.db.transaction() as tx:
             rows = tx.all("memory.namespaces")
         return [{"namespace": r["namespace"], "memories": r["memories"], "latest": iso(r["latest"])}

@@ -141,7 +141,7 @@ class VectorIndex:
 
     def refresh(self, tx: Tx) -> None:
         """Apply what changed since the last refresh; rebuild if the log cannot tell."""
-        head = tx.one("memory.changes_head")
+        head = tx.row("memory.changes_head")
         newest = head["newest"]
         oldest = newest + 1 if head["oldest"] is None else head["oldest"]
         if newest == self.seen:
@@ -205,7 +205,7 @@ def index_for(store: Store, model: str) -> VectorIndex:
 def prune_changes(store: Store) -> None:
     """Drop log entries far behind the newest; an index that had not seen them rebuilds."""
     with store.transaction() as tx:
-        head = tx.one("memory.changes_head")
+        head = tx.row("memory.changes_head")
     if head["oldest"] is not None and head["newest"] - head["oldest"] > 2 * KEEP_CHANGES:
         with store.transaction(write=True) as tx:
             tx.execute("memory.changes_prune", {"upto": head["newest"] - KEEP_CHANGES})

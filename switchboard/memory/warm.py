@@ -81,6 +81,7 @@ def _peer_uid(sock: socket.socket) -> int | None:
     if option is None:
         return None
     try:
+        uid: int
         _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
     except OSError:
         return None
@@ -156,7 +157,7 @@ class WarmClient:
                     raise WarmUnavailable(f"{self.path}: closed without an answer")
                 continue
             try:
-                data = json.loads(answer)
+                data: dict[str, Any] = json.loads(answer)
             except ValueError:
                 self.close()
                 raise WarmUnavailable(f"{self.path}: not a JSON answer") from None
@@ -251,7 +252,8 @@ class WarmEmbedder:
             return self.local.embed(texts, batch_size)
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        vector: np.ndarray = self.embed([text])[0]
+        return vector
 
     def embed_now(self, texts: list[str]) -> np.ndarray | None:
         """None while a service runs or starts: the memory is stored pending and the
@@ -502,7 +504,7 @@ class WarmServer:
         with self._stores_lock:
             lock = self._filling.setdefault(database, threading.Lock())
         with lock:
-            filled = self._memory(database).fill_pending()
+            filled: int = self._memory(database).fill_pending()
         self.last_used = time.monotonic()
         return filled
 

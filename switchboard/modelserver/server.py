@@ -34,7 +34,7 @@ class ScriptedModel:
     recent request bodies (newest last) for tests to inspect.
     """
 
-    def __init__(self, script: Script | str | Path | list | None = None, *, host: str = "127.0.0.1",
+    def __init__(self, script: Script | str | Path | list[Any] | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, models: Sequence[str] = DEFAULT_MODELS, keep_requests: int = 200) -> None:
         if isinstance(script, (str, Path)):
             script = Script.load(script)
@@ -55,7 +55,9 @@ class ScriptedModel:
     @property
     def base_url(self) -> str:
         """The OpenAI base URL, ending in `/v1`."""
-        return f"http://{self._httpd.server_address[0]}:{self.port}/v1"
+        host = self._httpd.server_address[0]
+        assert isinstance(host, str)  # an AF_INET server's address
+        return f"http://{host}:{self.port}/v1"
 
     def start(self) -> ScriptedModel:
         """Serve in a daemon thread; returns at once."""
@@ -162,10 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
-        chunks = list(chunks)
+        sent = list(chunks)
         if dropped:  # the first half, then the connection closes: no finish reason, no [DONE]
-            chunks = chunks[: max(len(chunks) // 2, 1)]
-        for chunk in chunks:
+            sent = sent[: max(len(sent) // 2, 1)]
+        for chunk in sent:
             self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         if not dropped:
             self.wfile.write(b"data: [DONE]\n\n")
@@ -180,7 +182,7 @@ class _Completion:
         self.model = str(body.get("model") or DEFAULT_MODELS[0])
         self.id = "chatcmpl-" + uuid.uuid4().hex[:24]
         self.created = int(time.time())
-        self.calls = [
+        self.calls: list[dict[str, Any]] = [
             {"id": "call_" + uuid.uuid4().hex[:20], "type": "function",
              "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
             for c in answer.tool_calls

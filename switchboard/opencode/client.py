@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 import anyio
@@ -75,14 +76,14 @@ class OpenCodeClient:
 
     async def request(self, method: str, path: str, *, json: Any = None, directory: str | Path | None = None,
                       params: Mapping[str, Any] | None = None, session_id: str | None = None,
-                      timeout: float | None | object = ...) -> Any:
+                      timeout: float | None | EllipsisType = ...) -> Any:
         """One call: the decoded JSON answer, or None for an empty one (204)."""
         if session_id is not None and not session_id.startswith("ses"):
             raise SessionNotFound(f"no session {session_id} on {self.url} (session ids start with 'ses')")
         kwargs: dict[str, Any] = {"params": self._params(directory, **(params or {}))}
         if json is not None:
             kwargs["json"] = json
-        if timeout is not ...:
+        if not isinstance(timeout, EllipsisType):
             kwargs["timeout"] = httpx.Timeout(timeout, connect=self.connect_timeout)
         try:
             response = await self.transport.http.request(method, path, **kwargs)
@@ -101,7 +102,8 @@ class OpenCodeClient:
 
     async def health(self) -> dict[str, Any]:
         """`{"healthy": true, "version": "1.18.33"}`; raises `ServerDown` or `AuthRefused`."""
-        return await self.request("GET", "/global/health")
+        health: dict[str, Any] = await self.request("GET", "/global/health")
+        return health
 
     async def dispose_instance(self, directory: str | Path | None = None) -> bool:
         """Free the server's state for one project directory (it is rebuilt on next use)."""

@@ -244,7 +244,8 @@ def endpoint(settings: Settings, attach: str | None = None, *, start: bool = Tru
     if url:
         parts = urlsplit(url)
         if parts.password is not None:
-            bare = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+            host = parts.hostname or ""
+            bare = urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
             return Endpoint(bare.rstrip("/"), unquote(parts.password), unquote(parts.username or USERNAME))
         managed = ManagedServer(settings).read()
         if managed is not None and managed.url == url.rstrip("/"):
@@ -256,10 +257,10 @@ def endpoint(settings: Settings, attach: str | None = None, *, start: bool = Tru
         info = server.start()[0]
         server.touch()
         return info.endpoint
-    info = server.status()
-    if info is None:
+    running = server.status()
+    if running is None:
         raise ServerDown("no OpenCode server: run `switchboard opencode serve`, or give --attach URL")
-    return info.endpoint
+    return running.endpoint
 
 
 def connect(settings: Settings, attach: str | None = None, **options: Any) -> OpenCodeClient:
@@ -288,7 +289,8 @@ def _healthy(target: Endpoint, timeout: float) -> bool:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _write_private(path: Path, text: str) -> None:

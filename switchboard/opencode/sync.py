@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
@@ -37,6 +37,9 @@ class OpenCode:
             return OpenCodeClient(url, **options)
 
         self.client = self._portal.call(make)
+
+    if TYPE_CHECKING:  # the blocking methods, one per name in _METHODS, are set below
+        def __getattr__(self, name: str) -> Any: ...
 
     @property
     def url(self) -> str:

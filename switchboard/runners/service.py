@@ -274,7 +274,7 @@ class Runners:
         if runner.redact:
             prompt = redact(prompt)
         with self.store.transaction(write=True) as tx:
-            row = tx.one("runners.run_insert", {"runner": runner.name, "task_id": task_id, "prompt": prompt,
+            row = tx.row("runners.run_insert", {"runner": runner.name, "task_id": task_id, "prompt": prompt,
                                                 "now": time.time(), "keep_session": keep_session})
             log = self.log_path(Run.from_row(row))
             tx.execute("runners.run_set_log", {"id": row["id"], "log_path": str(log)})
@@ -288,12 +288,12 @@ class Runners:
         """The run's session: recorded here only (tasks and runners find it through the run)."""
         with self.store.transaction(write=True) as tx:
             tx.execute("runners.run_session", {"id": run.id, "session_id": session_id, "server_url": server_url})
-            return Run.from_row(tx.one("runners.run_get", {"id": run.id}))
+            return Run.from_row(tx.row("runners.run_get", {"id": run.id}))
 
     def record_prompted(self, run: Run) -> Run:
         with self.store.transaction(write=True) as tx:
             tx.execute("runners.run_prompted", {"id": run.id, "now": time.time()})
-            return Run.from_row(tx.one("runners.run_get", {"id": run.id}))
+            return Run.from_row(tx.row("runners.run_get", {"id": run.id}))
 
     async def prepare(self, client: OpenCodeClient, runner: Runner, prompt: str, *,
                       context: bool = True) -> Prepared:

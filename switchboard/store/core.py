@@ -91,6 +91,13 @@ class Tx:
             row: dict[str, Any] | None = cursor.fetchone()
             return row
 
+    def row(self, query: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A query that yields a row whenever it runs (an INSERT ... RETURNING, a row held in this transaction)."""
+        row = self.one(query, params)
+        if row is None:
+            raise StoreError(f"{query} returned no row")
+        return row
+
     def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
         row = self.one(query, params)
         return None if row is None else next(iter(row.values()))

@@ -28,7 +28,8 @@ def _driver() -> ModuleType:
         import sqlean
     except ImportError:
         return sqlite3
-    return sqlean
+    module: ModuleType = sqlean  # untyped: mypy sees Any
+    return module
 
 
 def _vec_path() -> str | None:
@@ -93,7 +94,10 @@ class SQLiteConnector:
             except self.module.OperationalError:
                 pass  # a read-only database keeps its journal mode; writes fail clearly later
         except self.module.Error as exc:
-            raise self.error(exc) from None
+            mapped = self.error(exc)
+            if mapped is None:  # a misuse of the driver, not the database's state: as it is
+                raise
+            raise mapped from None
         self._load_vec(conn)
         if self.identity is None:
             self.identity = self._stat()

@@ -47,8 +47,8 @@ ENDPOINTS: list[Endpoint] = []
 
 
 def endpoint(method: str, path: str, *, body: type[Strict] | None = None,
-             params: tuple[Param, ...] = ()) -> Callable:
-    def register(fn: Callable) -> Callable:
+             params: tuple[Param, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         ENDPOINTS.append(Endpoint(method, path, fn.__name__, (fn.__doc__ or "").strip(), body, params))
         return fn
     return register
@@ -88,7 +88,7 @@ def query_bool(request: Request, name: str) -> bool:
 
 
 def path_id(request: Request, name: str) -> int:
-    value = request.path_params[name]  # the route's int convertor let only digits through
+    value: int = request.path_params[name]  # the route's int convertor let only digits through
     if not 1 <= value < 2 ** 63:
         raise InvalidInput(f"{name.replace('_', ' ')} must be a positive id, got {value}")
     return value
@@ -116,7 +116,8 @@ class Api:
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
     def handler(self, name: str) -> Callable[[Request], Awaitable[Response]]:
-        return getattr(self, name)
+        method: Callable[[Request], Awaitable[Response]] = getattr(self, name)
+        return method
 
     # -- tasks -------------------------------------------------------------------
 

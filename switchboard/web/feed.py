@@ -37,7 +37,7 @@ HEARTBEAT = 15.0
 class Feed:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.clients: set[MemoryObjectSendStream[tuple[str, dict]]] = set()
+        self.clients: set[MemoryObjectSendStream[tuple[str, dict[str, Any]]]] = set()
         self._sent: dict[tuple[str, int], tuple[Any, float]] = {}  # (kind, id) -> (version, when)
 
     # -- watching ---------------------------------------------------------------
@@ -61,7 +61,7 @@ class Feed:
         finally:
             waiter.close()
 
-    def changes(self) -> list[tuple[str, dict]]:
+    def changes(self) -> list[tuple[str, dict[str, Any]]]:
         """What changed since the last look, oldest first: ("task" | "run" | "mail", record)."""
         now = time.time()
         since = now - WINDOW
@@ -82,7 +82,7 @@ class Feed:
 
     # -- fanning out --------------------------------------------------------------
 
-    def publish(self, kind: str, record: dict) -> None:
+    def publish(self, kind: str, record: dict[str, Any]) -> None:
         for client in list(self.clients):
             try:
                 client.send_nowait((kind, record))
@@ -90,8 +90,8 @@ class Feed:
                 self.clients.discard(client)  # too far behind or gone: it reconnects and re-reads
                 client.close()
 
-    def subscribe(self) -> MemoryObjectReceiveStream[tuple[str, dict]]:
-        send, receive = anyio.create_memory_object_stream[tuple[str, dict]](BACKLOG)
+    def subscribe(self) -> MemoryObjectReceiveStream[tuple[str, dict[str, Any]]]:
+        send, receive = anyio.create_memory_object_stream[tuple[str, dict[str, Any]]](BACKLOG)
         self.clients.add(send)
         return receive
 

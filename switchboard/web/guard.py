@@ -40,7 +40,7 @@ class Guard:
         self.max_body = max_body
         self.login_page = login_page
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -60,7 +60,7 @@ class Guard:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             raise TooLarge(f"the body is over the limit of {self.max_body} bytes")
 
-    async def _check_access(self, scope: dict, headers: Headers) -> None:
+    async def _check_access(self, scope: dict[str, Any], headers: Headers) -> None:
         auth = headers.get("authorization")
         cookie = _cookie(headers.get("cookie", ""))
         secret = auth.removeprefix("Bearer ").strip() if auth and auth.startswith("Bearer ") else None
@@ -84,9 +84,9 @@ class Guard:
         seen = 0
         limit = self.max_body
 
-        async def counted() -> dict:
+        async def counted() -> dict[str, Any]:
             nonlocal seen
-            message = await receive()
+            message: dict[str, Any] = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
@@ -104,7 +104,7 @@ def _cookie(header: str) -> str | None:
     return None
 
 
-def _wants_html(scope: dict, headers: Headers, exc: HttpError) -> bool:
+def _wants_html(scope: dict[str, Any], headers: Headers, exc: HttpError) -> bool:
     """A browser opening the dashboard without a token gets the token form (still a 401)."""
     return (isinstance(exc, Unauthorized) and scope["method"] == "GET" and scope["path"] == "/"
             and "text/html" in headers.get("accept", ""))

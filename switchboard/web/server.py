@@ -10,7 +10,7 @@ import uvicorn
 from switchboard.config import Settings
 from switchboard.web.app import create_app
 
-SHUTDOWN_GRACE = 3.0  # event streams never end by themselves: close them after this
+SHUTDOWN_GRACE = 3  # seconds (uvicorn takes an int); event streams never end by themselves: close them after this
 
 
 def run(settings: Settings, sock: socket.socket, *, no_auth: bool, dispatch_secret: str | None) -> None:

@@ -65,7 +65,7 @@ class Tokens:
         check_name(name, "token name")
         secret = PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction(write=True) as tx:
-            row = tx.one("web.token_insert", {"name": name, "scope": kind.value, "token_hash": digest(secret),
+            row = tx.row("web.token_insert", {"name": name, "scope": kind.value, "token_hash": digest(secret),
                                               "now": time.time()})
         return Token.from_row(row), secret
 

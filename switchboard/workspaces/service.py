@@ -109,7 +109,7 @@ class Workspaces:
                   "note": note, "now": time.time()}
         with self.store.transaction(write=True) as tx:
             # An attempt given back uncounted (shutdown, restart) comes again under its number.
-            row = tx.one("workspaces.insert" if existing is None else "workspaces.renew", values)
+            row = tx.row("workspaces.insert" if existing is None else "workspaces.renew", values)
         workspace = Workspace.from_row(row)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         # git's worktree bookkeeping in one repository takes one writer at a time.
@@ -184,7 +184,7 @@ class Workspaces:
                 "files": json.dumps(result.files if result else []),
                 "diff_stat": result.diff_stat if result else None, "patch": result.patch if result else None,
                 "now": now, "branch_removed_at": now if remove_branch else None})
-        return Workspace.from_row(row) if row is not None else self.get(workspace.task_id, workspace.attempt)
+        return Workspace.from_row(row) if row is not None else self._stored(workspace)
 
     def _deliver(self, workspace: Workspace, result: Result | None) -> tuple[Outcome, str | None, bool]:
         """(outcome, note, whether the branch goes)."""
@@ -253,6 +253,13 @@ class Workspaces:
             row = tx.one("workspaces.get", {"task_id": task_id, "attempt": attempt})
         return Workspace.from_row(row) if row is not None else None
 
+    def _stored(self, workspace: Workspace) -> Workspace:
+        """`workspace` as it stands now (workspace rows are never deleted)."""
+        current = self.get(workspace.task_id, workspace.attempt)
+        if current is None:
+            raise NotFound(f"no workspace for task {workspace.task_id}, attempt {workspace.attempt}")
+        return current
+
     def latest(self, task_id: int) -> Workspace | None:
         """The workspace of the task's latest isolated attempt."""
         with self.store.transaction() as tx:
@@ -310,7 +317,7 @@ class Workspaces:
             if _delete_branch(workspace.repo, workspace.branch, workspace.head_commit):
                 with self.store.transaction(write=True) as tx:
                     tx.execute("workspaces.branch_removed", {"id": workspace.id, "now": time.time()})
-                removed.append(self.get(workspace.task_id, workspace.attempt))
+                removed.append(self._stored(workspace))
         return removed
 
     def _remove_worktree(self, workspace: Workspace) -> None:
@@ -324,11 +331,11 @@ class Workspaces:
 
 
 def _files(path: str, base: str, head: str) -> list[dict[str, object]]:
-    statuses = {}
+    statuses: dict[str, str] = {}
     for line in git.out(path, "diff", "--name-status", "--no-renames", base, head).splitlines():
         status, _, name = line.partition("\t")
         statuses[name] = status
-    files = []
+    files: list[dict[str, object]] = []
     for line in git.out(path, "diff", "--numstat", "--no-renames", base, head).splitlines():
         added, deleted, name = line.split("\t", 2)
         files.append({"path": name, "status": statuses.get(name, "M"),
