@@ -22,9 +22,10 @@ build/opencode/node_modules/.bin/opencode:
 
 setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode /usr/bin/chromium
 
-# ruff's lint rules (pyproject.toml [tool.ruff]); CI runs it before the tests.
+# ruff's lint rules (pyproject.toml [tool.ruff]) and mypy strict ([tool.mypy]); CI runs both before the tests.
 lint: $(BIN)/switchboard
 	$(BIN)/ruff check switchboard tests bench scripts
+	$(BIN)/mypy switchboard
 
 # The whole suite twice: on SQLite, then on PostgreSQL.
 test: setup lint
