@@ -12,7 +12,7 @@ from switchboard.cliopts import (
 )
 from switchboard.errors import InvalidInput
 from switchboard.mailbox.service import Mailbox
-from switchboard.mailbox.views import message_out, messages_table
+from switchboard.mailbox.views import acked_out, batch_out, message_out, messages_table
 from switchboard.output import emit, preview, print_json, print_table
 from switchboard.timefmt import age
 
@@ -116,15 +116,8 @@ def claim(
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
     if batch is not None:
-        messages = _mailbox(ctx).claim_many(agent, batch, type=type, lease=lease, wait=wait)
-        if as_json:
-            print_json([m.to_dict() for m in messages])
-        elif messages:
-            messages_table(messages, "")
-            typer.echo(f"lease {messages[0].lease_token}", err=True)
-        else:
-            typer.echo("no message", err=True)
-        raise typer.Exit(0 if messages else 1)
+        raise typer.Exit(batch_out(_mailbox(ctx).claim_many(agent, batch, type=type, lease=lease, wait=wait),
+                                   as_json))
     message = _mailbox(ctx).claim(agent, type=type, lease=lease, wait=wait)
     if message is None:
         if as_json:
@@ -148,11 +141,7 @@ def ack(
         message = _mailbox(ctx).ack(message_ids[0], lease_token=lease)
         emit(message, as_json, f"acked {message.id}")
         return
-    messages = _mailbox(ctx).ack_many(message_ids, lease_token=lease)
-    if as_json:
-        print_json([m.to_dict() for m in messages])
-    else:
-        typer.echo(f"acked {', '.join(str(m.id) for m in messages)}")
+    acked_out(_mailbox(ctx).ack_many(message_ids, lease_token=lease), as_json)
 
 
 @app.command()

@@ -18,7 +18,7 @@ from switchboard import validate
 from switchboard.config import Settings
 from switchboard.errors import InvalidInput, SwitchboardError
 from switchboard.mailbox.service import Mailbox
-from switchboard.mailbox.views import message_out, messages_table
+from switchboard.mailbox.views import acked_out, batch_out, message_out, messages_table
 from switchboard.output import emit, print_error, print_json
 
 Convert = Callable[[str], Any]
@@ -134,16 +134,8 @@ def _claim(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
     if "--batch" in o:
-        messages = mailbox.claim_many(agent, o["--batch"], type=o.get("--type"), lease=o.get("--lease"),
-                                      wait=o.get("--wait", 0.0))
-        if o.get("--json"):
-            print_json([m.to_dict() for m in messages])
-        elif messages:
-            messages_table(messages, "")
-            sys.stderr.write(f"lease {messages[0].lease_token}\n")
-        else:
-            sys.stderr.write("no message\n")
-        return 0 if messages else 1
+        return batch_out(mailbox.claim_many(agent, o["--batch"], type=o.get("--type"), lease=o.get("--lease"),
+                                            wait=o.get("--wait", 0.0)), bool(o.get("--json")))
     message = mailbox.claim(agent, type=o.get("--type"), lease=o.get("--lease"), wait=o.get("--wait", 0.0))
     if message is None:
         if o.get("--json"):
@@ -160,11 +152,7 @@ def _ack(mailbox: Mailbox, settings: Settings, o: dict[str, Any], *message_ids: 
         message = mailbox.ack(message_ids[0], lease_token=o.get("--lease"))
         emit(message, bool(o.get("--json")), f"acked {message.id}")
         return 0
-    messages = mailbox.ack_many(message_ids, lease_token=o.get("--lease"))
-    if o.get("--json"):
-        print_json([m.to_dict() for m in messages])
-    else:
-        sys.stdout.write(f"acked {', '.join(str(m.id) for m in messages)}\n")
+    acked_out(mailbox.ack_many(message_ids, lease_token=o.get("--lease")), bool(o.get("--json")))
     return 0
 
 

@@ -219,10 +219,7 @@ class Mailbox:
 
     def ack(self, message_id: int, lease_token: str | None = None) -> Message:
         """Mark a leased message done. With `lease_token`, only if that lease still holds it."""
-        with self.store.transaction(write=True) as tx:
-            token = self._held_lease(tx, message_id, lease_token)
-            row = tx.row("mailbox.ack", {"id": message_id, "token": token, "now": time.time()})
-            return Message.from_row(row)
+        return self.ack_many([message_id], lease_token)[0]
 
     def ack_many(self, message_ids: Iterable[int], lease_token: str | None = None) -> list[Message]:
         """Mark leased messages done in one statement: all of them, or none (a `Conflict`

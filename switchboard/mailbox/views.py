@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 from switchboard.mailbox.models import Message
@@ -33,3 +34,23 @@ def message_out(message: Message, as_json: bool) -> None:
          ("last-error", message.last_error), ("created", iso(message.created_at))],
         body=message.payload,
     )
+
+
+def batch_out(messages: list[Message], as_json: bool) -> int:
+    """A claimed batch (a list under `--json`; the lease token on stderr for people); the exit
+    code: 1 when nothing was claimed."""
+    if as_json:
+        print_json([m.to_dict() for m in messages])
+    elif messages:
+        messages_table(messages, "")
+        sys.stderr.write(f"lease {messages[0].lease_token}\n")
+    else:
+        sys.stderr.write("no message\n")
+    return 0 if messages else 1
+
+
+def acked_out(messages: list[Message], as_json: bool) -> None:
+    if as_json:
+        print_json([m.to_dict() for m in messages])
+    else:
+        sys.stdout.write(f"acked {', '.join(str(m.id) for m in messages)}\n")

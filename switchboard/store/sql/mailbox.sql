@@ -69,14 +69,6 @@ FROM messages
 WHERE to_agent = :agent AND delivery IN ('pending', 'leased')
   AND (CAST(:type AS TEXT) IS NULL OR type = :type);
 
--- name: ack
-UPDATE messages
-SET delivery = 'acked', acked_at = :now, lease_token = NULL, lease_expires_at = NULL,
-    status = CASE WHEN status = 'unread' THEN 'read' ELSE status END,
-    read_at = coalesce(read_at, :now)
-WHERE id = :id AND delivery = 'leased' AND lease_token = :token
-RETURNING *;
-
 -- name: ack_many
 -- :ids is a JSON array; a NULL :token acks whatever lease holds each message.
 UPDATE messages
