@@ -9,10 +9,8 @@ every file in it 0600 (`secure_home`, `private_file`), whatever the umask.
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from switchboard import validate
 from switchboard.errors import ConfigError, InvalidInput
@@ -31,8 +29,9 @@ ENV_VARS = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """A NamedTuple, not a dataclass, for the hot CLI path's start-up (see mailbox/models.py)."""
+
     home: Path
     database_url: str
     agent: str | None = None
@@ -79,7 +78,12 @@ class Settings:
         return _home_database_url(self.home)
 
     def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return self._replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+# Each setting's type as written ("bool", "int", "float", "str | None", ...): the values
+# from files and the environment are coerced to it.
+_FIELD_TYPES = {name: getattr(kind, "__forward_arg__", kind) for name, kind in Settings.__annotations__.items()}
 
 
 def _home_database_url(home: Path) -> str:
@@ -88,13 +92,19 @@ def _home_database_url(home: Path) -> str:
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        fh = path.open("rb")
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    import tomllib  # only a home with a config file pays for the parser (CLI start-up)
+
+    try:
+        with fh:
+            data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    known = {f.name for f in fields(Settings)} - {"home"}
+    known = set(Settings._fields) - {"home"}
     unknown = sorted(k for k, v in data.items() if k not in known and not isinstance(v, dict))
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
@@ -112,7 +122,7 @@ def _bool(value: Any, name: str) -> bool:
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
-    types = {f.name: f.type for f in fields(Settings)}
+    types = _FIELD_TYPES
     out: dict[str, Any] = {}
     for name, value in values.items():
         kind = types[name]

@@ -40,6 +40,12 @@ FORMS = [  # text, what it is stored as
     ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
      "[redacted:jwt]"),
     ("Authorization: Bearer abcdefghijklmnop", "Authorization: Bearer [redacted:bearer]"),
+    # any case where the pattern ignores case: each pattern runs only on text holding one of
+    # its needles, so these check the needles are compared alike
+    ("Db_PassWord=hunter2hunter2", "Db_PassWord=[redacted:password]"),
+    ("AUTHORIZATION: basic dXNlcjpwYXNzd29yZA==", "AUTHORIZATION: basic [redacted:bearer]"),
+    ("POSTGRESQL://sb:pw@db.example/x", "POSTGRESQL://sb:[redacted:url-password]@db.example/x"),
+    ("id ASIAIOSFODNN7EXAMPLE", "id [redacted:aws-key]"),
 ]
 
 NOT_SECRETS = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
 import time
 from collections import Counter
@@ -209,7 +208,7 @@ class Mailbox:
             tx.execute("mailbox.bury_expired", {"agent": agent, "now": now})
             rows = tx.all("mailbox.claim_many", {
                 "agent": agent, "type": kind, "now": now, "expires": now + lease, "limit": limit,
-                "token": secrets.token_hex(8), "claimer": self._claimer,
+                "token": os.urandom(8).hex(), "claimer": self._claimer,
             })
             if rows:
                 tx.execute("mailbox.touch", {"name": agent, "now": now})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from switchboard.errors import StoreError
 from switchboard.store.core import Store
@@ -20,8 +20,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _FILE = re.compile(r"(\d{4})_([a-z0-9_]+?)(?:\.([a-z]+))?\.sql")
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     version: int
     name: str
     path: Path
