@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.memory import Memory
 from switchboard.memory.embedder import Embedder, get_embedder
 from switchboard.memory.search import nearest
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    settings_model = Settings.memory_model
+    settings_model = DEFAULTS["memory_model"]
     started = time.perf_counter()
 
     embedder = get_embedder(settings_model, 1)

@@ -6,6 +6,7 @@ one line, `error: ...`, on standard error and exit with code 2.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,53 @@ PARTS = {
 }
 
 
+class _Part(TyperGroup):
+    """A part's command group that builds each command from the part's Typer app when it
+    is asked for: typer builds every command's parameters up front (a part has up to 26),
+    and a call runs one."""
+
+    source: typer.Typer
+
+    @classmethod
+    def of(cls, source: typer.Typer) -> Command:
+        if source.registered_callback is None and len(source.registered_commands) == 1 and not source.registered_groups:
+            return typer.main.get_command(source)  # a single-command part is a command, not a group
+        shell = copy.copy(source)  # the part's own callback and settings, none of its commands
+        shell.registered_commands, shell.registered_groups = [], []
+        shell.info = copy.copy(source.info)
+        shell.info.cls = cls
+        group = typer.main.get_group(shell)
+        assert isinstance(group, cls)
+        group.source = source
+        return group
+
+    def _infos(self) -> dict[str, Any]:
+        infos: dict[str, Any] = {}
+        for command in self.source.registered_commands:
+            assert command.callback is not None
+            infos[command.name or typer.main.get_command_name(command.callback.__name__)] = command
+        for group in self.source.registered_groups:
+            name = typer.main.solve_typer_info_defaults(group).name
+            assert isinstance(name, str)
+            infos[name] = group
+        return infos
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(self._infos())
+
+    def get_command(self, ctx: Context, name: str) -> Command | None:
+        if name not in self.commands and (info := self._infos().get(name)) is not None:
+            short, markup = self.source.pretty_exceptions_short, self.source.rich_markup_mode
+            if isinstance(info, typer.models.CommandInfo):
+                self.commands[name] = typer.main.get_command_from_info(
+                    info, pretty_exceptions_short=short, rich_markup_mode=markup)
+            else:
+                self.commands[name] = typer.main.get_group_from_info(
+                    info, pretty_exceptions_short=short, rich_markup_mode=markup,
+                    suggest_commands=self.source.suggest_commands)
+        return self.commands.get(name)
+
+
 class _Root(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *PARTS})
@@ -51,7 +99,7 @@ class _Root(TyperGroup):
         if name not in PARTS:
             return super().get_command(ctx, name)
         module, help_text = PARTS[name]
-        command = typer.main.get_command(importlib.import_module(module).app)
+        command = _Part.of(importlib.import_module(module).app)
         command.name, command.help = name, help_text
         return command
 

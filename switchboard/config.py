@@ -81,6 +81,8 @@ class Settings(NamedTuple):
         return self._replace(**{k: v for k, v in changes.items() if v is not None})
 
 
+DEFAULTS: dict[str, Any] = Settings._field_defaults  # each setting's default, by name
+
 # Each setting's type as written ("bool", "int", "float", "str | None", ...): the values
 # from files and the environment are coerced to it.
 _FIELD_TYPES = {name: getattr(kind, "__forward_arg__", kind) for name, kind in Settings.__annotations__.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.memory import SHARED, Memory
 from switchboard.memory.embedder import Embedder, get_embedder
@@ -50,7 +50,7 @@ HOSTILE = [
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real model, loaded once for the whole session."""
-    model = get_embedder(Settings.memory_model, Settings.memory_threads)
+    model = get_embedder(DEFAULTS["memory_model"], DEFAULTS["memory_threads"])
     model.embed_one("warm up")
     return model
 

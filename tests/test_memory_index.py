@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.memory import Memory, vectors
 from switchboard.memory.embedder import Embedder, get_embedder
 from switchboard.memory.search import nearest
@@ -28,17 +28,17 @@ QUERIES = ["why did the billing deploy fail", "stale cache after warm up", "toke
 
 _WRITER = """
 import sys
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.memory import Memory
 from switchboard.memory.embedder import get_embedder
-memory = Memory.open(Settings.load(sys.argv[1]), get_embedder(Settings.memory_model))
+memory = Memory.open(Settings.load(sys.argv[1]), get_embedder(DEFAULTS["memory_model"]))
 memory.store(sys.argv[2], namespace="ops")
 """
 
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return get_embedder(Settings.memory_model, Settings.memory_threads)
+    return get_embedder(DEFAULTS["memory_model"], DEFAULTS["memory_threads"])
 
 
 @pytest.fixture

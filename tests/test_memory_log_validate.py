@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.memory import Memory, service
 from switchboard.memory.embedder import Embedder, get_embedder
 from tests.conftest import Cli
@@ -16,7 +16,7 @@ from tests.conftest import Cli
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return get_embedder(Settings.memory_model, Settings.memory_threads)
+    return get_embedder(DEFAULTS["memory_model"], DEFAULTS["memory_threads"])
 
 
 def damage(settings: Settings, *statements: str) -> None:

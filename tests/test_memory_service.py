@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.config import Settings
+from switchboard.config import DEFAULTS, Settings
 from switchboard.memory import Memory, embedservice, warm
 from switchboard.memory.embedder import Embedder, get_embedder
 from switchboard.memory.warm import socket_path
@@ -36,7 +36,7 @@ FACTS = ["The deploy failed because the database migration timed out",
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
     """The real model in this process, for checking what the service wrote."""
-    return get_embedder(Settings.memory_model, Settings.memory_threads)
+    return get_embedder(DEFAULTS["memory_model"], DEFAULTS["memory_threads"])
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
-"""Memory's records: memories, recall hits, and the reports of housekeeping commands."""
+"""Memory's records: memories, recall hits, and the reports of housekeeping commands.
+
+NamedTuples, as the mailbox's records (see `mailbox/models.py`): every `sb memory` call
+imports them, and building a dataclass costs a short call more than its work.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from switchboard.names import parse_choice
 from switchboard.timefmt import iso
@@ -66,8 +69,7 @@ def parse_mode(value: str | Mode) -> Mode:
 _TIMES = ("created_at", "updated_at", "accessed_at", "expires_at", "event_date")
 
 
-@dataclass(frozen=True)
-class MemoryRecord:
+class MemoryRecord(NamedTuple):
     id: int
     namespace: str
     content: str
@@ -87,7 +89,7 @@ class MemoryRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> MemoryRecord:
-        values: dict[str, Any] = {f.name: row.get(f.name) for f in fields(cls)}
+        values: dict[str, Any] = {name: row.get(name) for name in cls._fields}
         values["type"] = MemoryType(values["type"])
         values["confidence"] = Confidence(values["confidence"])
         values["relation"] = Relation(values["relation"]) if values["relation"] else None
@@ -98,7 +100,7 @@ class MemoryRecord:
         return self.expires_at is not None and self.expires_at <= now
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
         data["type"] = self.type.value
         data["confidence"] = self.confidence.value
         data["relation"] = self.relation.value if self.relation else None
@@ -117,8 +119,7 @@ def split_tags(stored: str | None) -> tuple[str, ...]:
     return tuple(t for t in (stored or "").split(",") if t)
 
 
-@dataclass(frozen=True)
-class StoreResult:
+class StoreResult(NamedTuple):
     """A stored memory; `merged` when it repeated one already in the namespace."""
 
     memory: MemoryRecord
@@ -128,8 +129,7 @@ class StoreResult:
         return {**self.memory.to_dict(), "merged": self.merged}
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One recalled memory: its fused score and what each search made of it."""
 
     memory: MemoryRecord
@@ -147,21 +147,19 @@ class Hit:
         }
 
 
-@dataclass(frozen=True)
-class RecallResult:
+class RecallResult(NamedTuple):
     query: str
     mode: Mode
     namespaces: tuple[str, ...]
     hits: list[Hit]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode.value, "namespaces": list(self.namespaces),
                 "hits": [h.to_dict() for h in self.hits], "warnings": self.warnings}
 
 
-@dataclass(frozen=True)
-class PruneReport:
+class PruneReport(NamedTuple):
     cutoff: float
     expired: list[int]
     unused: list[int]
@@ -176,8 +174,7 @@ class PruneReport:
                 "total": self.total, "deleted": self.deleted}
 
 
-@dataclass(frozen=True)
-class MergeGroup:
+class MergeGroup(NamedTuple):
     """Near-duplicates folded into one survivor, with the lowest similarity among them."""
 
     namespace: str
@@ -190,8 +187,7 @@ class MergeGroup:
                 "similarity": round(self.similarity, 4)}
 
 
-@dataclass(frozen=True)
-class ImportReport:
+class ImportReport(NamedTuple):
     imported: int
     merged: int
     skipped: list[dict[str, Any]]
@@ -200,8 +196,7 @@ class ImportReport:
         return {"imported": self.imported, "merged": self.merged, "skipped": self.skipped}
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     """One store, merge or recall, as `memory log` shows it."""
 
     id: int
@@ -215,14 +210,13 @@ class LogEntry:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> LogEntry:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{name: row[name] for name in cls._fields})
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "at": iso(self.at)}
+        return {**self._asdict(), "at": iso(self.at)}
 
 
-@dataclass(frozen=True)
-class ValidateReport:
+class ValidateReport(NamedTuple):
     """Problems found per kind (a count each), what a repair did, and what is left."""
 
     problems: dict[str, int]
@@ -235,4 +229,4 @@ class ValidateReport:
         return not any(self.remaining.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {**self._asdict(), "ok": self.ok}
