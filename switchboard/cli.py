@@ -22,26 +22,8 @@ from typer.core import TyperGroup
 from switchboard import __version__
 from switchboard.errors import SwitchboardError
 from switchboard.output import print_error
+from switchboard.roothelp import DESCRIPTION, OPTIONS, PARTS
 from switchboard.validate import utf8_args
-
-
-# Each part's commands, imported only when used so that `sb mail ...` never pays
-# for the memory model, the OpenCode client or the coordinator. name: (module, help)
-PARTS = {
-    "mail": ("switchboard.mailbox.cli", "Send, check, claim and ack messages between agents."),
-    "memory": ("switchboard.memory.cli", "Store and recall namespaced memories (keyword + semantic search)."),
-    "opencode": ("switchboard.opencode.cli", "Install OpenCode, run the managed server, dispatch a prompt."),
-    "model": ("switchboard.modelserver.cli", "The scripted model: an offline OpenAI-compatible server."),
-    "runner": ("switchboard.runners.cli", "Create runners and run tasks in their OpenCode sessions."),
-    "mcp": ("switchboard.mcp.cli", "The MCP server that gives runner sessions memory, mail and task reports."),
-    "task": ("switchboard.coordinator.task_cli", "Queue tasks for the coordinator and wait for them."),
-    "cron": ("switchboard.coordinator.cron_cli", "Recurring tasks that the coordinator fires."),
-    "coordinator": ("switchboard.coordinator.cli", "Run the loop that hands tasks to runners and collects reports."),
-    "db": ("switchboard.store.cli", "The database: status, schema upgrades, moving to PostgreSQL."),
-    "serve": ("switchboard.web.cli", "The HTTP API, live dashboard and dispatch endpoint; its access tokens."),
-    "hook": ("switchboard.hooks.cli", "Webhooks posted (signed) when tasks end, and their delivery log."),
-    "compat": ("switchboard.compat.cli", "Wrappers that run scripts written for the reference shell helpers."),
-}
 
 
 class _Part(TyperGroup):
@@ -141,7 +123,7 @@ class _Root(TyperGroup):
 
 app = typer.Typer(
     cls=_Root,
-    help="Coordinate headless AI coding agents running in OpenCode.",
+    help=DESCRIPTION,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -157,12 +139,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    home: Annotated[Optional[Path], typer.Option(help="Home directory [env SWITCHBOARD_HOME].")] = None,
+    home: Annotated[Optional[Path], typer.Option(help=OPTIONS["--home <path>"])] = None,
     database_url: Annotated[
-        Optional[str], typer.Option("--database-url", help="Database URL [env SWITCHBOARD_DATABASE_URL].")
+        Optional[str], typer.Option("--database-url", help=OPTIONS["--database-url <str>"])
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool, typer.Option("--version", callback=_version, is_eager=True, help=OPTIONS["--version"])
     ] = False,
 ) -> None:
     ctx.obj = {"home": home, "database_url": database_url}

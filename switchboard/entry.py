@@ -1,5 +1,5 @@
-"""The `sb`/`switchboard` executable: the hot mail verbs first (`mailbox/hot.py`, no typer),
-every other command line through the typer CLI (`cli.py`)."""
+"""The `sb`/`switchboard` executable: `sb --help` (`roothelp.py`) and the hot mail verbs
+(`mailbox/hot.py`) without typer, every other command line through the typer CLI (`cli.py`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ def _maybe_hot(args: list[str]) -> bool:
 def main() -> None:
     args = sys.argv[1:]
     code = None
-    if _maybe_hot(args):
+    if args == ["--help"]:
+        from switchboard.roothelp import root_help
+
+        sys.stdout.write(root_help())
+        code = 0
+    elif _maybe_hot(args):
         from switchboard.mailbox.hot import run
 
         code = run(args)

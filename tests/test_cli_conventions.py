@@ -4,11 +4,14 @@ on every destructive command, log flags on long-running ones, the reference help
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from switchboard.cli import PARTS, app
+from switchboard.cli import app
+from switchboard.roothelp import PARTS, root_help
 from tests.conftest import Cli
 from tests.test_hostile_inputs import snapshot
 
@@ -18,6 +21,22 @@ def test_every_part_has_the_same_plain_help(cli: Cli, part: str) -> None:
     text = cli(part, "--help").stdout
     assert text.startswith(f"Usage: sb {part} ") or text.startswith(f"Usage: root {part} ")
     assert "╭" not in text and "--install-completion" not in text
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+def test_root_help_without_typer_is_typer_s_own(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    typer_help = subprocess.run([sys.executable, "-c", "from switchboard.cli import main; main()", "--help"],
+                                capture_output=True, text=True, check=True).stdout
+    assert root_help() == typer_help.replace("Usage: -c ", "Usage: sb ")
+
+
+def test_sb_help_imports_no_typer() -> None:
+    probe = ("import sys; sys.argv = ['sb', '--help']\n"
+             "from switchboard.entry import main\n"
+             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'typer' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("Usage: sb [OPTIONS] COMMAND") and out.endswith("0 False\n")
 
 
 USAGE_ERRORS = {
