@@ -45,7 +45,8 @@ bench: setup
 	$(BIN)/python bench/coordinator.py && \
 	$(BIN)/python bench/backends.py && \
 	$(BIN)/python bench/recall_paths.py && \
-	$(BIN)/python bench/worktrees.py
+	$(BIN)/python bench/worktrees.py && \
+	$(BIN)/python bench/wheel.py
 
 clean:
 	rm -rf $(VENV) build
