@@ -56,8 +56,10 @@ class Settings(NamedTuple):
     # Isolated workspaces: days a finished task's branch is kept before `task clean` prunes it.
     worktree_retention_days: float = 14.0
     # Retention: days after which `db prune` removes a settled task's run logs, outcome
-    # memories and handled mail.
+    # memories and handled mail; the coordinator applies it once an hour unless auto_prune
+    # is off.
     retention_days: float = 30.0
+    auto_prune: bool = True
 
     @classmethod
     def load(cls, home: str | Path | None = None, **flags: Any) -> Settings:

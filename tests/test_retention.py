@@ -13,7 +13,9 @@ from switchboard.mailbox import Mailbox
 from switchboard.memory import Memory
 from switchboard.runners import Runners
 from switchboard.runners.attempt import append_log
+from switchboard.coordinator.loop import Coordinator
 from tests.conftest import Cli
+from tests.test_coordinator import run_until
 
 OWNER = "test-coordinator"
 
@@ -68,3 +70,13 @@ def test_prune_removes_settled_work_past_the_horizon_after_a_dry_run(
 def test_prune_refuses_a_bad_horizon(cli: Cli, horizon: str) -> None:
     result = cli("db", "prune", "--older-than", horizon, code=2)
     assert result.stderr.startswith("error: --older-than must be")
+
+
+@pytest.mark.parametrize(("auto_prune", "pruned"), [(True, True), (False, False)])
+def test_the_coordinator_applies_the_horizon_by_itself(settings: Settings, history: dict[str, Path], attach: str,
+                                                       auto_prune: bool, pruned: bool) -> None:
+    aged = settings._replace(retention_days=0.0, auto_prune=auto_prune)
+    run_until(Coordinator(aged, attach=[attach], remember=False), lambda: not history["done log"].exists(), timeout=5)
+    assert history["done log"].exists() != pruned
+    assert history["running log"].exists()
+    assert [m.payload for m in Mailbox.open(settings).check("worker")] == ["still unread"]

@@ -25,6 +25,7 @@ from anyio.abc import TaskGroup
 
 from switchboard.config import Settings
 from switchboard.coordinator.dispatch import task_spec
+from switchboard.coordinator.retention import Retention
 from switchboard.coordinator.schedules import Schedules
 from switchboard.coordinator.servers import ServerPool
 from switchboard.coordinator.supervisor import guarded, notice, supervise
@@ -52,6 +53,7 @@ log = logging.getLogger("switchboard.coordinator")
 CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
 SHUTDOWN_GRACE = 30.0
 PRUNE_EVERY = 120.0  # seconds between clean-ups of the sessions crashed attempts left on the servers
+RETAIN_EVERY = 3600.0  # seconds between applications of the retention horizon (setting retention_days)
 MAX_PULSE_BACKOFF = 30.0  # seconds between pulses at most while the database cannot be used
 INGEST_BUDGET = 0.2  # seconds of dispatch mail a pulse takes in, at most
 STREAM_GIVES_UP = 15.0  # seconds of failed reconnection after which a server counts as down
@@ -437,6 +439,20 @@ class Coordinator:
         if pruned:
             log.info("deleted %d session(s) left on %s", len(pruned), url)
 
+    async def _retain_now_and_then(self) -> None:
+        """What `sb db prune` does, at start and then hourly, so that a long-running
+        coordinator's logs, outcome memories and mail do not grow without end."""
+        while True:
+            await guarded("retention", self._retain)
+            await anyio.sleep(RETAIN_EVERY)
+
+    async def _retain(self) -> None:
+        report = await off_loop(Retention(self.store, self.settings).prune)
+        mail = sum(report.mail.values())
+        if report.run_logs or report.memories or mail:
+            log.info("retention: removed %d run log(s), %d outcome memories and %d message(s) older than %g days",
+                     report.run_logs, report.memories, mail, self.settings.retention_days)
+
     async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
         """A short memory of a task's final outcome in the namespace of the runner that did
         it, tagged with who dispatched it (`dispatcher:alice`): mail asking for work is not
@@ -553,6 +569,8 @@ class Coordinator:
             group.start_soon(supervise, "session clean-up", self._prune_now_and_then)
             group.start_soon(supervise, "wake-up listener", self._wake_on_new_tasks, stop)
             group.start_soon(supervise, "lease keeper", self._keep_leases)
+            if self.settings.auto_prune:
+                group.start_soon(supervise, "retention", self._retain_now_and_then)
             try:
                 while not stop.is_set():
                     await self._pulse_logged()
