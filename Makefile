@@ -22,8 +22,10 @@ build/opencode/node_modules/.bin/opencode:
 
 setup: $(BIN)/switchboard build/opencode/node_modules/.bin/opencode /usr/bin/chromium
 
-# ruff's lint rules (pyproject.toml [tool.ruff]) and mypy strict ([tool.mypy]); CI runs both before the tests.
+# ruff's format and lint rules (pyproject.toml [tool.ruff]) and mypy strict ([tool.mypy]); CI runs them
+# before the tests. `ruff format switchboard tests bench scripts` fixes what the first line reports.
 lint: $(BIN)/switchboard
+	$(BIN)/ruff format --check switchboard tests bench scripts
 	$(BIN)/ruff check switchboard tests bench scripts
 	$(BIN)/mypy switchboard
 

@@ -38,13 +38,14 @@ def measure(name: str, url_for, root: Path, args: argparse.Namespace) -> dict[st
         home = str(root / f"{name}-mail{processes}")
         os.environ["SWITCHBOARD_DATABASE_URL"] = url_for(f"bench_mail{processes}")  # for the spawned workers
         Mailbox.open(Settings.load(home))
-        figures[f"send msg/s, {processes} proc"] = run_parallel(send_messages, home, args.messages,
-                                                                         processes, drain=False)
-        figures[f"claim+ack msg/s, {processes} proc"] = run_parallel(drain, home, args.messages,
-                                                                              processes, drain=True)
+        figures[f"send msg/s, {processes} proc"] = run_parallel(
+            send_messages, home, args.messages, processes, drain=False
+        )
+        figures[f"claim+ack msg/s, {processes} proc"] = run_parallel(drain, home, args.messages, processes, drain=True)
         run_parallel(send_messages, home, args.messages, processes, drain=False)
         figures[f"batch {args.batch} claim+ack msg/s, {processes} proc"] = run_parallel(
-            drain, home, args.messages, processes, drain=True, batch=args.batch)
+            drain, home, args.messages, processes, drain=True, batch=args.batch
+        )
     os.environ["SWITCHBOARD_DATABASE_URL"] = url_for("bench_memory")
     memory = Memory.open(Settings.load(root / f"{name}-memory"))
     memory.store_many([{"content": text} for text in memory_bench.corpus(args.memories)])
@@ -71,8 +72,9 @@ def main() -> None:
             "sqlite": measure("sqlite", lambda db: f"sqlite:///{root / db}.db", root, args),
             "postgresql": measure("postgresql", lambda db: pg.format(db=db), root, args),
         }
-    print(f"backends: {args.messages} messages, {args.memories} memories, {args.queries} queries, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"backends: {args.messages} messages, {args.memories} memories, {args.queries} queries, {os.cpu_count()} cores"
+    )
     print(f"  {'':34} {'SQLite':>10} {'PostgreSQL':>11} {'PG/SQLite':>10}")
     for key in results["sqlite"]:
         a, b = results["sqlite"][key], results["postgresql"][key]

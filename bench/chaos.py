@@ -63,9 +63,24 @@ def first_prompts(model: StampedModel) -> list[tuple[float, str]]:
 
 def start(home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = (home / "chaos-coordinator.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "switchboard", "--home", str(home), "coordinator", "start",
-                             "--foreground", "--no-memory", "--concurrency=3", "--lease=5"],
-                            env=env, stdout=log, stderr=log)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "switchboard",
+            "--home",
+            str(home),
+            "coordinator",
+            "start",
+            "--foreground",
+            "--no-memory",
+            "--concurrency=3",
+            "--lease=5",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
 
 
 def wait_for(condition: Any, timeout: float) -> bool:
@@ -97,15 +112,18 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with tempfile.TemporaryDirectory(prefix="sb-chaos-") as tmp, \
-            StampedModel(SCRIPT, keep_requests=100_000) as model:
+    with tempfile.TemporaryDirectory(prefix="sb-chaos-") as tmp, StampedModel(SCRIPT, keep_requests=100_000) as model:
         root = Path(tmp)
         home = root / "home"
         settings = Settings.load(home)
         workdir = root / "project"
         configure(workdir, model.base_url)
-        env = {**os.environ, **isolated_env(root / "opencode"), "SWITCHBOARD_HOME": str(home),
-               "SWITCHBOARD_OPENCODE_BIN": find_binary(settings)}
+        env = {
+            **os.environ,
+            **isolated_env(root / "opencode"),
+            "SWITCHBOARD_HOME": str(home),
+            "SWITCHBOARD_OPENCODE_BIN": find_binary(settings),
+        }
         env.pop("OPENCODE_SERVER_PASSWORD", None)
         runners = Runners.open(settings)
         for name in ("ann", "bob", "cy"):
@@ -123,8 +141,13 @@ def main() -> None:
             for what in plan:
                 done_before = len(tasks.list(status="done", limit=100_000))
                 target = done_before + rng.randint(3, max(4, args.tasks // (len(plan) + 1)))
-                wait_for(lambda: len(tasks.list(status="done", limit=100_000)) >= target
-                         or all(tasks.get(i).status.finished for i in ids), 120)
+                wait_for(
+                    lambda: (
+                        len(tasks.list(status="done", limit=100_000)) >= target
+                        or all(tasks.get(i).status.finished for i in ids)
+                    ),
+                    120,
+                )
                 if what == "coordinator":
                     os.kill(coordinator.pid, signal.SIGKILL)
                     kills.append((what, time.time()))
@@ -140,20 +163,27 @@ def main() -> None:
             statuses = Counter(tasks.get(i).status.value for i in ids)
             seen = Counter(prompt for _, prompt in first_prompts(model))
             twice = sorted(p for p, n in seen.items() if n > 1)
-            reports = Counter(re.search(r"run-\d+\)", m.payload).group(0)
-                              for m in Mailbox.open(settings).check("coordinator", type="status_report", limit=10_000))
+            reports = Counter(
+                re.search(r"run-\d+\)", m.payload).group(0)
+                for m in Mailbox.open(settings).check("coordinator", type="status_report", limit=10_000)
+            )
             duplicate_reports = sum(n - 1 for n in reports.values() if n > 1)
             retried = sum(1 for i in ids if tasks.get(i).attempts > 1)
-            print(f"finished: {finished} in {chaos_seconds:.1f} s; tasks {dict(statuses)}; "
-                  f"retried (attempts > 1): {retried}")
+            print(
+                f"finished: {finished} in {chaos_seconds:.1f} s; tasks {dict(statuses)}; "
+                f"retried (attempts > 1): {retried}"
+            )
             print(f"prompts that reached the model twice: {len(twice)} {twice[:10]}")
             print(f"duplicate reports: {duplicate_reports} ({sum(reports.values())} reports)")
             for what, moment in kills:
                 gap = next_prompt_after(model, moment)
-                print(f"kill -9 {what:<11} -> next prompt at the model after "
-                      + (f"{gap:.2f} s" if gap is not None else "never"))
-            stuck = [r for name in ("ann", "bob", "cy") for r in runners.runs(name, limit=10_000)
-                     if r.status == "running"]
+                print(
+                    f"kill -9 {what:<11} -> next prompt at the model after "
+                    + (f"{gap:.2f} s" if gap is not None else "never")
+                )
+            stuck = [
+                r for name in ("ann", "bob", "cy") for r in runners.runs(name, limit=10_000) if r.status == "running"
+            ]
             print(f"run records still running: {len(stuck)}")
 
             # Phase 2: no chaos, many tasks: what is left behind, and the coordinator's memory.
@@ -169,10 +199,14 @@ def main() -> None:
             with info.endpoint.sync_client(directory=workdir) as client:
                 left = [s for s in client.list_sessions() if s.title.endswith(runners.session_tag)]
             done_more = sum(1 for i in more if tasks.get(i).status.value == "done")
-            print(f"{args.more} more tasks: {done_more} done in {elapsed:.1f} s; "
-                  f"sessions left on the server: {len(left)} (all tasks, both phases; 0 kept on purpose)")
-            print(f"coordinator RSS: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB after "
-                  f"{args.more} tasks ({(rss_after - rss_before) / 1024:+.1f} MiB)")
+            print(
+                f"{args.more} more tasks: {done_more} done in {elapsed:.1f} s; "
+                f"sessions left on the server: {len(left)} (all tasks, both phases; 0 kept on purpose)"
+            )
+            print(
+                f"coordinator RSS: {rss_before / 1024:.1f} MiB before, {rss_after / 1024:.1f} MiB after "
+                f"{args.more} tasks ({(rss_after - rss_before) / 1024:+.1f} MiB)"
+            )
         finally:
             coordinator.terminate()
             coordinator.wait(timeout=60)

@@ -52,8 +52,9 @@ def main() -> None:
         for round in range(args.rounds + 1):  # round 0 warms up: schema, bytecode caches
             for name, argv in commands.items():
                 started = time.perf_counter()
-                done = subprocess.run([a.format(claimed=claimed) for a in argv], env=env, check=False,
-                                      stdout=subprocess.PIPE, text=True)
+                done = subprocess.run(
+                    [a.format(claimed=claimed) for a in argv], env=env, check=False, stdout=subprocess.PIPE, text=True
+                )
                 if round:
                     times[name].append((time.perf_counter() - started) * 1000)
                 if name == "sb mail claim" and done.returncode == 0:

@@ -137,8 +137,10 @@ def main() -> None:
             print(f"  {name:<16} {statistics.mean(values):7.1f} ms  (p90 {sorted(values)[int(len(values) * 0.9)]:.1f})")
         print(f"  {'total':<16} {statistics.mean(sum(r.values()) for r in phases.runs):7.1f} ms")
     if gaps:
-        print(f"dispatch latency (runner free -> next prompt): median {statistics.median(gaps) * 1000:.0f} ms, "
-              f"max {max(gaps) * 1000:.0f} ms")
+        print(
+            f"dispatch latency (runner free -> next prompt): median {statistics.median(gaps) * 1000:.0f} ms, "
+            f"max {max(gaps) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

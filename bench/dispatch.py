@@ -54,8 +54,13 @@ def serve(binary: str, workdir: Path, env: dict[str, str]) -> tuple[subprocess.P
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     target = Endpoint(f"http://127.0.0.1:{port}", secrets.token_urlsafe(16))
-    process = subprocess.Popen([binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)], cwd=workdir,
-                               env={**env, **target.env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
+        cwd=workdir,
+        env={**env, **target.env()},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -73,8 +78,9 @@ def cold(binary: str, workdir: Path, env: dict[str, str], count: int) -> float:
     env = {**env, "PWD": str(workdir)}  # OpenCode takes its project directory from PWD
     started = time.perf_counter()
     for i in range(count):
-        done = subprocess.run([binary, "run", _prompt(i)], cwd=workdir, env=env, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [binary, "run", _prompt(i)], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+        )
         _check(i, done.stdout, done.stderr)
     return time.perf_counter() - started
 
@@ -83,8 +89,15 @@ def attached(binary: str, workdir: Path, env: dict[str, str], target: Endpoint, 
     env = {**env, **target.env()}
     started = time.perf_counter()
     for i in range(count):
-        subprocess.run([binary, "run", "--attach", target.url, _prompt(i)],
-                       cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=True)
+        subprocess.run(
+            [binary, "run", "--attach", target.url, _prompt(i)],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
     elapsed = time.perf_counter() - started
     # In 1.18.33 `opencode run --attach` prints no answer text: check the answers on the server.
     with target.sync_client(directory=workdir) as client:
@@ -96,6 +109,7 @@ def attached(binary: str, workdir: Path, env: dict[str, str], target: Endpoint, 
 
 def parallel(target: Endpoint, workdir: Path, count: int, width: int | None = None) -> float:
     """All `count` prompts at once, or at most `width` in flight."""
+
     async def main() -> float:
         limit = anyio.Semaphore(width or count)
         async with target.client(directory=workdir) as client:
@@ -142,16 +156,20 @@ def main() -> None:
             with target.sync_client(directory=workdir) as client:  # a running server has a warm project
                 client.message(client.create_session(title="warm-up").id, "say warm up")
             t_attach = attached(binary, workdir, env, target, n)
-            print(f"`opencode run --attach`, one after another: {t_attach:7.2f} s  ({t_attach / n:.2f} s a prompt)",
-                  flush=True)
+            print(
+                f"`opencode run --attach`, one after another: {t_attach:7.2f} s  ({t_attach / n:.2f} s a prompt)",
+                flush=True,
+            )
             t_par = parallel(target, workdir, n)
             print(f"switchboard client, {n} in parallel:        {t_par:7.2f} s", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
-    print(f"ratios: cold / attach = {t_cold / t_attach:.1f}x, cold / switchboard = {t_cold / t_par:.1f}x, "
-          f"attach / switchboard = {t_attach / t_par:.1f}x")
+    print(
+        f"ratios: cold / attach = {t_cold / t_attach:.1f}x, cold / switchboard = {t_cold / t_par:.1f}x, "
+        f"attach / switchboard = {t_attach / t_par:.1f}x"
+    )
 
 
 if __name__ == "__main__":

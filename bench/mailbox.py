@@ -61,8 +61,9 @@ def main() -> None:
         env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
         sb = str(Path(sys.executable).with_name("sb"))
         subprocess.run([sb, "mail", "status"], env=env, check=True, stdout=subprocess.DEVNULL)
-        send_ms = _timed_calls([sb, "mail", "send", "--to", "bob", "--type", "request", "--payload", "hi"],
-                               args.calls, env)
+        send_ms = _timed_calls(
+            [sb, "mail", "send", "--to", "bob", "--type", "request", "--payload", "hi"], args.calls, env
+        )
         check_ms = _timed_calls([sb, "mail", "check", "--agent", "bob", "--json"], args.calls, env)
         rows.append(("CLI `sb mail send`, per call", f"{send_ms:.0f} ms"))
         rows.append(("CLI `sb mail check --json`, per call", f"{check_ms:.0f} ms"))
@@ -71,9 +72,17 @@ def main() -> None:
         sqlite3_cli = shutil.which("sqlite3")
         if sqlite3_cli:
             db = str(home / "switchboard.db")
-            floor_ms = _timed_calls([sqlite3_cli, db, "PRAGMA busy_timeout=5000; INSERT INTO agents "
-                                     "(name, role, status, registered_at, last_seen_at) VALUES "
-                                     "('x' || abs(random()), 'w', 'active', 0, 0);"], args.calls, env)
+            floor_ms = _timed_calls(
+                [
+                    sqlite3_cli,
+                    db,
+                    "PRAGMA busy_timeout=5000; INSERT INTO agents "
+                    "(name, role, status, registered_at, last_seen_at) VALUES "
+                    "('x' || abs(random()), 'w', 'active', 0, 0);",
+                ],
+                args.calls,
+                env,
+            )
             rows.append(("  shell-helper floor: one sqlite3 process per call", f"{floor_ms:.0f} ms"))
             rows.append(("  CLI send / shell-helper floor", f"{send_ms / floor_ms:.1f}x"))
 

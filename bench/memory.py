@@ -51,28 +51,48 @@ SERVICES = """billing auth search checkout payments notifications gateway schedu
 importer reporting inventory shipping pricing catalog recommendations analytics mailer webhooks
 thumbnailer transcoder ledger invoicing onboarding profile sessions audit metrics tracing""".split()
 PROBLEMS = [
-    "failed because the database migration timed out", "crashed with out-of-memory during the nightly batch",
-    "returned 502 when the upstream connection pool was exhausted", "hung on a deadlock between two writers",
-    "lost messages when the broker restarted", "double-charged customers after a retry",
-    "leaked file descriptors under load", "served stale data after the cache warmed up",
-    "rejected valid tokens after the clock drifted", "slowed down when the index outgrew memory",
-    "broke on unicode file names", "timed out talking to the object store",
-    "dropped requests during the rolling deploy", "logged secrets at debug level",
-    "spiked CPU when the regex backtracked", "failed health checks during garbage collection",
+    "failed because the database migration timed out",
+    "crashed with out-of-memory during the nightly batch",
+    "returned 502 when the upstream connection pool was exhausted",
+    "hung on a deadlock between two writers",
+    "lost messages when the broker restarted",
+    "double-charged customers after a retry",
+    "leaked file descriptors under load",
+    "served stale data after the cache warmed up",
+    "rejected valid tokens after the clock drifted",
+    "slowed down when the index outgrew memory",
+    "broke on unicode file names",
+    "timed out talking to the object store",
+    "dropped requests during the rolling deploy",
+    "logged secrets at debug level",
+    "spiked CPU when the regex backtracked",
+    "failed health checks during garbage collection",
 ]
 FIXES = [
-    "raise the lock timeout to {n}s", "pin the client library to version 2.{n}", "set the pool size to {n}",
-    "restart the workers after each deploy", "add an index on the created_at column",
-    "retry with exponential backoff capped at {n}s", "move the job to the low-priority queue",
-    "turn on idempotency keys for every write", "cap the batch size at {n} rows",
-    "use the streaming API instead of loading everything", "sync clocks with chrony on every host",
-    "split the table by month", "disable debug logging in production", "precompile the pattern once",
+    "raise the lock timeout to {n}s",
+    "pin the client library to version 2.{n}",
+    "set the pool size to {n}",
+    "restart the workers after each deploy",
+    "add an index on the created_at column",
+    "retry with exponential backoff capped at {n}s",
+    "move the job to the low-priority queue",
+    "turn on idempotency keys for every write",
+    "cap the batch size at {n} rows",
+    "use the streaming API instead of loading everything",
+    "sync clocks with chrony on every host",
+    "split the table by month",
+    "disable debug logging in production",
+    "precompile the pattern once",
 ]
 TOOLS = "pnpm npm yarn poetry uv pip ruff black mypy pytest tox nox make just bazel docker podman".split()
 REPOS = "web api infra mobile docs data ml cli sdk site".split()
 QUESTIONS = [
-    "why does {s} keep failing", "how was the {s} outage fixed", "what breaks {s} during deploys",
-    "{s} timeout fix", "which tool do we use in the {r} repo", "port of the {s} service in staging",
+    "why does {s} keep failing",
+    "how was the {s} outage fixed",
+    "what breaks {s} during deploys",
+    "{s} timeout fix",
+    "which tool do we use in the {r} repo",
+    "port of the {s} service in staging",
 ]
 
 
@@ -84,12 +104,16 @@ def corpus(n: int, seed: int = 7) -> list[str]:
         kind = rng.random()
         service = rng.choice(SERVICES)
         if kind < 0.6:
-            text = (f"The {service} service {rng.choice(PROBLEMS)}; fix: "
-                    f"{rng.choice(FIXES).format(n=rng.randint(2, 500))} (ticket OPS-{rng.randint(1000, 99999)})")
+            text = (
+                f"The {service} service {rng.choice(PROBLEMS)}; fix: "
+                f"{rng.choice(FIXES).format(n=rng.randint(2, 500))} (ticket OPS-{rng.randint(1000, 99999)})"
+            )
         elif kind < 0.8:
             a, b = rng.sample(TOOLS, 2)
-            text = (f"Use {a} instead of {b} in the {rng.choice(REPOS)} repository; "
-                    f"decided in review {rng.randint(100, 99999)}")
+            text = (
+                f"Use {a} instead of {b} in the {rng.choice(REPOS)} repository; "
+                f"decided in review {rng.randint(100, 99999)}"
+            )
         else:
             env = rng.choice(["staging", "production", "dev", "qa"])
             proxy = rng.choice(["nginx", "envoy", "haproxy"])
@@ -129,7 +153,7 @@ def synthetic(real: np.ndarray, n: int, seed: int = 3) -> np.ndarray:
         w = rng.random((m, 1), dtype=np.float32)
         mixed = w * real[rng.integers(0, len(real), m)] + (1 - w) * real[rng.integers(0, len(real), m)]
         mixed += rng.normal(0, 0.35 / np.sqrt(real.shape[1]), mixed.shape).astype(np.float32)
-        out[start:start + m] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+        out[start : start + m] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
     return out
 
 
@@ -160,24 +184,32 @@ def main() -> None:
         mem = Memory.open(Settings.load(Path(tmp, "throughput")), embedder)
         t = time.perf_counter()
         for i in range(0, real_n, args.batch):
-            mem.store_many([{"content": c, "namespace": "bench"} for c in texts[i:i + args.batch]])
+            mem.store_many([{"content": c, "namespace": "bench"} for c in texts[i : i + args.batch]])
         store_s = time.perf_counter() - t
-        real_vectors = np.vstack([np.frombuffer(base64.b64decode(r["embedding"]), dtype="<f4")
-                                  for r in mem.export("bench", vectors=True)])
+        real_vectors = np.vstack(
+            [np.frombuffer(base64.b64decode(r["embedding"]), dtype="<f4") for r in mem.export("bench", vectors=True)]
+        )
         assert len(real_vectors) == real_n
-        print(f"store throughput ({real_n} real memories, batches of {args.batch}, embed + write): "
-              f"{real_n / store_s:.0f} memories/s")
+        print(
+            f"store throughput ({real_n} real memories, batches of {args.batch}, embed + write): "
+            f"{real_n / store_s:.0f} memories/s"
+        )
         for threads in (1, 2):
             other = Embedder(embedder.model_id, threads)
             other._model = embedder._model  # the same loaded model, another thread count
             t = time.perf_counter()
             other.embed(texts[:2000])
-            print(f"  embedding alone, {threads} torch thread(s): {2000 / (time.perf_counter() - t):.0f} texts/s"
-                  f"   (load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
+            print(
+                f"  embedding alone, {threads} torch thread(s): {2000 / (time.perf_counter() - t):.0f} texts/s"
+                f"   (load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)"
+            )
         print(f"peak RSS: {peak_rss_mb():.0f} MB\n")
 
-        all_vectors = real_vectors if max(sizes) <= real_n else np.vstack(
-            [real_vectors, synthetic(real_vectors, max(sizes) - real_n)])
+        all_vectors = (
+            real_vectors
+            if max(sizes) <= real_n
+            else np.vstack([real_vectors, synthetic(real_vectors, max(sizes) - real_n)])
+        )
         query_vectors = embedder.embed(qs)
         t = time.perf_counter()
         for q in qs[:50]:
@@ -186,25 +218,33 @@ def main() -> None:
         print(f"query embedding alone: {embed_ms:.1f} ms a query\n")
         if max(sizes) > real_n:
             rate = real_n / store_s
-            print(f"vectors: 'model' = embedded by the model. Embedding {max(sizes)} texts at {rate:.0f}/s would take "
-                  f"~{max(sizes) / rate / 60:.0f} min, so beyond the first {real_n} each memory (with its own text) gets "
-                  "'blend': a random blend of two model vectors plus Gaussian noise, re-normalised.\n")
+            print(
+                f"vectors: 'model' = embedded by the model. Embedding {max(sizes)} texts at {rate:.0f}/s would take "
+                f"~{max(sizes) / rate / 60:.0f} min, so beyond the first {real_n} each memory (with its own text) gets "
+                "'blend': a random blend of two model vectors plus Gaussian noise, re-normalised.\n"
+            )
 
-        header = (f"{'memories':>9} {'vectors':<28} {'load/s':>7} {'build s':>7} | p50/p95 ms: {'hybrid':>12} "
-                  f"{'FTS5 alone':>13} {'index':>13} {'numpy (RAM)':>13} {'numpy (load)':>13} | "
-                  "index vs numpy  recall@10")
+        header = (
+            f"{'memories':>9} {'vectors':<28} {'load/s':>7} {'build s':>7} | p50/p95 ms: {'hybrid':>12} "
+            f"{'FTS5 alone':>13} {'index':>13} {'numpy (RAM)':>13} {'numpy (load)':>13} | "
+            "index vs numpy  recall@10"
+        )
         print(header)
         print("-" * len(header))
         for size in sizes:
             mem = Memory.open(Settings.load(Path(tmp, f"n{size}")), embedder)
             t = time.perf_counter()
             for i in range(0, size, 2000):
-                mem.store_many([{"content": texts[j], "namespace": "bench", "vector": all_vectors[j]}
-                                for j in range(i, min(size, i + 2000))])
+                mem.store_many(
+                    [
+                        {"content": texts[j], "namespace": "bench", "vector": all_vectors[j]}
+                        for j in range(i, min(size, i + 2000))
+                    ]
+                )
             write_rate = size / (time.perf_counter() - t)
             matrix = all_vectors[:size]
             made = "model" if size <= real_n else f"{real_n} model + {size - real_n} blend"
-            it = iter(range(10 ** 9))
+            it = iter(range(10**9))
 
             def hybrid() -> None:
                 mem.recall(qs[next(it) % len(qs)], namespace="bench", limit=10)
@@ -231,8 +271,13 @@ def main() -> None:
             mem.recall("warm up", namespace="bench")  # builds the index
             build_s = time.perf_counter() - t
             runs = args.queries
-            figures = [timed(hybrid, runs), timed(keyword, runs), timed(knn, runs), timed(brute, runs),
-                       timed(brute_load, max(5, runs // 10))]
+            figures = [
+                timed(hybrid, runs),
+                timed(keyword, runs),
+                timed(knn, runs),
+                timed(brute, runs),
+                timed(brute_load, max(5, runs // 10)),
+            ]
             # Ids are 1..size in insertion order, so row r of the matrix is memory r + 1.
             overlap = []
             for j, v in enumerate(query_vectors):
@@ -242,8 +287,10 @@ def main() -> None:
                 overlap.append(len(got & {int(r) + 1 for r in top}) / 10)
             cells = " ".join(f"{p50:6.1f}/{p95:<6.1f}" for p50, p95 in figures)
             speedup = figures[3][0] / figures[2][0]
-            print(f"{size:>9} {made:<28} {write_rate:>7.0f} {build_s:>7.1f} | {'':12}{cells} | "
-                  f"{speedup:6.1f}x faster   {statistics.mean(overlap):.3f}")
+            print(
+                f"{size:>9} {made:<28} {write_rate:>7.0f} {build_s:>7.1f} | {'':12}{cells} | "
+                f"{speedup:6.1f}x faster   {statistics.mean(overlap):.3f}"
+            )
             mem.db.close()
         print(f"\npeak RSS: {peak_rss_mb():.0f} MB; bench took {time.perf_counter() - started:.0f}s")
         print("hybrid = Memory.recall(limit=10): query embedding + FTS5 + vector index + fusion + access count.")

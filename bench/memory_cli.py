@@ -37,8 +37,9 @@ QUERY = "why did the billing release break"
 
 def call(env: dict[str, str], *args: str) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "switchboard", "memory", *args], env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard", "memory", *args], env=env, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"sb memory {' '.join(args)} failed: {done.stderr.strip()}")
@@ -75,9 +76,16 @@ def main() -> None:
         filled = time.perf_counter() - t0
         first_recall = call(warm, "recall", "-q", QUERY)[0]
         recalls = [call(warm, "recall", "-q", QUERY)[0] for _ in range(args.runs)]
-        no_model = {name: statistics.median(call(warm, *argv)[0] for _ in range(args.runs)) for name, argv in {
-            "list": ["list"], "show": ["show", "1"], "stats": ["stats"],
-            "recall --mode keyword": ["recall", "-q", QUERY, "--mode", "keyword"], "export": ["export"]}.items()}
+        no_model = {
+            name: statistics.median(call(warm, *argv)[0] for _ in range(args.runs))
+            for name, argv in {
+                "list": ["list"],
+                "show": ["show", "1"],
+                "stats": ["stats"],
+                "recall --mode keyword": ["recall", "-q", QUERY, "--mode", "keyword"],
+                "export": ["export"],
+            }.items()
+        }
         status = embedservice.status(settings)
         embedservice.stop(settings)
 
@@ -90,16 +98,24 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; each call a new process, bytecode cached\n")
     per = statistics.median(times)
-    print(f"{args.stores} x sb memory store, fresh shell, service started by the first: {total:6.2f} s total "
-          f"(first {times[0] * 1000:.0f} ms, median {per * 1000:.0f} ms); every vector filled "
-          f"{filled:.1f} s after the first call")
+    print(
+        f"{args.stores} x sb memory store, fresh shell, service started by the first: {total:6.2f} s total "
+        f"(first {times[0] * 1000:.0f} ms, median {per * 1000:.0f} ms); every vector filled "
+        f"{filled:.1f} s after the first call"
+    )
     base_per = statistics.median(cold_stores)
-    print(f"  baseline, service off (each call loads the model): {base_per:6.2f} s a call -> "
-          f"{base_per * args.stores:.0f} s for {args.stores}; {base_per / per:.0f}x slower")
-    print(f"sb memory recall, first call after the stores: {first_recall * 1000:.0f} ms; after it: median "
-          f"{statistics.median(recalls) * 1000:.0f} ms, max {max(recalls) * 1000:.0f} ms over {args.runs}")
-    print(f"  baseline, service off: {cold_recall * 1000:.0f} ms a call; "
-          f"{cold_recall / statistics.median(recalls):.0f}x slower")
+    print(
+        f"  baseline, service off (each call loads the model): {base_per:6.2f} s a call -> "
+        f"{base_per * args.stores:.0f} s for {args.stores}; {base_per / per:.0f}x slower"
+    )
+    print(
+        f"sb memory recall, first call after the stores: {first_recall * 1000:.0f} ms; after it: median "
+        f"{statistics.median(recalls) * 1000:.0f} ms, max {max(recalls) * 1000:.0f} ms over {args.runs}"
+    )
+    print(
+        f"  baseline, service off: {cold_recall * 1000:.0f} ms a call; "
+        f"{cold_recall / statistics.median(recalls):.0f}x slower"
+    )
     for name, seconds in no_model.items():
         print(f"sb memory {name:<22} {seconds * 1000:5.0f} ms (median of {args.runs})")
     print(f"embedding service peak RSS: {status.get('peak_rss_mb')} MB (model loaded, {args.stores} memories)")

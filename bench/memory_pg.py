@@ -48,8 +48,10 @@ def main() -> None:
     admin = get_server(tmp / "pgdata").get_uri()
     import psycopg
 
-    print(f"{'memories':>9} {'HNSW build s':>12} | p50/p95 ms: {'HNSW':>13} {'exact scan':>13} | "
-          f"{'speed-up':>8}  recall@10")
+    print(
+        f"{'memories':>9} {'HNSW build s':>12} | p50/p95 ms: {'HNSW':>13} {'exact scan':>13} | "
+        f"{'speed-up':>8}  recall@10"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         name = f"bench_{size}"
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -62,8 +64,12 @@ def main() -> None:
         conn.execute("DROP INDEX memory_vectors_hnsw_384")  # bulk load first, then build the index once
         conn.commit()
         for start in range(0, size, 5000):
-            memory.store_many([{"content": f"memory {i} of the bench", "namespace": "bench", "vector": stored[i]}
-                               for i in range(start, min(size, start + 5000))])
+            memory.store_many(
+                [
+                    {"content": f"memory {i} of the bench", "namespace": "bench", "vector": stored[i]}
+                    for i in range(start, min(size, start + 5000))
+                ]
+            )
         t = time.perf_counter()
         memory.reindex()  # creates the model's HNSW index
         build = time.perf_counter() - t
@@ -86,8 +92,10 @@ def main() -> None:
         (hnsw, hnsw_p95), approx = run(False)
         (scan, scan_p95), truth = run(True)
         recall = statistics.mean(len(set(a) & set(t)) / 10 for a, t in zip(approx, truth))
-        print(f"{size:>9} {build:>12.1f} | {'':12}{hnsw:6.1f}/{hnsw_p95:<6.1f} {scan:6.1f}/{scan_p95:<6.1f} | "
-              f"{scan / hnsw:7.1f}x  {recall:.3f}")
+        print(
+            f"{size:>9} {build:>12.1f} | {'':12}{hnsw:6.1f}/{hnsw_p95:<6.1f} {scan:6.1f}/{scan_p95:<6.1f} | "
+            f"{scan / hnsw:7.1f}x  {recall:.3f}"
+        )
         memory.db.close()
     print("\nHNSW = memory.search_semantic as recall runs it (ef_search 100, iterative scan, namespace filter).")
     print("exact scan = the same query with index scans off: pgvector compares every vector.")

@@ -33,9 +33,16 @@ from switchboard.opencode.server import ManagedServer
 from switchboard.runners import Runners
 
 POISON = [
-    '{"prompt": 42}', '{"prompt": ["a", "b"]}', '{"prompt": null}', '{"prompt": "x", "max_attempts": "many"}',
-    '{"prompt": "x", "timeout": NaN}', '{"prompt": "x", "timeout": Infinity}', '{"prompt": "x", "runner": "ghost"}',
-    '{"prompt": "x", "after": [1, [2]]}', '{"prompt": "x", "priority": 3}', "[" * 5000 + "]" * 5000,
+    '{"prompt": 42}',
+    '{"prompt": ["a", "b"]}',
+    '{"prompt": null}',
+    '{"prompt": "x", "max_attempts": "many"}',
+    '{"prompt": "x", "timeout": NaN}',
+    '{"prompt": "x", "timeout": Infinity}',
+    '{"prompt": "x", "runner": "ghost"}',
+    '{"prompt": "x", "after": [1, [2]]}',
+    '{"prompt": "x", "priority": 3}',
+    "[" * 5000 + "]" * 5000,
 ]
 
 
@@ -88,13 +95,15 @@ def main() -> None:
             plain, poisoned, sent = [], [], []
             for r in range(args.rounds):
                 plain.append(one_round(settings, tasks, 2 * r + 1))
-                sent += [mailbox.send("coordinator", "task_dispatch", POISON[m % len(POISON)],
-                                      sender=f"prober{r}")[0] for m in range(args.messages)]
+                sent += [
+                    mailbox.send("coordinator", "task_dispatch", POISON[m % len(POISON)], sender=f"prober{r}")[0]
+                    for m in range(args.messages)
+                ]
                 poisoned.append(one_round(settings, tasks, 2 * r + 2))
             drainer = Coordinator(settings, concurrency=1, remember=False)
             left = sum(mailbox.get(m.id).delivery.value == "pending" for m in sent)
             drained = time.perf_counter()
-            while any(mailbox.get(m.id).delivery.value == "pending" for m in sent[-args.messages:]):
+            while any(mailbox.get(m.id).delivery.value == "pending" for m in sent[-args.messages :]):
                 drainer.ingest_mail()
             drained = time.perf_counter() - drained
         finally:
@@ -104,12 +113,13 @@ def main() -> None:
 
     base, worst = statistics.median(plain), statistics.median(poisoned)
     print(f"ordinary task, empty mailbox:              median {base:6.2f} s over {args.rounds} rounds")
-    print(f"ordinary task, {args.messages} poison messages waiting: median {worst:6.2f} s "
-          f"(max {max(poisoned):.2f} s)")
+    print(f"ordinary task, {args.messages} poison messages waiting: median {worst:6.2f} s (max {max(poisoned):.2f} s)")
     print(f"delay from the poison: {worst - base:+.2f} s (ratio {worst / base:.2f}x; target: at most +1 s)")
-    print(f"poison messages: {len(sent)} sent, {len(sent) - unacked} acked, {answered} answered; "
-          f"the {left} left after the last round drained in {drained:.2f} s "
-          f"({left / drained:.0f} a second)")
+    print(
+        f"poison messages: {len(sent)} sent, {len(sent) - unacked} acked, {answered} answered; "
+        f"the {left} left after the last round drained in {drained:.2f} s "
+        f"({left / drained:.0f} a second)"
+    )
 
 
 if __name__ == "__main__":

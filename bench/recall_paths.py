@@ -37,17 +37,29 @@ from switchboard.memory import embedservice
 
 QUERY = "why did the billing deploy fail"
 TOPICS = ["billing", "auth", "search", "checkout", "payments", "gateway", "scheduler", "ledger"]
-EVENTS = ["deploy failed because the migration timed out", "needs the feature flag off before release",
-          "leaked file descriptors under load", "served stale data after the cache warmed up",
-          "dropped requests during the rolling deploy", "rejected tokens after the clock drifted"]
+EVENTS = [
+    "deploy failed because the migration timed out",
+    "needs the feature flag off before release",
+    "leaked file descriptors under load",
+    "served stale data after the cache warmed up",
+    "dropped requests during the rolling deploy",
+    "rejected tokens after the clock drifted",
+]
 
 
 def seed(home: Path, count: int) -> tuple[float, list[int]]:
     """Store `count` memories in namespace `bench` (this process loads the model); returns the
     median in-process recall time in ms, model loaded, and the ids recalled."""
     memory = Memory.open(Settings.load(home))
-    memory.store_many([{"content": f"The {TOPICS[i % len(TOPICS)]} service {EVENTS[i % len(EVENTS)]} "
-                                   f"(incident {1000 + i})", "namespace": "bench"} for i in range(count)])
+    memory.store_many(
+        [
+            {
+                "content": f"The {TOPICS[i % len(TOPICS)]} service {EVENTS[i % len(EVENTS)]} (incident {1000 + i})",
+                "namespace": "bench",
+            }
+            for i in range(count)
+        ]
+    )
     ids = [h.memory.id for h in memory.recall(QUERY, namespace="bench").hits]
     times = []
     for _ in range(20):
@@ -60,8 +72,12 @@ def seed(home: Path, count: int) -> tuple[float, list[int]]:
 def cli_recall(env: dict[str, str], expected: list[int]) -> float:
     """Seconds for one `switchboard memory recall` process, start to exit."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "switchboard", "memory", "recall", "--namespace", "bench",
-                           "--query", QUERY, "--json"], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard", "memory", "recall", "--namespace", "bench", "--query", QUERY, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"recall failed: {done.stderr.strip()}")
@@ -74,8 +90,9 @@ async def mcp_recalls(env: dict[str, str], calls: int, expected: list[int]) -> t
     """(start-up s, first call s, later calls in s) for `switchboard mcp` over stdio."""
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "switchboard", "mcp"],
-                                   env={**env, "SWITCHBOARD_AGENT": "bench"})
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "switchboard", "mcp"], env={**env, "SWITCHBOARD_AGENT": "bench"}
+    )
     started = time.perf_counter()
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -134,15 +151,20 @@ def main() -> None:
         ("MCP memory_recall, warm", statistics.median(mcp_warm[2]), f"median of {len(mcp_warm[2])} calls"),
         ("MCP server start-up, service off", mcp_cold[0], "spawn to initialize answered"),
         ("MCP memory_recall, first call, cold", mcp_cold[1], "loads the model in the MCP server"),
-        ("MCP memory_recall, after the first, cold", statistics.median(mcp_cold[2]),
-         f"median of {len(mcp_cold[2])} calls, model loaded in-process"),
+        (
+            "MCP memory_recall, after the first, cold",
+            statistics.median(mcp_cold[2]),
+            f"median of {len(mcp_cold[2])} calls, model loaded in-process",
+        ),
         ("API, model loaded in this process", api_ms / 1000, "Memory.recall, median of 20"),
     ]
     width = max(len(r[0]) for r in rows)
     for label, seconds, note in rows:
         print(f"{label:<{width}} {ms(seconds)}   {note}")
-    print(f"\nThe embedding service listened, model loaded, {load:.1f}s after start. "
-          f"Every path returned the same {len(expected)} memories.")
+    print(
+        f"\nThe embedding service listened, model loaded, {load:.1f}s after start. "
+        f"Every path returned the same {len(expected)} memories."
+    )
 
 
 if __name__ == "__main__":

@@ -50,9 +50,13 @@ print(json.dumps(times))
 
 def serve(home: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
-    process = subprocess.Popen([sys.executable, "-m", "switchboard", "serve", "--port", "0", "--no-auth", "--json"],
-                               env=env, stdout=subprocess.PIPE, stderr=open(home.parent / f"{home.name}.log", "w"),  # noqa: SIM115 - the server's, for its life
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", "serve", "--port", "0", "--no-auth", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(home.parent / f"{home.name}.log", "w"),  # noqa: SIM115 - the server's, for its life
+        text=True,
+    )
     lines = []
     while not "".join(lines).rstrip().endswith("}"):
         lines.append(process.stdout.readline())
@@ -74,9 +78,11 @@ def first_paint(url: str) -> float:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                   "--disable-background-networking"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         page = browser.new_page()
         page.goto(url)  # warm the server and the browser
         paints = []
@@ -115,8 +121,9 @@ def event_latency(home: Path, url: str, n: int) -> list[float]:
     ready.wait(20)
     time.sleep(0.5)
     env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-c", FINISHER, str(n)], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", FINISHER, str(n)], env=env, capture_output=True, text=True, check=True
+    ).stdout
     reader.join(30)
     return [seen[i] - at for i, at in json.loads(out) if i in seen]
 
@@ -148,19 +155,31 @@ def main() -> None:
             shared = httpx.Client(base_url=url, limits=httpx.Limits(max_connections=4))
             http_get4 = rate(lambda: shared.get("/tasks").raise_for_status(), n, clients=4)
             api_post = rate(lambda: tasks.add("bench post", runner="bench"), n)
-            http_post = rate(lambda: client.post("/tasks", json={"prompt": "bench post", "runner": "bench"})
-                             .raise_for_status(), n)
-            http_post4 = rate(lambda: shared.post("/tasks", json={"prompt": "bench post", "runner": "bench"})
-                              .raise_for_status(), n, clients=4)
+            http_post = rate(
+                lambda: client.post("/tasks", json={"prompt": "bench post", "runner": "bench"}).raise_for_status(), n
+            )
+            http_post4 = rate(
+                lambda: shared.post("/tasks", json={"prompt": "bench post", "runner": "bench"}).raise_for_status(),
+                n,
+                clients=4,
+            )
             sb = str(Path(sys.executable).with_name("sb"))
             env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
-            cli_get = rate(lambda: subprocess.run([sb, "task", "list", "--json"], env=env, check=True,
-                                                  stdout=subprocess.DEVNULL), 10)
+            cli_get = rate(
+                lambda: subprocess.run([sb, "task", "list", "--json"], env=env, check=True, stdout=subprocess.DEVNULL),
+                10,
+            )
             rows += [
                 ("GET /tasks (100 of 1,000), Python API in-process", f"{api_get:,.0f} calls/s (floor)"),
-                ("GET /tasks, 1 HTTP client (keep-alive)", f"{http_get:,.0f} req/s ({http_get / api_get:.2f}x the floor)"),
+                (
+                    "GET /tasks, 1 HTTP client (keep-alive)",
+                    f"{http_get:,.0f} req/s ({http_get / api_get:.2f}x the floor)",
+                ),
                 ("GET /tasks, 4 HTTP clients at once", f"{http_get4:,.0f} req/s"),
-                ("GET via `sb task list --json`", f"{cli_get:,.1f} calls/s ({http_get / cli_get:.0f}x slower than HTTP)"),
+                (
+                    "GET via `sb task list --json`",
+                    f"{cli_get:,.1f} calls/s ({http_get / cli_get:.0f}x slower than HTTP)",
+                ),
                 ("POST /tasks, Python API in-process", f"{api_post:,.0f} calls/s (floor)"),
                 ("POST /tasks, 1 HTTP client", f"{http_post:,.0f} req/s ({http_post / api_post:.2f}x the floor)"),
                 ("POST /tasks, 4 HTTP clients", f"{http_post4:,.0f} req/s"),
@@ -176,13 +195,21 @@ def main() -> None:
                 finally:
                     small_process.terminate()
                 paint = first_paint(url + "/")
-                rows += [("dashboard first contentful paint, 10 tasks", f"{paint_small:.0f} ms"),
-                         (f"dashboard first contentful paint, {tasks.counts().get('queued', 0):,} tasks",
-                          f"{paint:.0f} ms ({paint / paint_small:.2f}x)")]
+                rows += [
+                    ("dashboard first contentful paint, 10 tasks", f"{paint_small:.0f} ms"),
+                    (
+                        f"dashboard first contentful paint, {tasks.counts().get('queued', 0):,} tasks",
+                        f"{paint:.0f} ms ({paint / paint_small:.2f}x)",
+                    ),
+                ]
             latency = event_latency(home, url, args.events)
-            rows += [(f"task done -> SSE client sees it (p50/p99, n={len(latency)} of {args.events})",
-                      f"{pct(latency, 0.5):.1f} / {pct(latency, 0.99):.1f} ms "
-                      f"(a {CHECK_EVERY * 1000:.0f} ms poll would average {CHECK_EVERY * 500:.0f} ms)")]
+            rows += [
+                (
+                    f"task done -> SSE client sees it (p50/p99, n={len(latency)} of {args.events})",
+                    f"{pct(latency, 0.5):.1f} / {pct(latency, 0.99):.1f} ms "
+                    f"(a {CHECK_EVERY * 1000:.0f} ms poll would average {CHECK_EVERY * 500:.0f} ms)",
+                )
+            ]
         finally:
             process.terminate()
             process.wait(10)

@@ -42,8 +42,10 @@ def main() -> None:
     dist, venv = work / "dist", work / "venv"
 
     print("wheel, from this checkout:")
-    timed("build (pip wheel --no-deps)", [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                                          "-w", str(dist), str(ROOT)])
+    timed(
+        "build (pip wheel --no-deps)",
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+    )
     wheel = next(dist.glob("switchboard_opencode-*.whl"))
     print(f"  {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB")
 
@@ -62,10 +64,11 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["SWITCHBOARD_HOME"] = str(work / "home")
     sb = str(venv / "bin" / "sb")
-    for label, command in (("sb --help", [sb, "--help"]),
-                           ("sb mail send", [sb, "mail", "send", "--to", "bob", "--type", "status_report",
-                                             "--payload", "hello"]),
-                           ("sb mail check --json", [sb, "mail", "check", "--agent", "bob", "--json"])):
+    for label, command in (
+        ("sb --help", [sb, "--help"]),
+        ("sb mail send", [sb, "mail", "send", "--to", "bob", "--type", "status_report", "--payload", "hello"]),
+        ("sb mail check --json", [sb, "mail", "check", "--agent", "bob", "--json"]),
+    ):
         times = []
         for _ in range(3):
             start = time.perf_counter()

@@ -26,8 +26,13 @@ from switchboard.runners import Runners
 from switchboard.workspaces import Workspaces
 
 ROOT = Path(__file__).resolve().parents[1]
-GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
 
 
 def git(repo: Path, *args: str) -> None:
@@ -80,8 +85,11 @@ def switchboard(home: Path, repo: Path, tasks: int, change: bool) -> tuple[float
         workspace = spaces.create(task.id, 1, task.prompt, repo)
         created.append(time.perf_counter() - started)
         if change:  # as an agent would: one edited file
-            target = Path(workspace.directory) / "README.md" if (repo / "README.md").exists() else \
-                next(Path(workspace.directory).glob("pkg000/module00.py"))
+            target = (
+                Path(workspace.directory) / "README.md"
+                if (repo / "README.md").exists()
+                else next(Path(workspace.directory).glob("pkg000/module00.py"))
+            )
             target.write_text(target.read_text() + f"\n# edited by task {i}\n")
         started = time.perf_counter()
         spaces.settle(workspace, ok=True, runner=name, prompt=task.prompt)
@@ -97,21 +105,29 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        repos = [("demo repository", demo_repo(scratch / "demo")),
-                 (f"generated, {args.files:,} files", generated_repo(scratch / "big", args.files))]
+        repos = [
+            ("demo repository", demo_repo(scratch / "demo")),
+            (f"generated, {args.files:,} files", generated_repo(scratch / "big", args.files)),
+        ]
         print(f"per task, median of {args.tasks} (ms)")
-        print(f"{'repository':<26} {'git add+remove':>15} {'sb create':>10} {'sb settle':>10} {'sb total':>9}"
-              f" {'with an edit':>13}")
+        print(
+            f"{'repository':<26} {'git add+remove':>15} {'sb create':>10} {'sb settle':>10} {'sb total':>9}"
+            f" {'with an edit':>13}"
+        )
         for label, repo in repos:
             floor(repo, scratch / "warm-up", 2)  # files in the page cache, git's index fresh: no one-off costs
             bare = floor(repo, scratch, args.tasks)
             home = scratch / f"home-{repo.name}"
             _, _, noop = switchboard(home, repo, args.tasks, change=False)
             create, settle, edited = switchboard(home, repo, args.tasks, change=True)
-            print(f"{label:<26} {bare * 1000:>15.0f} {create * 1000:>10.0f} {settle * 1000:>10.0f}"
-                  f" {noop * 1000:>9.0f} {edited * 1000:>13.0f}")
-        print("sb total: a task that changed nothing; with an edit: one file changed, committed, "
-              "recorded (create and settle columns are for this case)")
+            print(
+                f"{label:<26} {bare * 1000:>15.0f} {create * 1000:>10.0f} {settle * 1000:>10.0f}"
+                f" {noop * 1000:>9.0f} {edited * 1000:>13.0f}"
+            )
+        print(
+            "sb total: a task that changed nothing; with an edit: one file changed, committed, "
+            "recorded (create and settle columns are for this case)"
+        )
 
 
 if __name__ == "__main__":

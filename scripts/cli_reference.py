@@ -33,8 +33,14 @@ def _walk(command: typer.main.TyperCommand, ctx: typer.Context, path: list[str],
                 _walk(sub, typer.Context(sub, info_name=name, parent=ctx), path + [name], out)
         return
     usage = " ".join(command.collect_usage_pieces(ctx))
-    out += [f"### `switchboard {' '.join(path)}`", "", (command.help or "").strip(), "",
-            f"```\nswitchboard {' '.join(path)} {usage}\n```", ""]
+    out += [
+        f"### `switchboard {' '.join(path)}`",
+        "",
+        (command.help or "").strip(),
+        "",
+        f"```\nswitchboard {' '.join(path)} {usage}\n```",
+        "",
+    ]
     options = _options(command, ctx)
     if options:
         out += ["| option | meaning |", "|---|---|", *options, ""]
@@ -43,9 +49,13 @@ def _walk(command: typer.main.TyperCommand, ctx: typer.Context, path: list[str],
 def render() -> str:
     root = typer.main.get_command(app)
     ctx = typer.Context(root, info_name="switchboard")
-    out = ["# CLI reference", "",
-           "Generated from the commands' help by `scripts/cli_reference.py`; `sb` is the same program.",
-           "Every command has `--json`; errors a user can cause print `error: ...` and exit with 2.", ""]
+    out = [
+        "# CLI reference",
+        "",
+        "Generated from the commands' help by `scripts/cli_reference.py`; `sb` is the same program.",
+        "Every command has `--json`; errors a user can cause print `error: ...` and exit with 2.",
+        "",
+    ]
     for name in root.list_commands(ctx):
         group = root.get_command(ctx, name)
         out += [f"## `switchboard {name}`", "", (group.help or "").strip(), ""]

@@ -65,11 +65,15 @@ class _Part(TyperGroup):
             short, markup = self.source.pretty_exceptions_short, self.source.rich_markup_mode
             if isinstance(info, typer.models.CommandInfo):
                 self.commands[name] = typer.main.get_command_from_info(
-                    info, pretty_exceptions_short=short, rich_markup_mode=markup)
+                    info, pretty_exceptions_short=short, rich_markup_mode=markup
+                )
             else:
                 self.commands[name] = typer.main.get_group_from_info(
-                    info, pretty_exceptions_short=short, rich_markup_mode=markup,
-                    suggest_commands=self.source.suggest_commands)
+                    info,
+                    pretty_exceptions_short=short,
+                    rich_markup_mode=markup,
+                    suggest_commands=self.source.suggest_commands,
+                )
         return self.commands.get(name)
 
 
@@ -94,16 +98,23 @@ class _Root(TyperGroup):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run a command; every error a user can cause, usage errors included, ends as one
         line on standard error (`{"error": ..., "code": N}` under `--json`) and exit code 2."""
         args = list(sys.argv[1:] if args is None else args)
         try:
             utf8_args(args)
-            result = super().main(args, prog_name, complete_var, standalone_mode=False,
-                                 windows_expand_args=windows_expand_args, **extra)
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra
+            )
             code = result if isinstance(result, int) else 0
         except NoArgsIsHelpError as exc:
             exc.show()
@@ -140,9 +151,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Annotated[Optional[Path], typer.Option(help=OPTIONS["--home <path>"])] = None,
-    database_url: Annotated[
-        Optional[str], typer.Option("--database-url", help=OPTIONS["--database-url <str>"])
-    ] = None,
+    database_url: Annotated[Optional[str], typer.Option("--database-url", help=OPTIONS["--database-url <str>"])] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help=OPTIONS["--version"])
     ] = False,

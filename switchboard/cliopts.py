@@ -55,8 +55,9 @@ FRACTION = Checked("x", lambda v, what: validate.number(v, what, maximum=1.0, un
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 # `--format json`, as `opencode run` spells it, on the commands that run prompts.
 FormatOpt = Annotated[str, typer.Option("--format", help="text or json (json: as --json).")]
-FilesOpt = Annotated[Optional[list[Path]], typer.Option(
-    "--file", "-f", help="Attach a text file to the prompt (repeatable).")]
+FilesOpt = Annotated[
+    Optional[list[Path]], typer.Option("--file", "-f", help="Attach a text file to the prompt (repeatable).")
+]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only report what would change; change nothing.")]
 # For the commands that only report unless told (`mail prune`, `memory namespaces delete`),
 # as the reference helpers did: --force acts, --dry-run is the default said out loud.
@@ -71,10 +72,12 @@ class LogLevel(StrEnum):
 
 
 # Long-running commands (coordinator, servers, mcp) take all three; --log-level beats -v/-q.
-VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
-                                         help="More log detail (-vv: debug).")]
-QuietOpt = Annotated[int, typer.Option("--quiet", "-q", count=True, show_default=False,
-                                       help="Less log detail (-qq: errors only).")]
+VerboseOpt = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, show_default=False, help="More log detail (-vv: debug).")
+]
+QuietOpt = Annotated[
+    int, typer.Option("--quiet", "-q", count=True, show_default=False, help="Less log detail (-qq: errors only).")
+]
 LogLevelOpt = Annotated[Optional[str], typer.Option("--log-level", help="debug, info, warning or error.")]
 
 
@@ -83,10 +86,12 @@ def setup_logging(verbose: int, quiet: int, level: str | None, default: LogLevel
     import logging
 
     levels = list(LogLevel)
-    chosen = (parse_choice(LogLevel, level, "log level") if level is not None
-              else levels[max(0, min(len(levels) - 1, levels.index(default) - verbose + quiet))])
-    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%Y-%m-%dT%H:%M:%S")
+    chosen = (
+        parse_choice(LogLevel, level, "log level")
+        if level is not None
+        else levels[max(0, min(len(levels) - 1, levels.index(default) - verbose + quiet))]
+    )
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
     logging.getLogger().setLevel(chosen.name)
     if chosen is not LogLevel.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the log

@@ -136,8 +136,13 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             elif kind == "int":
                 out[name] = validate.integer(value, f"setting {name}")
             elif kind == "float":
-                out[name] = validate.number(value, f"setting {name}", above=True, maximum=validate.MAX_SECONDS,
-                                            unit="seconds" if name.endswith("seconds") else "")
+                out[name] = validate.number(
+                    value,
+                    f"setting {name}",
+                    above=True,
+                    maximum=validate.MAX_SECONDS,
+                    unit="seconds" if name.endswith("seconds") else "",
+                )
             else:
                 out[name] = str(value)
         except InvalidInput as exc:

@@ -12,8 +12,12 @@ Choice = TypeVar("Choice", bound=StrEnum)
 NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]{0,39}")
 # Names that mean something already: `all` addresses every agent, `user` is the default
 # sender, `coordinator` receives the reports, `shared` is the namespace every runner reads.
-RESERVED_NAMES = {"all": "every agent", "coordinator": "the coordinator's mailbox",
-                  "shared": "the shared memory namespace", "user": "the default sender"}
+RESERVED_NAMES = {
+    "all": "every agent",
+    "coordinator": "the coordinator's mailbox",
+    "shared": "the shared memory namespace",
+    "user": "the default sender",
+}
 
 
 def check_name(value: str, kind: str = "agent name", *, reserved: Collection[str] = ()) -> str:
@@ -24,9 +28,7 @@ def check_name(value: str, kind: str = "agent name", *, reserved: Collection[str
     (in any case), which would be read as something else.
     """
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
-        raise InvalidInput(
-            f"invalid {kind} {value!r}: use a letter, then up to 39 letters, digits, '-' or '_'"
-        )
+        raise InvalidInput(f"invalid {kind} {value!r}: use a letter, then up to 39 letters, digits, '-' or '_'")
     if value.lower() in reserved:
         raise InvalidInput(f"{kind} {value!r} is reserved: it means {RESERVED_NAMES[value.lower()]}")
     return value

@@ -45,8 +45,9 @@ def console() -> Console:
     return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
-                empty: str = "nothing to show") -> None:
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None, empty: str = "nothing to show"
+) -> None:
     from rich.table import Table
 
     rows = list(rows)

@@ -27,7 +27,8 @@ _SECRET_WORDS = ("password", "passwd", "pwd", "passphrase", "secret", "token", "
 _SECRET_WORD = f"(?:{'|'.join(_SECRET_WORDS)})"
 _ASSIGNMENT = (
     rf"(?<![\w-])(?P<name>(?:[A-Za-z0-9]+[_-])+{_SECRET_WORD}|password|passwd|passphrase|secret|apikey)"
-    r"""["']?\s*[:=]\s*["']?(?P<value><[^>\n]*>|[^\s"',;]+)""")
+    r"""["']?\s*[:=]\s*["']?(?P<value><[^>\n]*>|[^\s"',;]+)"""
+)
 
 
 class Pattern(NamedTuple):
@@ -50,30 +51,61 @@ def _compiled(source: str, flags: int) -> re.Pattern[str]:
 
 
 PATTERNS: tuple[Pattern, ...] = (
-    Pattern("private-key", "a private key block", ("-----begin",),
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)", re.S),
-    Pattern("api-key", "an OpenAI/Anthropic-style API key (sk-…)", ("sk-",),
-            r"\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}"),
+    Pattern(
+        "private-key",
+        "a private key block",
+        ("-----begin",),
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
+        re.S,
+    ),
+    Pattern(
+        "api-key",
+        "an OpenAI/Anthropic-style API key (sk-…)",
+        ("sk-",),
+        r"\bsk-(?:[A-Za-z0-9_-]{2,20}-)?[A-Za-z0-9_-]{20,}",
+    ),
     Pattern("aws-key", "an AWS access key id (AKIA…)", ("akia", "asia"), r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    Pattern("github-token", "a GitHub token (ghp_…)", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+    Pattern(
+        "github-token",
+        "a GitHub token (ghp_…)",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})",
+    ),
     Pattern("gitlab-token", "a GitLab token (glpat-…)", ("glpat-",), r"\bglpat-[A-Za-z0-9_-]{20,}"),
     Pattern("npm-token", "an npm token (npm_…)", ("npm_",), r"\bnpm_[A-Za-z0-9]{36}\b"),
     Pattern("huggingface-token", "a Hugging Face token (hf_…)", ("hf_",), r"\bhf_[A-Za-z0-9]{30,}\b"),
     Pattern("slack-token", "a Slack token (xox…-)", ("xox",), r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    Pattern("slack-webhook", "a Slack webhook URL", ("hooks.slack.com/services/t",),
-            r"hooks\.slack\.com/services/T[A-Za-z0-9_/]+"),
+    Pattern(
+        "slack-webhook",
+        "a Slack webhook URL",
+        ("hooks.slack.com/services/t",),
+        r"hooks\.slack\.com/services/T[A-Za-z0-9_/]+",
+    ),
     Pattern("google-api-key", "a Google API key (AIza…)", ("aiza",), r"\bAIza[0-9A-Za-z_-]{35}\b"),
     Pattern("stripe-key", "a Stripe secret key", ("k_live_",), r"\b[rs]k_live_[0-9A-Za-z]{16,}"),
-    Pattern("jwt", "a JSON web token", ("eyj",),
-            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    Pattern("url-password", "a password in a URL", ("://",),
-            r"\b[a-z][a-z0-9+.-]{0,31}://[^\s/:@]{1,256}:(?P<value>[^\s/@]+)@", re.I),
-    Pattern("assignment", "a secret assignment (password=, DB_PASSWORD=, api_key=, token=…)",
-            (*_SECRET_WORDS, "apikey"), _ASSIGNMENT, re.I),
-    Pattern("bearer", "a bearer token", ("authorization:",),
-            r"\bAuthorization:\s*(?:Bearer|Basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{12,})", re.I),
+    Pattern("jwt", "a JSON web token", ("eyj",), r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    Pattern(
+        "url-password",
+        "a password in a URL",
+        ("://",),
+        r"\b[a-z][a-z0-9+.-]{0,31}://[^\s/:@]{1,256}:(?P<value>[^\s/@]+)@",
+        re.I,
+    ),
+    Pattern(
+        "assignment",
+        "a secret assignment (password=, DB_PASSWORD=, api_key=, token=…)",
+        (*_SECRET_WORDS, "apikey"),
+        _ASSIGNMENT,
+        re.I,
+    ),
+    Pattern(
+        "bearer",
+        "a bearer token",
+        ("authorization:",),
+        r"\bAuthorization:\s*(?:Bearer|Basic)\s+(?P<value>[A-Za-z0-9._~+/=-]{12,})",
+        re.I,
+    ),
 )
 
 
@@ -117,6 +149,7 @@ def find_secret(text: str) -> tuple[str, int] | None:
 def redact(text: str) -> str:
     """`text` with every secret-looking part replaced by `[redacted:<kind>]`."""
     for pattern in _candidates(text):
+
         def replace(match: re.Match[str], pattern: Pattern = pattern) -> str:
             span = _secret_span(match)
             if span is None:

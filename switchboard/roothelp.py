@@ -55,10 +55,20 @@ def _definitions(rows: list[tuple[str, str]], width: int) -> list[str]:
 
 def root_help() -> str:
     width = max(min(shutil.get_terminal_size().columns, 80) - 2, 50)
-    description = textwrap.fill(DESCRIPTION, width, initial_indent="  ", subsequent_indent="  ",
-                                replace_whitespace=False)
-    return "\n".join([
-        "Usage: sb [OPTIONS] COMMAND [ARGS]...", "", description, "", "Options:",
-        *_definitions(list(OPTIONS.items()), width), "", "Commands:",
-        *_definitions([(name, PARTS[name][1]) for name in sorted(PARTS)], width), "",
-    ])
+    description = textwrap.fill(
+        DESCRIPTION, width, initial_indent="  ", subsequent_indent="  ", replace_whitespace=False
+    )
+    return "\n".join(
+        [
+            "Usage: sb [OPTIONS] COMMAND [ARGS]...",
+            "",
+            description,
+            "",
+            "Options:",
+            *_definitions(list(OPTIONS.items()), width),
+            "",
+            "Commands:",
+            *_definitions([(name, PARTS[name][1]) for name in sorted(PARTS)], width),
+            "",
+        ]
+    )

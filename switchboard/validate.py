@@ -46,8 +46,15 @@ def integer(value: Any, what: str, *, minimum: int = 1, maximum: int = INT64_MAX
     return number
 
 
-def number(value: Any, what: str, *, minimum: float = 0.0, maximum: float = MAX_SECONDS,
-           above: bool = False, unit: str = "seconds") -> float:
+def number(
+    value: Any,
+    what: str,
+    *,
+    minimum: float = 0.0,
+    maximum: float = MAX_SECONDS,
+    above: bool = False,
+    unit: str = "seconds",
+) -> float:
     """`value` as a finite float from `minimum` (excluded if `above`) to `maximum`."""
     kind = f"a number of {unit}" if unit else "a number"
     try:
@@ -57,8 +64,7 @@ def number(value: Any, what: str, *, minimum: float = 0.0, maximum: float = MAX_
     low_ok = result > minimum if above else result >= minimum
     if not (math.isfinite(result) and low_ok and result <= maximum):
         low = f"more than {minimum:g}" if above else f"{minimum:g} or more"
-        raise InvalidInput(f"{what} must be {kind}, {low} and at most {maximum:.12g}, "
-                           f"got {_shown(value)}")
+        raise InvalidInput(f"{what} must be {kind}, {low} and at most {maximum:.12g}, got {_shown(value)}")
     return result
 
 
@@ -140,5 +146,4 @@ def utf8_args(args: list[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} "
-                               "is not valid UTF-8") from None
+            raise InvalidInput(f"argument {arg.encode('utf-8', 'surrogateescape')[:40]!r} is not valid UTF-8") from None

@@ -21,9 +21,16 @@ from typer.testing import CliRunner
 from switchboard.cli import app
 from switchboard.config import Settings
 
-_ENV_VARS = ("SWITCHBOARD_HOME", "SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_AGENT",
-             "SWITCHBOARD_MAX_PAYLOAD_BYTES", "SWITCHBOARD_MEMORY_MODEL", "SWITCHBOARD_OPENCODE_URL",
-             "OPENCODE_SERVER_PASSWORD", "OPENCODE_SERVER_USERNAME")
+_ENV_VARS = (
+    "SWITCHBOARD_HOME",
+    "SWITCHBOARD_DATABASE_URL",
+    "SWITCHBOARD_AGENT",
+    "SWITCHBOARD_MAX_PAYLOAD_BYTES",
+    "SWITCHBOARD_MEMORY_MODEL",
+    "SWITCHBOARD_OPENCODE_URL",
+    "OPENCODE_SERVER_PASSWORD",
+    "OPENCODE_SERVER_USERNAME",
+)
 
 # OpenCode fixtures: the scripted model and a real `opencode serve`, shared per session.
 pytest_plugins = ["tests.opencode_fixtures"]

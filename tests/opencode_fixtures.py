@@ -70,8 +70,12 @@ def opencode_workdir(tmp_path_factory: pytest.TempPathFactory, scripted_model: S
 
 
 @pytest.fixture(scope="session")
-def opencode_server(tmp_path_factory: pytest.TempPathFactory, opencode_bin: str, opencode_env: dict[str, str],
-                    scripted_model: ScriptedModel) -> Iterator[Endpoint]:
+def opencode_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    opencode_bin: str,
+    opencode_env: dict[str, str],
+    scripted_model: ScriptedModel,
+) -> Iterator[Endpoint]:
     """A real `opencode serve` (switchboard's managed server, password-protected), shared by the session.
 
     It stops before the scripted model does, so no turn is left retrying a vanished model."""
@@ -110,10 +114,10 @@ def scripted_project(root: Path, script: list, *servers: Endpoint) -> Iterator[t
         yield model, root
 
 
-
 @pytest.fixture(scope="module")
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-            opencode_server: Endpoint) -> Iterator[tuple[ScriptedModel, Path]]:
+def project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, opencode_server: Endpoint
+) -> Iterator[tuple[ScriptedModel, Path]]:
     """A scripted model answering from the test module's `SCRIPT`, and a warmed project for it."""
     root = tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-project")
     with scripted_project(root, request.module.SCRIPT, opencode_server) as made:

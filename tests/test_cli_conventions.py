@@ -26,15 +26,21 @@ def test_every_part_has_the_same_plain_help(cli: Cli, part: str) -> None:
 @pytest.mark.parametrize("columns", [40, 80, 200])
 def test_root_help_without_typer_is_typer_s_own(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
     monkeypatch.setenv("COLUMNS", str(columns))
-    typer_help = subprocess.run([sys.executable, "-c", "from switchboard.cli import main; main()", "--help"],
-                                capture_output=True, text=True, check=True).stdout
+    typer_help = subprocess.run(
+        [sys.executable, "-c", "from switchboard.cli import main; main()", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert root_help() == typer_help.replace("Usage: -c ", "Usage: sb ")
 
 
 def test_sb_help_imports_no_typer() -> None:
-    probe = ("import sys; sys.argv = ['sb', '--help']\n"
-             "from switchboard.entry import main\n"
-             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'typer' in sys.modules)")
+    probe = (
+        "import sys; sys.argv = ['sb', '--help']\n"
+        "from switchboard.entry import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'typer' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.startswith("Usage: sb [OPTIONS] COMMAND") and out.endswith("0 False\n")
 
@@ -109,12 +115,15 @@ def test_memory_dry_runs_change_nothing(cli: Cli) -> None:
     stored = cli.json("memory", "store", "--content", "the staging database is read-only", "-n", "ops")
     memory_id = stored["id"]
     assert cli("memory", "forget", str(memory_id), "--dry-run").stdout == f"would forget {memory_id}\n"
-    assert "would rename ops to infra: 1 memories" in cli("memory", "namespaces", "rename", "ops", "infra",
-                                                          "--dry-run").stdout
-    assert "would delete namespace ops (1 memories)" in cli("memory", "namespaces", "delete", "ops",
-                                                            "--dry-run").stdout
-    assert "give --force or --dry-run" in cli("memory", "namespaces", "delete", "ops", "--dry-run", "--force",
-                                              code=2).stderr
+    assert (
+        "would rename ops to infra: 1 memories"
+        in cli("memory", "namespaces", "rename", "ops", "infra", "--dry-run").stdout
+    )
+    assert "would delete namespace ops (1 memories)" in cli("memory", "namespaces", "delete", "ops", "--dry-run").stdout
+    assert (
+        "give --force or --dry-run"
+        in cli("memory", "namespaces", "delete", "ops", "--dry-run", "--force", code=2).stderr
+    )
     assert [m["id"] for m in cli.json("memory", "list", "-n", "ops")] == [memory_id]
 
 

@@ -30,11 +30,20 @@ class Wrappers:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def __call__(self, script: str, *args: str, code: int = 0, env: dict[str, str] | None = None,
-                 input: str | None = None) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(self.directory / script), *args], capture_output=True, text=True,
-                                env=env or os.environ.copy(), input=input, timeout=240)
-        assert result.returncode == code, f"{script} {args} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    def __call__(
+        self, script: str, *args: str, code: int = 0, env: dict[str, str] | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(self.directory / script), *args],
+            capture_output=True,
+            text=True,
+            env=env or os.environ.copy(),
+            input=input,
+            timeout=240,
+        )
+        assert result.returncode == code, (
+            f"{script} {args} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
         return result
 
 
@@ -57,12 +66,16 @@ def test_install_writes_executable_bash_scripts_that_call_this_sb(cli: Cli, tmp_
     assert cli("compat", "install", str(tmp_path / "bin")).stdout.splitlines() == report["scripts"]
 
 
-@pytest.mark.parametrize(("existing", "message"), [
-    ({"mail-helper.sh": "#!/bin/bash\n# the real reference helper\n"}, "was not written by switchboard"),
-    ({"": "a file, not a directory"}, "is not a directory"),
-])
+@pytest.mark.parametrize(
+    ("existing", "message"),
+    [
+        ({"mail-helper.sh": "#!/bin/bash\n# the real reference helper\n"}, "was not written by switchboard"),
+        ({"": "a file, not a directory"}, "is not a directory"),
+    ],
+)
 def test_install_refuses_to_overwrite_what_it_did_not_write(
-        cli: Cli, tmp_path: Path, existing: dict[str, str], message: str) -> None:
+    cli: Cli, tmp_path: Path, existing: dict[str, str], message: str
+) -> None:
     target = tmp_path / "bin"
     if "" in existing:
         target.write_text(existing[""])
@@ -81,15 +94,39 @@ def test_install_refuses_to_overwrite_what_it_did_not_write(
 
 
 def test_mail_round_trip_as_a_reference_script_runs_it(helpers: Wrappers, settings: Settings) -> None:
-    assert "Registered agent: test-agent-1 (role: worker)" in mail(
-        helpers, "register", "--agent", "test-agent-1", "--role", "worker").stderr
+    assert (
+        "Registered agent: test-agent-1 (role: worker)"
+        in mail(helpers, "register", "--agent", "test-agent-1", "--role", "worker").stderr
+    )
     mail(helpers, "register", "--agent", "test-agent-2", "--role", "orchestrator")
-    sent = mail(helpers, "send", "--from", "test-agent-1", "--to", "test-agent-2", "--type", "task_dispatch",
-                "--payload", "Please process task t001")
+    sent = mail(
+        helpers,
+        "send",
+        "--from",
+        "test-agent-1",
+        "--to",
+        "test-agent-2",
+        "--type",
+        "task_dispatch",
+        "--payload",
+        "Please process task t001",
+    )
     msg_id = sent.stdout.strip()
     assert msg_id.startswith("msg-") and sent.stderr == f"[MAIL] Sent: {msg_id} → test-agent-2 (priority: normal)\n"
-    mail(helpers, "send", "--from", "test-agent-1", "--to", "test-agent-2", "--type", "request",
-         "--priority", "high", "--payload", "Urgent request")
+    mail(
+        helpers,
+        "send",
+        "--from",
+        "test-agent-1",
+        "--to",
+        "test-agent-2",
+        "--type",
+        "request",
+        "--priority",
+        "high",
+        "--payload",
+        "Urgent request",
+    )
     check = mail(helpers, "check", "--agent", "test-agent-2").stdout.splitlines()
     assert check[0] == "<!--TOON:inbox{id,from,type,priority,convoy,timestamp,status}:"
     assert [row.split(",")[2:4] for row in check[1:3]] == [["request", "high"], ["task_dispatch", "normal"]]
@@ -102,8 +139,10 @@ def test_mail_round_trip_as_a_reference_script_runs_it(helpers: Wrappers, settin
     assert mailbox.get(number).status.value == "read"
     assert mail(helpers, "archive", str(number)).stderr == f"[MAIL] Archived: {msg_id}\n"
     assert mailbox.get(number).status.value == "archived"
-    assert mail(helpers, "check", "--agent", "test-agent-2", "--unread-only").stdout.splitlines()[-1] == \
-        "Total: 1 messages (1 unread) for test-agent-2"
+    assert (
+        mail(helpers, "check", "--agent", "test-agent-2", "--unread-only").stdout.splitlines()[-1]
+        == "Total: 1 messages (1 unread) for test-agent-2"
+    )
 
     status = mail(helpers, "status").stdout
     assert "  Active:   1 messages (1 unread, 0 read)" in status and "  Agents:   2 active" in status
@@ -123,18 +162,24 @@ def test_broadcast_reaches_every_active_agent_but_the_sender(helpers: Wrappers, 
     assert sorted(m.to_agent for m in Mailbox.open(settings).check()) == ["w1", "w2"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["send", "--to", "b", "--type", "invalid_type", "--payload", "x"], "unknown message type 'invalid_type'"),
-    (["send", "--to", "b", "--type", "request"], "missing --payload"),
-    (["send", "--to", "b", "--type", "request", "--payload", "x", "--transport", "simplex"],
-     f"--transport simplex {UNSUPPORTED}"),
-    (["register", "--agent", "a", "--branch", "main"], f"mail register --branch {UNSUPPORTED}"),
-    (["receive"], f"mail-helper.sh receive {UNSUPPORTED}"),
-    (["read", "msg-20260101-120000-abcd"], "no such id"),
-    (["fly"], "unknown command: fly"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["send", "--to", "b", "--type", "invalid_type", "--payload", "x"], "unknown message type 'invalid_type'"),
+        (["send", "--to", "b", "--type", "request"], "missing --payload"),
+        (
+            ["send", "--to", "b", "--type", "request", "--payload", "x", "--transport", "simplex"],
+            f"--transport simplex {UNSUPPORTED}",
+        ),
+        (["register", "--agent", "a", "--branch", "main"], f"mail register --branch {UNSUPPORTED}"),
+        (["receive"], f"mail-helper.sh receive {UNSUPPORTED}"),
+        (["read", "msg-20260101-120000-abcd"], "no such id"),
+        (["fly"], "unknown command: fly"),
+    ],
+)
 def test_mail_bad_input_is_one_line_and_writes_nothing(
-        helpers: Wrappers, settings: Settings, args: list[str], message: str) -> None:
+    helpers: Wrappers, settings: Settings, args: list[str], message: str
+) -> None:
     result = mail(helpers, *args, code=2)
     assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
     mailbox = Mailbox.open(settings)
@@ -142,17 +187,38 @@ def test_mail_bad_input_is_one_line_and_writes_nothing(
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize(("script", "variable", "file", "args", "query", "rows"), [
-    ("mail-helper.sh", "AIDEVOPS_MAIL_DIR", "mailbox.db",
-     ["send", "--to", "coordinator", "--type", "status_report", "--payload", "done"],
-     "SELECT from_agent, to_agent, status FROM messages", [("runner-7", "coordinator", "unread")]),
-    ("memory-helper.sh", "AIDEVOPS_MEMORY_DIR", "memory.db",
-     ["--namespace", "runner-7", "store", "--content", "The build needs Node 22"],
-     "SELECT namespace, content FROM memories", [("runner-7", "The build needs Node 22")]),
-])
+@pytest.mark.parametrize(
+    ("script", "variable", "file", "args", "query", "rows"),
+    [
+        (
+            "mail-helper.sh",
+            "AIDEVOPS_MAIL_DIR",
+            "mailbox.db",
+            ["send", "--to", "coordinator", "--type", "status_report", "--payload", "done"],
+            "SELECT from_agent, to_agent, status FROM messages",
+            [("runner-7", "coordinator", "unread")],
+        ),
+        (
+            "memory-helper.sh",
+            "AIDEVOPS_MEMORY_DIR",
+            "memory.db",
+            ["--namespace", "runner-7", "store", "--content", "The build needs Node 22"],
+            "SELECT namespace, content FROM memories",
+            [("runner-7", "The build needs Node 22")],
+        ),
+    ],
+)
 def test_reference_directory_variables_name_the_database(
-        helpers: Wrappers, tmp_path: Path, home: Path, script: str, variable: str, file: str, args: list[str],
-        query: str, rows: list[tuple]) -> None:
+    helpers: Wrappers,
+    tmp_path: Path,
+    home: Path,
+    script: str,
+    variable: str,
+    file: str,
+    args: list[str],
+    query: str,
+    rows: list[tuple],
+) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SWITCHBOARD_HOME", "SWITCHBOARD_DATABASE_URL")}
     env.update({variable: str(tmp_path / "ref"), "AIDEVOPS_AGENT_ID": "runner-7"})
     helpers(script, *args, env=env)
@@ -167,14 +233,28 @@ def test_reference_directory_variables_name_the_database(
 
 def test_memory_store_recall_and_namespaces(helpers: Wrappers, settings: Settings) -> None:
     memory = Memory.open(settings)
-    stored = helpers("memory-helper.sh", "store", "--content", "Bash arrays need declare -a for indexed arrays",
-                     "--type", "CODEBASE_PATTERN", "--tags", "bash,arrays").stdout.splitlines()
+    stored = helpers(
+        "memory-helper.sh",
+        "store",
+        "--content",
+        "Bash arrays need declare -a for indexed arrays",
+        "--type",
+        "CODEBASE_PATTERN",
+        "--tags",
+        "bash,arrays",
+    ).stdout.splitlines()
     first = stored[-1]
     assert stored == [f"[OK] Stored learning: {first}", first] and first.startswith("mem_")
     record = memory.get(int(first.removeprefix("mem_")))
     assert (record.namespace, record.type.value, record.tags) == ("shared", "CODEBASE_PATTERN", ("bash", "arrays"))
-    again = helpers("memory-helper.sh", "store", "--content", "bash arrays need declare -a for indexed arrays.",
-                    "--type", "CODEBASE_PATTERN").stdout
+    again = helpers(
+        "memory-helper.sh",
+        "store",
+        "--content",
+        "bash arrays need declare -a for indexed arrays.",
+        "--type",
+        "CODEBASE_PATTERN",
+    ).stdout
     assert f"Duplicate detected (matches {first})" in again
 
     recall = helpers("memory-helper.sh", "recall", "--query", 'indexed-arrays "declare').stdout
@@ -183,35 +263,57 @@ def test_memory_store_recall_and_namespaces(helpers: Wrappers, settings: Setting
     assert [(h["id"], h["tags"]) for h in hits] == [(first, "bash,arrays")]
     assert "Total learnings|1" in helpers("memory-helper.sh", "stats").stdout
 
-    newer = helpers("memory-helper.sh", "store", "--content", "Bash 5 arrays also take declare -A for maps",
-                    "--supersedes", first, "--relation", "extends").stdout.splitlines()[-1]
+    newer = helpers(
+        "memory-helper.sh",
+        "store",
+        "--content",
+        "Bash 5 arrays also take declare -A for maps",
+        "--supersedes",
+        first,
+        "--relation",
+        "extends",
+    ).stdout.splitlines()[-1]
     assert memory.get(int(newer.removeprefix("mem_"))).supersedes == int(first.removeprefix("mem_"))
     assert helpers("memory-helper.sh", "latest", first).stdout.strip() == newer
 
 
-@pytest.mark.parametrize("args", [
-    ["--namespace", "code-reviewer", "store", "--content", "Prefer explicit error handling in Go"],
-    ["store", "--content", "Prefer explicit error handling in Go", "--namespace", "code-reviewer"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--namespace", "code-reviewer", "store", "--content", "Prefer explicit error handling in Go"],
+        ["store", "--content", "Prefer explicit error handling in Go", "--namespace", "code-reviewer"],
+    ],
+)
 def test_namespace_before_or_after_the_command(helpers: Wrappers, settings: Settings, args: list[str]) -> None:
     out = helpers("memory-helper.sh", *args).stdout
     assert out.startswith("[INFO] Using namespace: code-reviewer\n[OK] Stored learning: mem_")
     assert [m.content for m in Memory.open(settings).list("code-reviewer")] == ["Prefer explicit error handling in Go"]
     own = helpers("memory-helper.sh", "recall", "--query", "error handling", "--namespace", "code-reviewer").stdout
     assert "[namespace: code-reviewer]" in own and "Prefer explicit error handling" in own
-    assert "No results found for: error handling" in helpers("memory-helper.sh", "recall", "--query",
-                                                            "error handling").stdout
+    assert (
+        "No results found for: error handling"
+        in helpers("memory-helper.sh", "recall", "--query", "error handling").stdout
+    )
     recent = helpers("memory-helper.sh", "recall", "--recent", "3", "-n", "code-reviewer").stdout
     assert "=== Recent Memories (last 3) ===" in recent and "  Prefer explicit error handling in Go" in recent
     listing = helpers("memory-helper.sh", "namespaces").stdout
     assert "  (global)                  0 entries" in listing and "  code-reviewer             1 entries" in listing
-    assert "[DRY RUN] Would delete" not in helpers("memory-helper.sh", "-n", "code-reviewer", "prune",
-                                                   "--dry-run").stdout
+    assert (
+        "[DRY RUN] Would delete" not in helpers("memory-helper.sh", "-n", "code-reviewer", "prune", "--dry-run").stdout
+    )
 
 
 def test_project_and_event_date_pass_through(helpers: Wrappers, settings: Settings, tmp_path: Path) -> None:
-    helpers("memory-helper.sh", "store", "--content", "The web app deploys need the VPN", "--project", str(tmp_path),
-            "--event-date", "2026-01-15")
+    helpers(
+        "memory-helper.sh",
+        "store",
+        "--content",
+        "The web app deploys need the VPN",
+        "--project",
+        str(tmp_path),
+        "--event-date",
+        "2026-01-15",
+    )
     helpers("memory-helper.sh", "store", "--content", "The api deploys go by release train", "--project", "/src/api")
     (stored,) = [m for m in Memory.open(settings).list(SHARED) if m.project == str(tmp_path)]
     assert stored.event_date is not None
@@ -219,40 +321,55 @@ def test_project_and_event_date_pass_through(helpers: Wrappers, settings: Settin
     assert "The web app deploys need the VPN" in found and "release train" not in found
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["log", "--limit", "1", "--format", "json"], '"action": "store"'),
-    (["-n", "elsewhere", "log"], "nothing stored or recalled yet"),
-    (["validate"], "ok"),
-    (["validate", "--fix", "--json"], '"ok": true'),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["log", "--limit", "1", "--format", "json"], '"action": "store"'),
+        (["-n", "elsewhere", "log"], "nothing stored or recalled yet"),
+        (["validate"], "ok"),
+        (["validate", "--fix", "--json"], '"ok": true'),
+    ],
+)
 def test_log_and_validate_map_to_sb_memory(helpers: Wrappers, cli: Cli, args: list[str], expected: str) -> None:
     cli("memory", "store", "--content", "The web app deploys need the VPN", "-n", "shared")
     assert expected in helpers("memory-helper.sh", *args).stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["log", "--since", "1d"], "unknown option: --since"),
-    (["validate", "--limit", "3"], "unknown option: --limit"),
-    (["feedback"], f"memory-helper.sh feedback {UNSUPPORTED}"),
-    (["store", "--content", "x", "--session-id", "s1"], f"store --session-id {UNSUPPORTED}"),
-    (["recall", "--recent", "--type", "CONTEXT"], "recall --recent with --query, --type"),
-    (["recall", "--query", "x", "--entity", "bob"], f"recall --entity {UNSUPPORTED}"),
-    (["store", "--content", "x", "--event-date", "last week"], "is not an ISO 8601 time"),
-    (["namespaces", "prune"], f"namespaces prune {UNSUPPORTED}"),
-    (["store", "--content", "x", "--relation", "updates"], "--relation needs --supersedes"),
-    (["--namespace", "invalid namespace!", "stats"], "invalid namespace 'invalid namespace!'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["log", "--since", "1d"], "unknown option: --since"),
+        (["validate", "--limit", "3"], "unknown option: --limit"),
+        (["feedback"], f"memory-helper.sh feedback {UNSUPPORTED}"),
+        (["store", "--content", "x", "--session-id", "s1"], f"store --session-id {UNSUPPORTED}"),
+        (["recall", "--recent", "--type", "CONTEXT"], "recall --recent with --query, --type"),
+        (["recall", "--query", "x", "--entity", "bob"], f"recall --entity {UNSUPPORTED}"),
+        (["store", "--content", "x", "--event-date", "last week"], "is not an ISO 8601 time"),
+        (["namespaces", "prune"], f"namespaces prune {UNSUPPORTED}"),
+        (["store", "--content", "x", "--relation", "updates"], "--relation needs --supersedes"),
+        (["--namespace", "invalid namespace!", "stats"], "invalid namespace 'invalid namespace!'"),
+    ],
+)
 def test_memory_verbs_switchboard_lacks_fail_cleanly(
-        helpers: Wrappers, settings: Settings, args: list[str], message: str) -> None:
+    helpers: Wrappers, settings: Settings, args: list[str], message: str
+) -> None:
     result = helpers("memory-helper.sh", *args, code=2)
     assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
     assert Memory.open(settings).namespaces() == []
 
 
 def test_runner_lifecycle_and_a_run_on_opencode(
-        helpers: Wrappers, settings: Settings, workdir: Path, attach: str, home: Path, tmp_path: Path) -> None:
-    created = helpers("runner-helper.sh", "create", "code-reviewer", "--description", "Reviews code for security",
-                      "--workdir", str(workdir))
+    helpers: Wrappers, settings: Settings, workdir: Path, attach: str, home: Path, tmp_path: Path
+) -> None:
+    created = helpers(
+        "runner-helper.sh",
+        "create",
+        "code-reviewer",
+        "--description",
+        "Reviews code for security",
+        "--workdir",
+        str(workdir),
+    )
     assert created.stderr == "[RUNNER] Created runner: code-reviewer\n"
     assert f"Directory: {home / 'runners' / 'code-reviewer'}" in created.stdout
     table = helpers("runner-helper.sh", "list").stdout.splitlines()
@@ -273,8 +390,10 @@ def test_runner_lifecycle_and_a_run_on_opencode(
     (config,) = json.loads(helpers("runner-helper.sh", "list", "--format", "json").stdout)
     assert (config["name"], config["runCount"], config["lastStatus"]) == ("code-reviewer", 1, "success")
     assert helpers("runner-helper.sh", "logs", "code-reviewer").stdout.startswith(f"Latest run: run-{finished.id}\n")
-    assert helpers("runner-helper.sh", "stop", "code-reviewer", code=1).stderr == \
-        "[RUNNER] Nothing running for runner: code-reviewer\n"
+    assert (
+        helpers("runner-helper.sh", "stop", "code-reviewer", code=1).stderr
+        == "[RUNNER] Nothing running for runner: code-reviewer\n"
+    )
 
     editor = tmp_path / "editor.sh"
     editor.write_text('#!/bin/sh\necho "Never approve eval()." >> "$1"\n')
@@ -284,28 +403,35 @@ def test_runner_lifecycle_and_a_run_on_opencode(
     assert Runners.open(settings).get("code-reviewer").instructions.endswith("Never approve eval().\n")
 
     assert "Cancelled" in helpers("runner-helper.sh", "destroy", "code-reviewer", input="n\n").stderr
-    assert helpers("runner-helper.sh", "destroy", "code-reviewer", "--force").stderr == \
-        "[RUNNER] Destroyed runner: code-reviewer\n"
+    assert (
+        helpers("runner-helper.sh", "destroy", "code-reviewer", "--force").stderr
+        == "[RUNNER] Destroyed runner: code-reviewer\n"
+    )
     assert Runners.open(settings).list() == []
     missing = helpers("runner-helper.sh", "status", "code-reviewer", code=2)
     assert missing.stderr == "error: no runner named 'code-reviewer'\n"
 
 
 def test_a_failed_run_exits_1_with_the_reference_failure_line(
-        helpers: Wrappers, settings: Settings, workdir: Path, attach: str) -> None:
+    helpers: Wrappers, settings: Settings, workdir: Path, attach: str
+) -> None:
     helpers("runner-helper.sh", "create", "sleeper", "--workdir", str(workdir))
-    run = helpers("runner-helper.sh", "run", "sleeper", "slow answer please", "--attach", attach, "--timeout", "3",
-                  code=1)
+    run = helpers(
+        "runner-helper.sh", "run", "sleeper", "slow answer please", "--attach", attach, "--timeout", "3", code=1
+    )
     assert run.stdout == "" and "[RUNNER] Run failed after " in run.stderr
     assert [r.status for r in Runners.open(settings).runs("sleeper")] != ["success"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["create", "ok", "--provider", "openrouter"], f"create --provider {UNSUPPORTED}"),
-    (["create", "../x"], "invalid runner name"),
-    (["run", "ghost"], "prompt required"),
-    (["create"], "runner name required"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "ok", "--provider", "openrouter"], f"create --provider {UNSUPPORTED}"),
+        (["create", "../x"], "invalid runner name"),
+        (["run", "ghost"], "prompt required"),
+        (["create"], "runner name required"),
+    ],
+)
 def test_runner_bad_input(helpers: Wrappers, settings: Settings, args: list[str], message: str) -> None:
     result = helpers("runner-helper.sh", *args, code=2)
     assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1

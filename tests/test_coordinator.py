@@ -50,6 +50,7 @@ def prompts_seen(model: ScriptedModel, prompts: set[str]) -> Counter[str]:
 
 def run_until(coordinator: Coordinator, done, timeout: float = 60, every=None) -> None:  # noqa: ANN001
     """Run the loop in-process until `done()` holds, then stop it gracefully."""
+
     async def main() -> None:
         stop = anyio.Event()
 
@@ -92,8 +93,9 @@ def test_parallel_work_within_global_and_runner_limits(settings: Settings, team:
     assert [team.get(i).status.value for i in ids] == ["done"] * 7
     assert peak_total[0] == 3  # the global limit was reached and held
     assert peak["reviewer"] == 1 and peak["writer"] == 1 and peak["tester"] <= 2
-    busy = sum(r.duration_seconds for name in ("reviewer", "tester", "writer")
-               for r in Runners.open(settings).runs(name))
+    busy = sum(
+        r.duration_seconds for name in ("reviewer", "tester", "writer") for r in Runners.open(settings).runs(name)
+    )
     assert busy > 1.5 * elapsed  # the runs overlapped: parallel, not one after another
     assert team.get(ids[0]).result == "slow answer"
 
@@ -110,8 +112,9 @@ def test_dependencies_order_the_work_and_reports_come_back(settings: Settings, t
     assert len(reports) == 3 and all("completed (success" in r.payload for r in reports)
 
 
-def test_timeouts_abort_retry_then_dead(settings: Settings, team: Tasks, attach: str,
-                                        opencode_server: Endpoint, workdir: Path) -> None:
+def test_timeouts_abort_retry_then_dead(
+    settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint, workdir: Path
+) -> None:
     task_id = team.add("glacial job", runner="reviewer", timeout=1.5, max_attempts=2).id
     after = team.add("never starts", runner="writer", after=[task_id]).id
     run_until(Coordinator(settings, attach=[attach], remember=False), all_finished(team, [task_id]), timeout=60)
@@ -138,8 +141,12 @@ def test_outcome_is_remembered_in_the_runner_namespace(settings: Settings, team:
 def test_mail_and_cron_become_tasks(settings: Settings, team: Tasks, attach: str) -> None:
     mailbox = Mailbox.open(settings)
     mailbox.send("coordinator", "task_dispatch", "slow review from mail", sender="alice")
-    mailbox.send("coordinator", "task_dispatch",
-                 '{"prompt": "slow docs from mail", "runner": "writer", "priority": "high"}', sender="alice")
+    mailbox.send(
+        "coordinator",
+        "task_dispatch",
+        '{"prompt": "slow docs from mail", "runner": "writer", "priority": "high"}',
+        sender="alice",
+    )
     bad = mailbox.send("coordinator", "task_dispatch", '{"prompt": "x", "runner": "ghost"}', sender="bob")[0]
     Schedules(team).add("* * * * *", "slow cron check", name="minutely", runner="tester")
     with team.store.transaction(write=True) as tx:
@@ -156,8 +163,19 @@ def test_mail_and_cron_become_tasks(settings: Settings, team: Tasks, attach: str
 
 def _start_coordinator(home: Path, attach: list[str], password: str, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "SWITCHBOARD_HOME": str(home), "OPENCODE_SERVER_PASSWORD": password}
-    args = [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", "--no-memory",
-            "--lease", "5", *(f"--attach={url}" for url in attach), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "switchboard",
+        "coordinator",
+        "start",
+        "--foreground",
+        "--no-memory",
+        "--lease",
+        "5",
+        *(f"--attach={url}" for url in attach),
+        *extra,
+    ]
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -170,13 +188,15 @@ def _wait_for(condition, timeout: float, what: str) -> None:  # noqa: ANN001
 
 
 def test_kill_9_and_restart_loses_nothing_and_runs_nothing_twice(
-        settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint, model: ScriptedModel) -> None:
+    settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint, model: ScriptedModel
+) -> None:
     prompts = {f"slow crash-safe job {i}" for i in range(4)}
     ids = [team.add(p, role="tests").id for p in sorted(prompts)]
     first = _start_coordinator(settings.home, [attach], opencode_server.password or "", "--concurrency=2")
     try:
-        _wait_for(lambda: len([t for t in team.list(status="running") if t.session_id]) == 2, 30,
-                  "two sessions in flight")
+        _wait_for(
+            lambda: len([t for t in team.list(status="running") if t.session_id]) == 2, 30, "two sessions in flight"
+        )
         in_flight = {t.id: t.session_id for t in team.list(status="running")}
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
@@ -197,8 +217,8 @@ def test_kill_9_and_restart_loses_nothing_and_runs_nothing_twice(
 
 
 def test_a_server_that_dies_mid_task_has_its_tasks_finish_elsewhere(
-        settings: Settings, team: Tasks, attach: str, opencode_bin: str, opencode_env: dict[str, str],
-        tmp_path: Path) -> None:
+    settings: Settings, team: Tasks, attach: str, opencode_bin: str, opencode_env: dict[str, str], tmp_path: Path
+) -> None:
     other = ManagedServer(Settings.load(tmp_path / "second-server-home"), binary=opencode_bin, env=opencode_env)
     info, _ = other.start()
     assert info.password
@@ -236,12 +256,16 @@ def test_a_server_that_dies_mid_task_has_its_tasks_finish_elsewhere(
     assert [t.status.value for t in tasks] == ["done"] * 4
     moved = [t for t in tasks if t.attempts == 2]
     assert moved and all(t.server_url == attach for t in moved)
-    assert all("server down" in r.error or "could not start" in r.error
-               for r in Runners.open(settings).runs("tester") if r.status == "failed")
+    assert all(
+        "server down" in r.error or "could not start" in r.error
+        for r in Runners.open(settings).runs("tester")
+        if r.status == "failed"
+    )
 
 
 def test_sigterm_finishes_work_in_flight_and_leaves_the_rest_queued(
-        settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint) -> None:
+    settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint
+) -> None:
     ids = [team.add(f"slow graceful {i}", runner="reviewer").id for i in range(3)]
     process = _start_coordinator(settings.home, [attach], opencode_server.password or "", "--grace=20")
     try:

@@ -46,23 +46,35 @@ async def _lines(*lines: str) -> AsyncIterator[str]:
 
 
 HOSTILE_FRAMES = [
-    "data: not json at all", "",
-    "data: [1, 2, 3]", "",
-    'data: {"type": "permission.asked", "properties": {"sessionID": "%s"}}', "",  # no request id
-    'data: {"type": "question.asked", "properties": {"sessionID": "%s", "id": ""}}', "",
+    "data: not json at all",
+    "",
+    "data: [1, 2, 3]",
+    "",
+    'data: {"type": "permission.asked", "properties": {"sessionID": "%s"}}',
+    "",  # no request id
+    'data: {"type": "question.asked", "properties": {"sessionID": "%s", "id": ""}}',
+    "",
     'data: {"type": "session.status", "properties": {"sessionID": "%s", "status": {"type": "retry", '
-    '"attempt": "many"}}}', "",  # a handler that raises
-    'data: {"type": "session.status", "properties": {"sessionID": "%s", "status": "busy"}}', "",
-    'data: {"type": "no.such.type", "properties": {"sessionID": "%s"}}', "",
-    'data: {"type": "message.part.updated", "properties": {"part": "not an object", "info": 7}}', "",
-    'data: {"type": "session.idle", "properties": []}', "",
-    'data: {"payload": "not an object", "directory": 5}', "",
-    'data: {"properties": {"sessionID": "%s"}}', "",  # no type
+    '"attempt": "many"}}}',
+    "",  # a handler that raises
+    'data: {"type": "session.status", "properties": {"sessionID": "%s", "status": "busy"}}',
+    "",
+    'data: {"type": "no.such.type", "properties": {"sessionID": "%s"}}',
+    "",
+    'data: {"type": "message.part.updated", "properties": {"part": "not an object", "info": 7}}',
+    "",
+    'data: {"type": "session.idle", "properties": []}',
+    "",
+    'data: {"payload": "not an object", "directory": 5}',
+    "",
+    'data: {"properties": {"sessionID": "%s"}}',
+    "",  # no type
 ]
 
 
 def test_hostile_events_do_not_stop_the_coordinator(
-        settings: Settings, team: Tasks, attach: str, caplog: pytest.LogCaptureFixture) -> None:
+    settings: Settings, team: Tasks, attach: str, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = [team.add(f"slow hostile {i}", role="worker").id for i in range(6)]
     coordinator = Coordinator(settings, attach=[attach], remember=False, concurrency=3)
     fed = Counter[str]()
@@ -80,6 +92,7 @@ def test_hostile_events_do_not_stop_the_coordinator(
     async def main() -> None:
         stop = anyio.Event()
         async with anyio.create_task_group() as group:
+
             async def watch() -> None:
                 with anyio.move_on_after(90):
                     await feed()
@@ -98,7 +111,8 @@ def test_hostile_events_do_not_stop_the_coordinator(
 
 
 def test_start_right_after_kill_9_even_while_the_old_one_is_a_zombie(
-        settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint) -> None:
+    settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint
+) -> None:
     first = _start_coordinator(settings.home, [attach], opencode_server.password or "")
     try:
         _wait_for(lambda: daemon.read_state(settings) is not None, 30, "the first coordinator")
@@ -108,17 +122,38 @@ def test_start_right_after_kill_9_even_while_the_old_one_is_a_zombie(
         _wait_for(lambda: not daemon.running(settings), 10, "the killed coordinator's lock to go")
         assert _state(first.pid) == "Z"
         started = time.monotonic()
-        env = {**os.environ, "SWITCHBOARD_HOME": str(settings.home),
-               "OPENCODE_SERVER_PASSWORD": opencode_server.password or ""}
-        result = subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "start", "--no-memory",
-                                 f"--attach={attach}", "--json"], env=env, capture_output=True, text=True,
-                                timeout=60)
+        env = {
+            **os.environ,
+            "SWITCHBOARD_HOME": str(settings.home),
+            "OPENCODE_SERVER_PASSWORD": opencode_server.password or "",
+        }
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "coordinator",
+                "start",
+                "--no-memory",
+                f"--attach={attach}",
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert _state(first.pid) == "Z"  # still unreaped: the lock, not the pid, decided
         assert time.monotonic() - started < 15
         assert daemon.running(settings)
-        again = subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "start", "--no-memory",
-                                f"--attach={attach}"], env=env, capture_output=True, text=True, timeout=60)
+        again = subprocess.run(
+            [sys.executable, "-m", "switchboard", "coordinator", "start", "--no-memory", f"--attach={attach}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert again.returncode == 2 and "already runs" in again.stderr
     finally:
         daemon.stop_background(settings)
@@ -134,7 +169,8 @@ def _state(pid: int) -> str:
 
 @pytest.mark.parametrize("stage", ["run", "session", "context", "marked prompted", "prompt sent"])
 def test_a_crash_at_any_step_goes_on_with_the_same_attempt(
-        settings: Settings, team: Tasks, attach: str, model: ScriptedModel, stage: str) -> None:
+    settings: Settings, team: Tasks, attach: str, model: ScriptedModel, stage: str
+) -> None:
     """The state a coordinator leaves when killed after `stage` of an attempt (and a
     stray run of the task that an older crash left `running`): the restarted
     coordinator goes on with the same attempt; the prompt reaches the model once."""
@@ -149,10 +185,9 @@ def test_a_crash_at_any_step_goes_on_with_the_same_attempt(
         async with OpenCodeClient(attach, directory=runners.get("ann").workdir) as client:
             run = await Attempt(runners, runners.get("ann"), client, task.prompt, task_id=task.id).begin()
             coordinator.tasks.set_run(task.id, coordinator.owner, run.id)
-            for step in steps[1:steps.index(stage) + 1]:
+            for step in steps[1 : steps.index(stage) + 1]:
                 if step == "session":
-                    run = runners.record_session(run, (await client.create_session(title="runner/ann")).id,
-                                                 client.url)
+                    run = runners.record_session(run, (await client.create_session(title="runner/ann")).id, client.url)
                 elif step == "context":
                     await client.add_context(run.session_id, "## Unread mail\n\n- #1 request from alice: hi\n")
                 elif step == "marked prompted":
@@ -172,8 +207,8 @@ def test_a_crash_at_any_step_goes_on_with_the_same_attempt(
 
 
 def test_managed_server_killed_mid_task_is_restarted_and_every_task_ends_done(
-        settings: Settings, team: Tasks, opencode_bin: str, opencode_env: dict[str, str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, team: Tasks, opencode_bin: str, opencode_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in opencode_env.items():  # the managed server runs offline, in a private data dir
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SWITCHBOARD_OPENCODE_BIN", opencode_bin)
@@ -201,7 +236,8 @@ def test_managed_server_killed_mid_task_is_restarted_and_every_task_ends_done(
 
 
 def test_managed_server_stops_when_idle_unless_a_coordinator_runs(
-        tmp_path: Path, opencode_bin: str, opencode_env: dict[str, str]) -> None:
+    tmp_path: Path, opencode_bin: str, opencode_env: dict[str, str]
+) -> None:
     import fcntl
 
     home = tmp_path / "idle-home"
@@ -228,16 +264,33 @@ def test_managed_server_stops_when_idle_unless_a_coordinator_runs(
 
 
 def test_no_password_reaches_the_background_coordinators_command_line(
-        settings: Settings, team: Tasks, opencode_server: Endpoint) -> None:
+    settings: Settings, team: Tasks, opencode_server: Endpoint
+) -> None:
     """Any local user reads a process's argv (`ps`); the database URL and an `--attach` URL
     with its password go to the background coordinator through its environment."""
     password = opencode_server.password or ""
     with_password = opencode_server.url.replace("http://", f"http://opencode:{password}@", 1)
     env = {k: v for k, v in os.environ.items() if k != "OPENCODE_SERVER_PASSWORD"}
-    started = subprocess.run([sys.executable, "-m", "switchboard", "--home", str(settings.home),
-                              "--database-url", settings.database_url, "coordinator", "start", "--no-memory",
-                              f"--attach={with_password}", "--json"],
-                             env=env, capture_output=True, text=True, timeout=60)
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "switchboard",
+            "--home",
+            str(settings.home),
+            "--database-url",
+            settings.database_url,
+            "coordinator",
+            "start",
+            "--no-memory",
+            f"--attach={with_password}",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     try:
         assert started.returncode == 0, started.stderr
         state = daemon.read_state(settings)

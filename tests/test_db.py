@@ -24,7 +24,8 @@ def test_status_and_upgrade(cli: Cli) -> None:
 
 @pytest.mark.postgres_only
 def test_migrate_a_sqlite_home_to_postgresql_loses_nothing(
-        cli: Cli, home: Path, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli: Cli, home: Path, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL")
     sqlite = Settings.load(home, database_url=f"sqlite:///{tmp_path / 'old.db'}")
     mailbox = Mailbox.open(sqlite)

@@ -31,12 +31,15 @@ def _remove(path: Path) -> None:
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("command", [
-    ["task", "list"],
-    ["mail", "send", "--to", "coordinator", "--type", "task_dispatch", "--payload", "review PR 9"],
-    ["db", "status"],
-    ["memory", "recall", "--query", "anything"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["task", "list"],
+        ["mail", "send", "--to", "coordinator", "--type", "task_dispatch", "--payload", "review PR 9"],
+        ["db", "status"],
+        ["memory", "recall", "--query", "anything"],
+    ],
+)
 def test_a_deleted_database_is_an_error_not_a_new_one(cli: Cli, home: Path, command: list[str]) -> None:
     cli("mail", "send", "--to", "bob", "--type", "request", "--payload", "first use creates the database")
     _remove(_db(home))
@@ -66,7 +69,8 @@ def test_mcp_tools_refuse_a_deleted_database(cli: Cli, settings: Settings, home:
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("fault", ["deleted", "replaced"])
 def test_a_running_coordinator_stops_on_a_ghost_database(
-        cli: Cli, home: Path, attach: str, opencode_server: Endpoint, fault: str) -> None:
+    cli: Cli, home: Path, attach: str, opencode_server: Endpoint, fault: str
+) -> None:
     cli("task", "list")
     process = _start_coordinator(home, [attach], opencode_server.password or "")
     try:
@@ -109,15 +113,19 @@ def _garble(path: Path, where: str, page: int = 4096) -> None:
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("where", ["middle pages", "header"])
-@pytest.mark.parametrize("command", [
-    ["db", "status"],
-    ["db", "check"],
-    ["coordinator", "pulse", "--attach", "http://127.0.0.1:9"],
-    ["coordinator", "start", "--foreground", "--attach", "http://127.0.0.1:9"],
-    ["coordinator", "start", "--attach", "http://127.0.0.1:9"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "status"],
+        ["db", "check"],
+        ["coordinator", "pulse", "--attach", "http://127.0.0.1:9"],
+        ["coordinator", "start", "--foreground", "--attach", "http://127.0.0.1:9"],
+        ["coordinator", "start", "--attach", "http://127.0.0.1:9"],
+    ],
+)
 def test_a_corrupt_database_is_one_line_pointing_at_check_and_backups(
-        cli: Cli, settings: Settings, command: list[str], where: str) -> None:
+    cli: Cli, settings: Settings, command: list[str], where: str
+) -> None:
     db = _filled(settings)
     _garble(db, where)
     result = cli(*command, code=2)
@@ -132,8 +140,11 @@ def test_check_and_backup_a_database_in_use(cli: Cli, settings: Settings, tmp_pa
     cli("mail", "send", "--to", "bob", "--type", "request", "--payload", "keep me")
     report = cli.json("db", "check")
     assert report["ok"] and report["check"] in ("integrity_check", "sanity")
-    assert cli("db", "check", "--quick").stdout.strip().endswith(": ok (quick_check)" if settings.database_url
-                                                                   .startswith("sqlite") else ": ok (sanity)")
+    assert (
+        cli("db", "check", "--quick")
+        .stdout.strip()
+        .endswith(": ok (quick_check)" if settings.database_url.startswith("sqlite") else ": ok (sanity)")
+    )
     copy = tmp_path / "backup.db"
     if not settings.database_url.startswith("sqlite"):
         assert "pg_dump" in cli("db", "backup", str(copy), code=2).stderr

@@ -11,11 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_dispatches_three_runners_in_parallel_and_collects_reports(opencode_bin: str, tmp_path: Path) -> None:
-    env = {**os.environ, "SB": str(Path(sys.executable).with_name("sb")), "SWITCHBOARD_OPENCODE_BIN": opencode_bin,
-           "TMPDIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "SB": str(Path(sys.executable).with_name("sb")),
+        "SWITCHBOARD_OPENCODE_BIN": opencode_bin,
+        "TMPDIR": str(tmp_path),
+    }
     env.pop("SWITCHBOARD_HOME", None)
-    result = subprocess.run([str(ROOT / "examples" / "demo.sh")], env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([str(ROOT / "examples" / "demo.sh")], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "tasks: queued 0   running 0   done 4" in out

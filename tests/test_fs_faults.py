@@ -59,13 +59,17 @@ def mounted(home: Path) -> Iterator[Mount]:
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.parametrize("what, args", [
-    ("home", ["coordinator", "start"]),
-    ("home", ["coordinator", "start", "--foreground"]),
-    ("log", ["coordinator", "start"]),
-])
+@pytest.mark.parametrize(
+    "what, args",
+    [
+        ("home", ["coordinator", "start"]),
+        ("home", ["coordinator", "start", "--foreground"]),
+        ("log", ["coordinator", "start"]),
+    ],
+)
 def test_start_on_a_read_only_home_or_log_is_one_line(
-        cli: Cli, home: Path, mounted: Mount, what: str, args: list[str]) -> None:
+    cli: Cli, home: Path, mounted: Mount, what: str, args: list[str]
+) -> None:
     cli("task", "list")  # the database exists
     log = home / "coordinator.log"
     if what == "log":
@@ -87,8 +91,8 @@ def test_start_on_a_read_only_home_or_log_is_one_line(
 
 @pytest.mark.sqlite_only
 def test_a_running_coordinator_waits_out_an_unwritable_database_and_log(
-        settings: Settings, home: Path, mounted: Mount, workdir: Path, attach: str,
-        opencode_server: Endpoint) -> None:
+    settings: Settings, home: Path, mounted: Mount, workdir: Path, attach: str, opencode_server: Endpoint
+) -> None:
     """Linux refuses to remount read-only a mount with files open for writing (the
     database is), so the database is made unwritable by a lock held past the busy
     timeout, and the run logs by a read-only mount of their folder."""

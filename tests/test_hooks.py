@@ -78,8 +78,14 @@ def end(tasks: Tasks, how: str) -> int:
     return assignment.task.id
 
 
-def deliver_until(settings: Settings, hooks: Hooks, done, timeout: float = 20, loops: int = 1,  # noqa: ANN001
-                  **options) -> None:  # noqa: ANN003
+def deliver_until(
+    settings: Settings,
+    hooks: Hooks,
+    done,
+    timeout: float = 20,
+    loops: int = 1,  # noqa: ANN001
+    **options,
+) -> None:  # noqa: ANN003
     async def main() -> None:
         stop = anyio.Event()
         async with anyio.create_task_group() as group:
@@ -93,8 +99,9 @@ def deliver_until(settings: Settings, hooks: Hooks, done, timeout: float = 20, l
     anyio.run(main)
 
 
-def test_signed_deliveries_for_the_chosen_endings_only(settings: Settings, tasks: Tasks,
-                                                       receivers: list[Receiver]) -> None:
+def test_signed_deliveries_for_the_chosen_endings_only(
+    settings: Settings, tasks: Tasks, receivers: list[Receiver]
+) -> None:
     receivers += [Receiver(), Receiver()]
     hooks = Hooks(tasks.store, settings)
     json_hook = hooks.add(receivers[0].url, "done,dead", format="json")
@@ -118,8 +125,9 @@ def test_signed_deliveries_for_the_chosen_endings_only(settings: Settings, tasks
     assert all(d.status == "delivered" and d.response_code == 200 for d, _ in hooks.log())
 
 
-def test_failed_posts_are_retried_and_a_dead_hook_blocks_nothing(settings: Settings, tasks: Tasks,
-                                                                  receivers: list[Receiver]) -> None:
+def test_failed_posts_are_retried_and_a_dead_hook_blocks_nothing(
+    settings: Settings, tasks: Tasks, receivers: list[Receiver]
+) -> None:
     receivers += [Receiver(codes=[500, 503]), Receiver()]
     hooks = Hooks(tasks.store, settings)
     flaky = hooks.add(receivers[0].url, "done")
@@ -141,8 +149,9 @@ def test_failed_posts_are_retried_and_a_dead_hook_blocks_nothing(settings: Setti
     assert [json.loads(p["body"])["task"]["id"] for p in receivers[0].posts] == [task_id] * 3
 
 
-def test_several_delivery_loops_send_each_delivery_once(settings: Settings, tasks: Tasks,
-                                                         receivers: list[Receiver]) -> None:
+def test_several_delivery_loops_send_each_delivery_once(
+    settings: Settings, tasks: Tasks, receivers: list[Receiver]
+) -> None:
     receivers.append(Receiver(delay=0.05))
     hooks = Hooks(tasks.store, settings)
     hooks.add(receivers[0].url, "done,cancelled")
@@ -153,14 +162,17 @@ def test_several_delivery_loops_send_each_delivery_once(settings: Settings, task
     assert sent == sorted(ids)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["ftp://example.com/x"], "invalid hook URL"),
-    (["not a url"], "invalid hook URL"),
-    (["https://example.com/x", "--on", "finished"], "unknown hook event"),
-    (["https://example.com/x", "--on", ","], "--on needs"),
-    (["https://example.com/x", "--format", "teams"], "unknown hook format"),
-    (["https://example.com/x", "--secret", "short"], "at least 16"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ftp://example.com/x"], "invalid hook URL"),
+        (["not a url"], "invalid hook URL"),
+        (["https://example.com/x", "--on", "finished"], "unknown hook event"),
+        (["https://example.com/x", "--on", ","], "--on needs"),
+        (["https://example.com/x", "--format", "teams"], "unknown hook format"),
+        (["https://example.com/x", "--secret", "short"], "at least 16"),
+    ],
+)
 def test_bad_hooks_are_refused_and_nothing_is_written(cli, args: list[str], message: str) -> None:  # noqa: ANN001
     result = cli("hook", "add", *args, code=2)
     assert message in result.stderr

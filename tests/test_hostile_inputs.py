@@ -50,8 +50,12 @@ def snapshot(home: Path, work: Path) -> tuple:
         [r.to_dict() for r, _, _ in runners.list()],
         [s.to_dict() for s in Schedules(tasks).list()],
     )
-    names = sorted(str(p.relative_to(root)) for root in (home, work) for p in root.rglob("*")
-                   if not p.name.endswith(("-wal", "-shm", ".sock")) and ".notify" not in p.parts[-2:])
+    names = sorted(
+        str(p.relative_to(root))
+        for root in (home, work)
+        for p in root.rglob("*")
+        if not p.name.endswith(("-wal", "-shm", ".sock")) and ".notify" not in p.parts[-2:]
+    )
     return rows, names
 
 
@@ -59,22 +63,38 @@ F = "{files}"  # stands for the folder of input files
 
 CASES = {
     # invalid UTF-8 and NUL bytes, on standard input, in files and in arguments
-    "mail payload stdin": (["mail", "send", "--to", "bob", "--type", "request", "--payload", "-"], b"\xff\xfe", "not valid UTF-8"),
+    "mail payload stdin": (
+        ["mail", "send", "--to", "bob", "--type", "request", "--payload", "-"],
+        b"\xff\xfe",
+        "not valid UTF-8",
+    ),
     "mail payload NUL": (["mail", "send", "--to", "bob", "--type", "request", "--payload", "-"], b"a\x00b", "NUL"),
     "task add stdin": (["task", "add", "-"], b"fix \xc3\x28 it", "not valid UTF-8"),
     "memory store stdin": (["memory", "store", "--content", "-"], b"\xff remember", "not valid UTF-8"),
     "task import latin-1": (["task", "import", f"{F}/latin1.md"], None, "not valid UTF-8"),
     "task import NUL": (["task", "import", f"{F}/nul.md"], None, "NUL"),
     "task import cycle": (["task", "import", f"{F}/cycle.md"], None, "cycle"),
-    "runner instructions latin-1": (["runner", "create", "r1", "--instructions", f"{F}/latin1.md"], None, "not valid UTF-8"),
-    "argument not UTF-8": (["mail", "send", "--to", "bob", "--type", "request", "--payload", "caf\udce9"], None, "not valid UTF-8"),
+    "runner instructions latin-1": (
+        ["runner", "create", "r1", "--instructions", f"{F}/latin1.md"],
+        None,
+        "not valid UTF-8",
+    ),
+    "argument not UTF-8": (
+        ["mail", "send", "--to", "bob", "--type", "request", "--payload", "caf\udce9"],
+        None,
+        "not valid UTF-8",
+    ),
     # integers past 2**63
     "task show": (["task", "show", BIG], None, "whole number"),
     "task cancel": (["task", "cancel", BIG], None, "whole number"),
     "task wait": (["task", "wait", BIG], None, "whole number"),
     "mail read": (["mail", "read", BIG], None, "whole number"),
     "mail ack": (["mail", "ack", HUGE], None, "whole number"),
-    "mail reply-to": (["mail", "send", "--to", "bob", "--type", "request", "--payload", "x", "--reply-to", BIG], None, "whole number"),
+    "mail reply-to": (
+        ["mail", "send", "--to", "bob", "--type", "request", "--payload", "x", "--reply-to", BIG],
+        None,
+        "whole number",
+    ),
     "task after": (["task", "add", "x", "--after", f"1,{BIG}"], None, "whole number"),
     "task max-attempts": (["task", "add", "x", "--max-attempts", BIG], None, "whole number"),
     "runner max-parallel": (["runner", "create", "r1", "--max-parallel", BIG], None, "whole number"),
@@ -103,7 +123,11 @@ CASES = {
     "runner user": (["runner", "create", "user"], None, "reserved"),
     "runner Shared": (["runner", "create", "Shared"], None, "reserved"),
     "runner path": (["runner", "create", "../up"], None, "invalid runner name"),
-    "empty sender": (["mail", "send", "--to", "bob", "--type", "request", "--payload", "x", "--from", ""], None, "invalid sender"),
+    "empty sender": (
+        ["mail", "send", "--to", "bob", "--type", "request", "--payload", "x", "--from", ""],
+        None,
+        "invalid sender",
+    ),
     "register all": (["mail", "register", "--agent", "all"], None, "reserved"),
     "cron seven fields": (["cron", "add", "--schedule", "* * * * * * *", "--task", "x"], None, "five fields"),
     # usage errors: one line too
@@ -114,8 +138,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_hostile_input_is_one_line_exit_2_and_writes_nothing(cli: Cli, home: Path, world: dict[str, Path],
-                                                             name: str) -> None:
+def test_hostile_input_is_one_line_exit_2_and_writes_nothing(
+    cli: Cli, home: Path, world: dict[str, Path], name: str
+) -> None:
     args, stdin, expected = CASES[name]
     args = [a.replace(F, str(world["files"])) for a in args]
     if args[:2] == ["runner", "create"] and "--workdir" not in args:
@@ -133,8 +158,9 @@ def test_todo_import_of_a_long_forward_chain(cli: Cli, tmp_path: Path) -> None:
     """3,000 tasks, each blocked by the next one in the file: no recursion limit, one transaction."""
     n = 3000
     todo = tmp_path / "TODO.md"
-    todo.write_text("".join(f"- [ ] t{i} step {i}" + (f" blocked-by:t{i + 1}" if i < n else "") + "\n"
-                            for i in range(1, n + 1)))
+    todo.write_text(
+        "".join(f"- [ ] t{i} step {i}" + (f" blocked-by:t{i + 1}" if i < n else "") + "\n" for i in range(1, n + 1))
+    )
     tasks = cli.json("task", "import", str(todo))
     assert len(tasks) == n
     by_prompt = {t["prompt"]: t for t in tasks}
@@ -161,8 +187,9 @@ API_CASES = {
 
 
 @pytest.mark.parametrize("name", API_CASES)
-def test_python_api_refuses_the_same_values(cli: Cli, home: Path, world: dict[str, Path], name: str,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_api_refuses_the_same_values(
+    cli: Cli, home: Path, world: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(world["work"])
     before = snapshot(home, world["work"])
     with pytest.raises(InvalidInput):

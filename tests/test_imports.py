@@ -17,14 +17,22 @@ PACKAGE = Path(__file__).resolve().parent.parent / "switchboard"
 
 # (importer, imported): why the import is made inside a function, although it closes a circle.
 LAZY_ON_PURPOSE = {
-    ("switchboard.memory.warm", "switchboard.memory.service"):
-        "the warm server's side; the socket client must not import numpy/torch (issue 10 owns the split)",
-    ("switchboard.memory.warm", "switchboard.memory.embedservice"):
-        "starting the embedding service, only when no service answers (issue 10 owns the split)",
-    ("switchboard.memory.embedservice", "switchboard.memory.warm"):
-        "waiting for the service to listen, only when it was just started (issue 10 owns the split)",
-    ("switchboard.runners.service", "switchboard.runners.attempt"):
-        "`Runners.run` composes an `Attempt`, which drives this service; the loop imports attempt directly",
+    (
+        "switchboard.memory.warm",
+        "switchboard.memory.service",
+    ): "the warm server's side; the socket client must not import numpy/torch (issue 10 owns the split)",
+    (
+        "switchboard.memory.warm",
+        "switchboard.memory.embedservice",
+    ): "starting the embedding service, only when no service answers (issue 10 owns the split)",
+    (
+        "switchboard.memory.embedservice",
+        "switchboard.memory.warm",
+    ): "waiting for the service to listen, only when it was just started (issue 10 owns the split)",
+    (
+        "switchboard.runners.service",
+        "switchboard.runners.attempt",
+    ): "`Runners.run` composes an `Attempt`, which drives this service; the loop imports attempt directly",
 }
 
 Edges = dict[str, dict[str, tuple[str, int]]]  # importer -> imported -> (kind, line)
@@ -76,9 +84,14 @@ def _imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, s
                 if alias.name.startswith("switchboard"):
                     add(resolve(alias.name), kind, node.lineno)
         elif isinstance(node, ast.ImportFrom):
-            base = (".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                             + ([node.module] if node.module else []))
-                    if node.level else node.module or "")
+            base = (
+                ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([node.module] if node.module else [])
+                )
+                if node.level
+                else node.module or ""
+            )
             if base.startswith("switchboard"):
                 for alias in node.names:
                     submodule = f"{base}.{alias.name}"
@@ -132,26 +145,39 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
-@pytest.mark.parametrize(("graph", "expected"), [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
-    ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
-    ({"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"c"}}, [["a", "b"], ["c", "d"]]),
-], ids=["dag", "pair", "triangle-with-tail", "two-circles"])
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+        ({"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"c"}}, [["a", "b"], ["c", "d"]]),
+    ],
+    ids=["dag", "pair", "triangle-with-tail", "two-circles"],
+)
 def test_circles_are_found(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
     assert cycles(graph) == expected
 
 
 def test_switchboard_imports_form_a_dag() -> None:
     graph = import_graph()
-    kept = {importer: {target for target, (kind, _) in targets.items()
-                       if not (kind == "lazy" and (importer, target) in LAZY_ON_PURPOSE)}
-            for importer, targets in graph.items()}
+    kept = {
+        importer: {
+            target
+            for target, (kind, _) in targets.items()
+            if not (kind == "lazy" and (importer, target) in LAZY_ON_PURPOSE)
+        }
+        for importer, targets in graph.items()
+    }
     report = []
     for component in cycles(kept):
         report.append(" <-> ".join(component))
-        report += [f"    {importer} imports {target} ({graph[importer][target][0]}, line {graph[importer][target][1]})"
-                   for importer in component for target in sorted(kept[importer]) if target in component]
+        report += [
+            f"    {importer} imports {target} ({graph[importer][target][0]}, line {graph[importer][target][1]})"
+            for importer in component
+            for target in sorted(kept[importer])
+            if target in component
+        ]
     assert not report, "import circles:\n" + "\n".join(report)
 
 

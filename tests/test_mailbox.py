@@ -109,10 +109,16 @@ def test_claim_many_leases_a_batch_in_order_and_ack_many_is_all_or_nothing(mailb
     assert mailbox.status()["by_delivery"] == {"acked": 4, "leased": 1}
 
 
-@pytest.mark.parametrize(("limit", "error"), [
-    (0, "batch must be a whole number from 1 to 1000"), (1001, "from 1 to 1000"),
-    ("2" * 30, "from 1 to 1000"), (2.5, "must be a whole number"), ("nan", "must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("limit", "error"),
+    [
+        (0, "batch must be a whole number from 1 to 1000"),
+        (1001, "from 1 to 1000"),
+        ("2" * 30, "from 1 to 1000"),
+        (2.5, "must be a whole number"),
+        ("nan", "must be a whole number"),
+    ],
+)
 def test_claim_many_refuses_bad_batch_sizes(mailbox: Mailbox, limit: object, error: str) -> None:
     mailbox.send("w", "request", "kept")
     with pytest.raises(InvalidInput, match=error):

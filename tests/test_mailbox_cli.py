@@ -14,11 +14,20 @@ from tests.conftest import Cli
 
 
 def test_send_check_read_round_trip(cli: Cli) -> None:
-    first = cli("mail", "send", "--to", "reviewer", "--type", "task_dispatch",
-                "--payload", "Review PR #123 for security issues", "--from", "coordinator")
+    first = cli(
+        "mail",
+        "send",
+        "--to",
+        "reviewer",
+        "--type",
+        "task_dispatch",
+        "--payload",
+        "Review PR #123 for security issues",
+        "--from",
+        "coordinator",
+    )
     assert first.stdout.strip() == "1"
-    cli("mail", "send", "--to", "reviewer", "--type", "request", "--payload", "urgent!",
-        "--priority", "urgent")
+    cli("mail", "send", "--to", "reviewer", "--type", "request", "--payload", "urgent!", "--priority", "urgent")
     table = cli("mail", "check", "--agent", "reviewer").stdout
     assert "Review PR #123" in table and "urgent!" in table
     inbox = cli.json("mail", "check", "--agent", "reviewer")
@@ -75,7 +84,8 @@ def test_claim_a_batch_and_ack_it_together(cli: Cli) -> None:
     assert [m["delivery"] for m in acked] == ["acked"] * 3
     assert cli.json("mail", "status")["by_delivery"] == {"acked": 3, "leased": 2}
     assert cli("mail", "claim", "--agent", "w", "--batch", "1001", code=2).stderr.startswith(
-        "error: batch must be a whole number from 1 to 1000")
+        "error: batch must be a whole number from 1 to 1000"
+    )
 
 
 def test_thread_register_agents_status_prune(cli: Cli) -> None:
@@ -84,8 +94,20 @@ def test_thread_register_agents_status_prune(cli: Cli) -> None:
     assert [a["name"] for a in cli.json("mail", "agents", "--active-only")] == ["alice", "bob"]
     sent = cli.json("mail", "send", "--to", "all", "--type", "broadcast", "--payload", "hi", "--from", "alice")
     assert sent["to"] == ["bob"]
-    reply = cli.json("mail", "send", "--to", "alice", "--type", "status_report", "--payload", "hello",
-                     "--from", "bob", "--reply-to", str(sent["ids"][0]))
+    reply = cli.json(
+        "mail",
+        "send",
+        "--to",
+        "alice",
+        "--type",
+        "status_report",
+        "--payload",
+        "hello",
+        "--from",
+        "bob",
+        "--reply-to",
+        str(sent["ids"][0]),
+    )
     assert [m["id"] for m in cli.json("mail", "thread", str(reply["ids"][0]))] == sent["ids"] + reply["ids"]
     cli("mail", "deregister", "--agent", "bob")
     assert cli.json("mail", "status")["agents"] == {"active": 1, "inactive": 1}
@@ -138,14 +160,16 @@ def test_read_only_database_refuses_writes_and_keeps_data(cli: Cli, home: Path) 
     cli("mail", "send", "--to", "bob", "--type", "request", "--payload", "kept")
     read_only = f"sqlite:///{home / 'switchboard.db'}?mode=ro"
     assert [m["payload"] for m in cli.json("--database-url", read_only, "mail", "check")] == ["kept"]
-    result = cli("--database-url", read_only, "mail", "send", "--to", "bob", "--type", "request",
-                 "--payload", "lost?", code=2)
+    result = cli(
+        "--database-url", read_only, "mail", "send", "--to", "bob", "--type", "request", "--payload", "lost?", code=2
+    )
     assert "is read-only" in result.stderr
     assert [m["payload"] for m in cli.json("mail", "check")] == ["kept"]
 
 
-def test_flags_beat_environment_beat_file(cli: Cli, home: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flags_beat_environment_beat_file(
+    cli: Cli, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL", raising=False)  # this test picks its own databases
     home.mkdir(parents=True)
     file_db, env_db, flag_db = (tmp_path / f"{n}.db" for n in ("file", "env", "flag"))
@@ -179,8 +203,13 @@ def test_mail_commands_start_without_heavy_imports(home: Path) -> None:
         "heavy = [m for m in ('torch', 'sentence_transformers', 'httpx', 'numpy', 'sqlalchemy') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "SWITCHBOARD_HOME": str(home)}, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SWITCHBOARD_HOME": str(home)},
+        check=True,
+    ).stdout
     assert out.strip().endswith("HEAVY []"), out
     assert json.loads(out[: out.rindex("HEAVY")])["messages"] == 0
 

@@ -69,8 +69,9 @@ def _hot(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int | None:
     return hot.run(args)
 
 
-def test_the_hot_path_says_what_the_typer_cli_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_hot_path_says_what_the_typer_cli_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL", raising=False)  # two homes, each its own SQLite file
     for args, taken in SCRIPT:
         monkeypatch.setenv("SWITCHBOARD_HOME", str(tmp_path / "typer"))
@@ -82,30 +83,45 @@ def test_the_hot_path_says_what_the_typer_cli_says(tmp_path: Path, monkeypatch: 
         assert (code is not None) == taken, args
         if code is None:
             continue
-        assert (code, _VOLATILE.sub("*", out), _VOLATILE.sub("*", err)) == \
-               (expected[0], _VOLATILE.sub("*", expected[1]), _VOLATILE.sub("*", expected[2])), args
+        assert (code, _VOLATILE.sub("*", out), _VOLATILE.sub("*", err)) == (
+            expected[0],
+            _VOLATILE.sub("*", expected[1]),
+            _VOLATILE.sub("*", expected[2]),
+        ), args
 
 
-@pytest.mark.parametrize(("args", "code", "stream", "text"), [
-    (["mail", "send", "--to", "bob", "--type", "request", "--payload", "hi"], 0, "stdout", "1\n"),
-    (["mail", "check", "--agent", "bob", "--limit", "many"], 2, "stderr", "error: --limit must be a whole number"),
-    (["mail", "send", "--help"], 0, "stdout", "Usage: sb mail send [OPTIONS]"),
-])
-def test_sb_runs_each_command_line_on_its_path(tmp_path: Path, args: list[str], code: int, stream: str,
-                                               text: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "code", "stream", "text"),
+    [
+        (["mail", "send", "--to", "bob", "--type", "request", "--payload", "hi"], 0, "stdout", "1\n"),
+        (["mail", "check", "--agent", "bob", "--limit", "many"], 2, "stderr", "error: --limit must be a whole number"),
+        (["mail", "send", "--help"], 0, "stdout", "Usage: sb mail send [OPTIONS]"),
+    ],
+)
+def test_sb_runs_each_command_line_on_its_path(
+    tmp_path: Path, args: list[str], code: int, stream: str, text: str
+) -> None:
     env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path)}
     env.pop("SWITCHBOARD_DATABASE_URL", None)
-    done = subprocess.run([str(Path(sys.executable).with_name("sb")), *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sb")), *args], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == code and getattr(done, stream).startswith(text)
 
 
-
-@pytest.mark.parametrize(("args", "maybe_hot"), [
-    (["--help"], False), (["mail"], False), (["mail", "--help"], False), (["mail", "send", "--help"], False),
-    (["mail", "read", "1"], False), (["task", "list"], False), (["mail", "ack", "1"], True),
-    (["--home", "h", "mail", "send", "--to", "bob"], True),
-])
+@pytest.mark.parametrize(
+    ("args", "maybe_hot"),
+    [
+        (["--help"], False),
+        (["mail"], False),
+        (["mail", "--help"], False),
+        (["mail", "send", "--help"], False),
+        (["mail", "read", "1"], False),
+        (["task", "list"], False),
+        (["mail", "ack", "1"], True),
+        (["--home", "h", "mail", "send", "--to", "bob"], True),
+    ],
+)
 def test_only_what_may_be_a_hot_verb_imports_the_mailbox(args: list[str], maybe_hot: bool) -> None:
     assert set(hot.OPTIONS) == entry.HOT_VERBS
     assert entry._maybe_hot(args) is maybe_hot

@@ -58,24 +58,43 @@ You are a security expert. Identify vulnerabilities, check for OWASP Top 10
 issues, and verify proper input validation and output encoding.
 """
 if REFERENCE.exists():
-    SECURITY_REVIEWER = re.search(r"Place in `\.opencode/agents/security-reviewer\.md`:\n\n```markdown\n(.*?)```",
-                                  REFERENCE.read_text(), re.DOTALL).group(1)
+    SECURITY_REVIEWER = re.search(
+        r"Place in `\.opencode/agents/security-reviewer\.md`:\n\n```markdown\n(.*?)```",
+        REFERENCE.read_text(),
+        re.DOTALL,
+    ).group(1)
 
 FLAG = "Before deploying billing, switch off the billing_v2 flag (ticket OPS-31337)"
 
 SCRIPT = [
-    {"name": "recall", "match": r"^recall: (.+)", "turn": 0,
-     "tool_calls": [{"name": "sb-auditor_memory_recall", "arguments": {"query": "{1}"}}]},
+    {
+        "name": "recall",
+        "match": r"^recall: (.+)",
+        "turn": 0,
+        "tool_calls": [{"name": "sb-auditor_memory_recall", "arguments": {"query": "{1}"}}],
+    },
     {"name": "try-bash", "match": r"^shell: (.+)", "turn": 0, "bash": "{1}"},
-    {"name": "mail-and-store", "match": r"^share what you found", "turn": 0, "tool_calls": [
-        {"name": "sb-builder_mail_send", "arguments": {"to": "coordinator", "payload": "billing_v2 blocks deploys"}},
-        {"name": "sb-builder_memory_store", "arguments": {"content": "builder wrote into auditor",
-                                                          "namespace": "auditor"}},
-        {"name": "sb-builder_memory_store", "arguments": {"content": "builder's own note on billing_v2"}},
-        {"name": "sb-builder_memory_store", "arguments": {"content": "shared note: billing_v2 is risky",
-                                                          "namespace": "shared"}},
-        {"name": "sb-auditor_memory_store", "arguments": {"content": "builder posing as auditor"}},
-    ]},
+    {
+        "name": "mail-and-store",
+        "match": r"^share what you found",
+        "turn": 0,
+        "tool_calls": [
+            {
+                "name": "sb-builder_mail_send",
+                "arguments": {"to": "coordinator", "payload": "billing_v2 blocks deploys"},
+            },
+            {
+                "name": "sb-builder_memory_store",
+                "arguments": {"content": "builder wrote into auditor", "namespace": "auditor"},
+            },
+            {"name": "sb-builder_memory_store", "arguments": {"content": "builder's own note on billing_v2"}},
+            {
+                "name": "sb-builder_memory_store",
+                "arguments": {"content": "shared note: billing_v2 is risky", "namespace": "shared"},
+            },
+            {"name": "sb-auditor_memory_store", "arguments": {"content": "builder posing as auditor"}},
+        ],
+    },
     {"name": "after-tool", "role": "tool", "reply": "tool said: {text}"},
 ]
 
@@ -99,12 +118,13 @@ def _offered(model: ScriptedModel, prompt: str) -> list[str]:
 
 
 def test_agent_without_bash_recalls_memory_through_mcp(
-        cli: Cli, settings: Settings, workdir: Path, attach: str, model: ScriptedModel, warm: WarmServer,
-        tmp_path: Path) -> None:
+    cli: Cli, settings: Settings, workdir: Path, attach: str, model: ScriptedModel, warm: WarmServer, tmp_path: Path
+) -> None:
     agent_file = tmp_path / "security-reviewer.md"
     agent_file.write_text(SECURITY_REVIEWER)
-    created = cli.json("runner", "create", "auditor", "--workdir", str(workdir), "--agent-file", str(agent_file),
-                       "--model", "local/m1")
+    created = cli.json(
+        "runner", "create", "auditor", "--workdir", str(workdir), "--agent-file", str(agent_file), "--model", "local/m1"
+    )
     assert created["agent"] == "security-reviewer"
     assert (workdir / ".opencode" / "agents" / "security-reviewer.md").read_text() == SECURITY_REVIEWER
     Memory.open(settings).store(FLAG, namespace="auditor", type="DECISION", tags=["billing"])
@@ -126,7 +146,8 @@ def test_agent_without_bash_recalls_memory_through_mcp(
 
 
 def test_session_mails_as_its_runner_and_stores_only_where_allowed(
-        cli: Cli, settings: Settings, workdir: Path, attach: str, warm: WarmServer) -> None:
+    cli: Cli, settings: Settings, workdir: Path, attach: str, warm: WarmServer
+) -> None:
     runners = Runners.open(settings)
     runners.create("auditor", workdir=workdir)
     runners.create("builder", workdir=workdir)
@@ -149,8 +170,11 @@ def test_session_mails_as_its_runner_and_stores_only_where_allowed(
 
     memory = Memory.open(settings)
     contents = {ns: [m.content for m in memory.list(ns)] for ns in ("auditor", "builder", "shared")}
-    assert contents == {"auditor": [], "builder": ["builder's own note on billing_v2"],
-                        "shared": ["shared note: billing_v2 is risky"]}
+    assert contents == {
+        "auditor": [],
+        "builder": ["builder's own note on billing_v2"],
+        "shared": ["shared note: billing_v2 is risky"],
+    }
 
 
 # -- custom agents and wiring (no server) ----------------------------------------------------
@@ -160,8 +184,9 @@ def test_agent_must_exist_and_agent_files_install(cli: Cli, settings: Settings, 
     project = tmp_path / "project"
     (project / ".opencode" / "agent").mkdir(parents=True)
     (project / ".opencode" / "agent" / "docs-writer.md").write_text("---\ndescription: Writes docs\n---\nWrite.\n")
-    (project / "opencode.json").write_text(json.dumps(
-        {"theme": "dark", "agent": {"json-agent": {"description": "from JSON", "tools": {"write": False}}}}))
+    (project / "opencode.json").write_text(
+        json.dumps({"theme": "dark", "agent": {"json-agent": {"description": "from JSON", "tools": {"write": False}}}})
+    )
 
     error = cli("runner", "create", "r1", "--workdir", str(project), "--agent", "ghost", code=2).stderr
     assert error.startswith("error: no OpenCode agent named 'ghost'") and error.count("\n") == 1
@@ -177,19 +202,24 @@ def test_agent_must_exist_and_agent_files_install(cli: Cli, settings: Settings, 
     assert cli.json("runner", "status", "r-plan")["agent"] == "security-reviewer"
     assert (project / ".opencode" / "agents" / "security-reviewer.md").read_text() == SECURITY_REVIEWER
     agent_file.write_text(SECURITY_REVIEWER.replace("temperature: 0.1", "temperature: 0.9"))
-    assert "exists with other content" in cli("runner", "create", "r2", "--workdir", str(project),
-                                               "--agent-file", str(agent_file), code=2).stderr
+    assert (
+        "exists with other content"
+        in cli("runner", "create", "r2", "--workdir", str(project), "--agent-file", str(agent_file), code=2).stderr
+    )
     broken = tmp_path / "broken.md"
     broken.write_text("---\ntools: [unclosed\n---\nx\n")
-    assert "invalid YAML front matter" in cli("runner", "create", "r3", "--workdir", str(project),
-                                               "--agent-file", str(broken), code=2).stderr
+    assert (
+        "invalid YAML front matter"
+        in cli("runner", "create", "r3", "--workdir", str(project), "--agent-file", str(broken), code=2).stderr
+    )
 
 
 def test_runners_wire_their_mcp_server_into_opencode_json(cli: Cli, settings: Settings, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    (project / "opencode.json").write_text(json.dumps({"theme": "dark", "mcp": {"github": {"type": "remote",
-                                                                                          "url": "https://x"}}}))
+    (project / "opencode.json").write_text(
+        json.dumps({"theme": "dark", "mcp": {"github": {"type": "remote", "url": "https://x"}}})
+    )
     cli("runner", "create", "reviewer", "--workdir", str(project))
     config = json.loads((project / "opencode.json").read_text())
     assert config["theme"] == "dark" and config["mcp"]["github"] == {"type": "remote", "url": "https://x"}
@@ -217,8 +247,12 @@ def test_runners_wire_their_mcp_server_into_opencode_json(cli: Cli, settings: Se
     host_a, host_b = (Settings.load(tmp_path / h, database_url=shared_db) for h in ("host-a", "host-b"))
     assert wiring.wire(host_a, "shared-runner", project) is True
     assert wiring.wire(host_b, "shared-runner", project) is False
-    assert wiring.wire(Settings.load(tmp_path / "host-c", database_url=f"sqlite:///{tmp_path / 'c.db'}"),
-                       "shared-runner", project) is True
+    assert (
+        wiring.wire(
+            Settings.load(tmp_path / "host-c", database_url=f"sqlite:///{tmp_path / 'c.db'}"), "shared-runner", project
+        )
+        is True
+    )
     # A password stays out of the project: the entry names a file in the home only its owner reads.
     secret = "postgresql://sb:s3cret@db.internal/switchboard"
     pg_a, pg_b = (Settings.load(tmp_path / h, database_url=secret) for h in ("pg-a", "pg-b"))
@@ -267,15 +301,15 @@ def test_task_report_names_the_running_task(settings: Settings, tmp_path: Path) 
     tools = RunnerTools(settings, "builder")
     assert "no task" in tools.report("nothing yet")
     run = runners.start_run(runner, "build it", task_id=task.id)
-    assert tools.report("compiled; tests next") == \
-        f"Reported progress on task #{task.id} (run-{run.id}) to coordinator (message #3)."
+    assert (
+        tools.report("compiled; tests next")
+        == f"Reported progress on task #{task.id} (run-{run.id}) to coordinator (message #3)."
+    )
     report = mailbox.get(3)
     assert (report.type.value, report.from_agent, report.reply_to) == ("status_report", "builder", dispatch.id)
-    assert report.payload == f"Runner builder reports progress on task #{task.id} (run-{run.id}): " \
-                             "compiled; tests next"
+    assert report.payload == f"Runner builder reports progress on task #{task.id} (run-{run.id}): compiled; tests next"
     other = runners.start_run(runner, "and docs")  # a second run at once: the report names both
-    assert f"on run-{other.id} or task #{task.id} (run-{run.id}) to" in tools.report("blocked on CI",
-                                                                                     status="blocked")
+    assert f"on run-{other.id} or task #{task.id} (run-{run.id}) to" in tools.report("blocked on CI", status="blocked")
     assert mailbox.get(4).reply_to is None
     assert f"on task #{task.id} to" in tools.report("done", status="done", task_id=task.id)
     with pytest.raises(Exception, match="unknown status"):
@@ -323,18 +357,25 @@ print(json.dumps({"torch": "torch" in sys.modules}), file=sys.stderr)
 
 def test_cli_recall_uses_the_warm_model_without_importing_torch(settings: Settings, warm: WarmServer) -> None:
     memory = Memory.open(settings)
-    for text in ("The staging database lives in eu-west-1", "Deploys need the billing flag off",
-                 "Run the unit tests before pushing"):
+    for text in (
+        "The staging database lives in eu-west-1",
+        "Deploys need the billing flag off",
+        "Run the unit tests before pushing",
+    ):
         memory.store(text, namespace="ops")
     expected = memory.recall("where is the staging db", namespace="ops", touch=False)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", _RECALL, "where is the staging db"], capture_output=True,
-                          text=True, timeout=60, env={**os.environ, "SWITCHBOARD_HOME": str(settings.home)})
+    done = subprocess.run(
+        [sys.executable, "-c", _RECALL, "where is the staging db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SWITCHBOARD_HOME": str(settings.home)},
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stderr.strip().splitlines()[-1]) == {"torch": False}
     hits = json.loads(done.stdout)["hits"]
-    assert [(h["id"], round(h["score"], 6)) for h in hits] == \
-        [(h.memory.id, round(h.score, 6)) for h in expected.hits]
+    assert [(h["id"], round(h["score"], 6)) for h in hits] == [(h.memory.id, round(h.score, 6)) for h in expected.hits]
     assert "semantic" in hits[0]["found_by"]
     assert time.monotonic() - started < 30
 
@@ -372,15 +413,20 @@ def test_stale_or_silent_socket_falls_back_to_the_local_model(settings: Settings
     assert not path.exists()
 
 
-def test_the_coordinator_starts_the_shared_embedding_service(settings: Settings, attach: str,
-                                                            opencode_server: Endpoint) -> None:
+def test_the_coordinator_starts_the_shared_embedding_service(
+    settings: Settings, attach: str, opencode_server: Endpoint
+) -> None:
     from switchboard.memory import embedservice
     from switchboard.memory.warm import WarmClient
 
     env = {**os.environ, "SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_MEMORY_SERVICE": "auto"}
-    process = subprocess.Popen([sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground",
-                                f"--attach={attach}"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", f"--attach={attach}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not (settings.home / "coordinator.json").exists():
@@ -401,21 +447,26 @@ def test_the_coordinator_starts_the_shared_embedding_service(settings: Settings,
     assert not socket_path(settings).exists()
 
 
-@pytest.mark.parametrize(("before", "steps_after_create"), [
-    ({}, 7),                                                # none set: the runner's budget
-    ({"agent": {"build": {"steps": 3}}}, 3),                # the user's own limit is kept
-    ({"agent": {"build": {"maxSteps": 9}}}, None),          # ... in its deprecated spelling too
-    ({"agent": {"plan": {"steps": 2}}, "theme": "x"}, 7),   # other agents and settings untouched
-])
+@pytest.mark.parametrize(
+    ("before", "steps_after_create"),
+    [
+        ({}, 7),  # none set: the runner's budget
+        ({"agent": {"build": {"steps": 3}}}, 3),  # the user's own limit is kept
+        ({"agent": {"build": {"maxSteps": 9}}}, None),  # ... in its deprecated spelling too
+        ({"agent": {"plan": {"steps": 2}}, "theme": "x"}, 7),  # other agents and settings untouched
+    ],
+)
 def test_the_step_budget_becomes_opencodes_agent_limit_and_leaves_with_the_runner(
-        cli: Cli, tmp_path: Path, before: dict, steps_after_create: int | None) -> None:
+    cli: Cli, tmp_path: Path, before: dict, steps_after_create: int | None
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "opencode.json").write_text(json.dumps(before))
     cli("runner", "create", "capped", "--workdir", str(project), "--max-steps", "7")
     config = json.loads((project / "opencode.json").read_text())
     assert config["agent"]["build"].get("steps") == steps_after_create
-    assert {k: v for k, v in config.items() if k not in ("agent", "mcp")} == \
-        {k: v for k, v in before.items() if k != "agent"}
+    assert {k: v for k, v in config.items() if k not in ("agent", "mcp")} == {
+        k: v for k, v in before.items() if k != "agent"
+    }
     cli("runner", "destroy", "capped")
     assert json.loads((project / "opencode.json").read_text()) == before

@@ -26,8 +26,10 @@ from switchboard.memory.search import estimate_tokens, fts_query
 # memories about look-alike tickets, so embeddings rank it last.
 DEPLOY = "The deploy failed because the database migration timed out; raise the lock timeout to 60s"
 PARAPHRASE = "why did the release break? the schema upgrade took too long"
-TICKET = ("Before deploying the billing service, switch off the billing_v2 feature flag and drain "
-          "the payment queue; see ticket OPS-31337")
+TICKET = (
+    "Before deploying the billing service, switch off the billing_v2 feature flag and drain "
+    "the payment queue; see ticket OPS-31337"
+)
 LOOKALIKES = [
     "Ticket OPS-31377 tracks the flaky checkout test",
     "OPS-13337 is the incident ticket for last week's outage",
@@ -40,10 +42,39 @@ OTHERS = [
 ]
 
 HOSTILE = [
-    '"unbalanced', "it's", "foo-bar", "-leading", "x -y", "*", "deploy*", "**", "NEAR(a b)", "NEAR",
-    "a AND b", "AND", "OR", "NOT", "a OR", "(((", ")", "col:value", "content:deploy", "^start", "{a b}",
-    "🚀", "🚀🔥 deploy", "\\", "'; DROP TABLE memories; --", "%_", "\x00nul", "ERR_CONN_4471 OR (",
-    "é", "日本語のテキスト", "a" * 5000, " ".join(f"w{i}" for i in range(200)), '"" ""',
+    '"unbalanced',
+    "it's",
+    "foo-bar",
+    "-leading",
+    "x -y",
+    "*",
+    "deploy*",
+    "**",
+    "NEAR(a b)",
+    "NEAR",
+    "a AND b",
+    "AND",
+    "OR",
+    "NOT",
+    "a OR",
+    "(((",
+    ")",
+    "col:value",
+    "content:deploy",
+    "^start",
+    "{a b}",
+    "🚀",
+    "🚀🔥 deploy",
+    "\\",
+    "'; DROP TABLE memories; --",
+    "%_",
+    "\x00nul",
+    "ERR_CONN_4471 OR (",
+    "é",
+    "日本語のテキスト",
+    "a" * 5000,
+    " ".join(f"w{i}" for i in range(200)),
+    '"" ""',
 ]
 
 
@@ -64,8 +95,12 @@ def memory(settings: Settings, embedder: Embedder) -> Memory:
 
 @pytest.fixture
 def corpus(memory: Memory) -> dict[str, int]:
-    texts = {"deploy": DEPLOY, "ticket": TICKET, **{f"look{i}": t for i, t in enumerate(LOOKALIKES)},
-             **{f"other{i}": t for i, t in enumerate(OTHERS)}}
+    texts = {
+        "deploy": DEPLOY,
+        "ticket": TICKET,
+        **{f"look{i}": t for i, t in enumerate(LOOKALIKES)},
+        **{f"other{i}": t for i, t in enumerate(OTHERS)},
+    }
     results = memory.store_many([{"content": t} for t in texts.values()])
     return {name: r.memory.id for name, r in zip(texts, results)}
 
@@ -103,8 +138,7 @@ def test_hybrid_ranks_a_memory_both_searches_find_first(memory: Memory, corpus: 
     assert top.memory.id == corpus["ticket"]
     assert top.found_by == ("keyword", "semantic")
     assert all(top.score > h.score for h in result.hits[1:])
-    assert all(h.found_by != ("keyword", "semantic") for h in result.hits[1:]) or \
-        result.hits[1].score <= top.score
+    assert all(h.found_by != ("keyword", "semantic") for h in result.hits[1:]) or result.hits[1].score <= top.score
 
 
 def test_multi_word_query_matches_words_not_only_the_phrase(memory: Memory, corpus: dict[str, int]) -> None:
@@ -208,9 +242,16 @@ def test_secrets_in_a_batch_refuse_the_whole_batch(memory: Memory) -> None:
 
 
 def test_placeholders_are_not_secrets(memory: Memory) -> None:
-    for text in ("set password=$DB_PASSWORD in the env", "api_key=<your key>", "password: ****",
-                 "Settings has api_key: Optional[str] = None", "token=settings.API_TOKEN",
-                 "password = os.environ['DB_PASSWORD']", 'secret=getenv("SECRET")', "auth_token: str"):
+    for text in (
+        "set password=$DB_PASSWORD in the env",
+        "api_key=<your key>",
+        "password: ****",
+        "Settings has api_key: Optional[str] = None",
+        "token=settings.API_TOKEN",
+        "password = os.environ['DB_PASSWORD']",
+        'secret=getenv("SECRET")',
+        "auth_token: str",
+    ):
         assert not memory.store(text).merged
 
 
@@ -281,8 +322,7 @@ def test_supersede_chains(memory: Memory) -> None:
     v2 = memory.store("The API listens on port 9090 since the proxy change", supersedes=v1.id).memory
     v3 = memory.store("The API port is set by API_PORT, default 9090", supersedes=v2.id).memory
     note = memory.store("Port changes need a firewall ticket", supersedes=v3.id, relation="extends").memory
-    assert [(m.id, depth) for m, depth in memory.history(v2.id)] == [(v1.id, -1), (v2.id, 0), (v3.id, 1),
-                                                                    (note.id, 2)]
+    assert [(m.id, depth) for m, depth in memory.history(v2.id)] == [(v1.id, -1), (v2.id, 0), (v3.id, 1), (note.id, 2)]
     assert memory.latest(v1.id).id == note.id
     found = ids(memory.recall("which port does the API listen on", limit=10))
     assert v1.id not in found and v2.id not in found  # replaced by an update
@@ -392,8 +432,9 @@ def test_export_import_round_trip(memory: Memory) -> None:
 
 
 def test_import_skips_bad_records(memory: Memory) -> None:
-    report = memory.import_records([{"content": "good one"}, {"content": SECRETS[0]}, {"nope": 1}, "text",
-                                    {"content": "bad type", "type": "NOTE"}])
+    report = memory.import_records(
+        [{"content": "good one"}, {"content": SECRETS[0]}, {"nope": 1}, "text", {"content": "bad type", "type": "NOTE"}]
+    )
     assert report.imported == 1
     assert [s["record"] for s in report.skipped] == [2, 3, 4, 5]
     assert "sk-proj" not in json.dumps(report.to_dict())
@@ -491,10 +532,22 @@ def test_cli_housekeeping(cli, tmp_path: Path) -> None:  # noqa: ANN001
 
 def test_commands_that_do_not_embed_never_import_torch(cli, home: Path) -> None:  # noqa: ANN001
     cli("memory", "store", "-c", "something to list")
-    for args in (["list"], ["stats"], ["show", "1"], ["recall", "-q", "something", "--mode", "keyword"],
-                 ["export"], ["namespaces", "list"], ["history", "1"], ["prune", "--dry-run"]):
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "switchboard", "memory", *args],
-                              capture_output=True, text=True, env={**os.environ, "SWITCHBOARD_HOME": str(home)})
+    for args in (
+        ["list"],
+        ["stats"],
+        ["show", "1"],
+        ["recall", "-q", "something", "--mode", "keyword"],
+        ["export"],
+        ["namespaces", "list"],
+        ["history", "1"],
+        ["prune", "--dry-run"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "switchboard", "memory", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SWITCHBOARD_HOME": str(home)},
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
         assert not imported & {"torch", "sentence_transformers", "transformers", "numpy"}, args

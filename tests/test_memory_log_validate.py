@@ -45,8 +45,10 @@ def test_log_records_stores_merges_and_recalls(cli: Cli, monkeypatch: pytest.Mon
     monkeypatch.setenv("SWITCHBOARD_AGENT", "alice")
     cli("memory", "recall", "-n", "builder", "-q", "deploy migration", "--mode", "keyword")
     cli("memory", "recall", "-n", "empty", "-q", "anything at all", "--mode", "keyword")
-    got = [(e["action"], e["namespace"], e["agent"], e["memory_id"], e["hits"], e["text"])
-           for e in cli.json("memory", "log")]
+    got = [
+        (e["action"], e["namespace"], e["agent"], e["memory_id"], e["hits"], e["text"])
+        for e in cli.json("memory", "log")
+    ]
     assert got == [
         ("recall", "empty", "alice", None, 0, "anything at all"),
         ("recall", "builder", "alice", None, 1, "deploy migration"),
@@ -57,11 +59,14 @@ def test_log_records_stores_merges_and_recalls(cli: Cli, monkeypatch: pytest.Mon
     assert "recall" in table and "alice" in table and "deploy migration" in table
 
 
-@pytest.mark.parametrize(("flags", "expected"), [
-    (["--limit", "2"], ["elsewhere", "third"]),
-    (["--namespace", "other"], ["elsewhere"]),
-    (["-n", "builder", "--limit", "1"], ["third"]),
-])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--limit", "2"], ["elsewhere", "third"]),
+        (["--namespace", "other"], ["elsewhere"]),
+        (["-n", "builder", "--limit", "1"], ["third"]),
+    ],
+)
 def test_log_limit_and_namespace(cli: Cli, flags: list[str], expected: list[str]) -> None:
     _stored(cli, "first note", "second note", "third note")
     cli("memory", "store", "-n", "other", "--content", "elsewhere note")
@@ -72,7 +77,10 @@ def test_log_keeps_only_the_newest(cli: Cli, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(service, "LOG_KEEP", 3)
     _stored(cli, *(f"note number {n}" for n in range(1, 7)))
     assert [e["text"] for e in cli.json("memory", "log", "--limit", "100")] == [
-        "note number 6", "note number 5", "note number 4"]
+        "note number 6",
+        "note number 5",
+        "note number 4",
+    ]
 
 
 @pytest.mark.parametrize("flags", [["--limit", "0"], ["--limit", "x"], ["-n", "bad name!"]])
@@ -89,30 +97,38 @@ def test_validate_a_whole_store_is_ok(cli: Cli, embedder: Embedder) -> None:
 
 
 BOTH = {
-    "vector_orphans": ["INSERT INTO memory_vectors SELECT 99, model, dim, embedding FROM memory_vectors "
-                       "WHERE memory_id = 1"],
+    "vector_orphans": [
+        "INSERT INTO memory_vectors SELECT 99, model, dim, embedding FROM memory_vectors WHERE memory_id = 1"
+    ],
     "vector_malformed": ["UPDATE memory_vectors SET dim = 5 WHERE memory_id = 1"],
 }
 SQLITE = {
-    "fts_missing": ["INSERT INTO memories_fts (memories_fts, rowid, content, tags) "
-                    "SELECT 'delete', id, content, tags FROM memories WHERE id = 1"],
+    "fts_missing": [
+        "INSERT INTO memories_fts (memories_fts, rowid, content, tags) "
+        "SELECT 'delete', id, content, tags FROM memories WHERE id = 1"
+    ],
     "fts_extra": ["INSERT INTO memories_fts (rowid, content, tags) VALUES (99, 'a ghost of a memory', '')"],
-    "fts_content": ["INSERT INTO memories_fts (memories_fts, rowid, content, tags) "
-                    "SELECT 'delete', id, content, tags FROM memories WHERE id = 1",
-                    "INSERT INTO memories_fts (rowid, content, tags) VALUES (1, 'something else entirely', '')"],
+    "fts_content": [
+        "INSERT INTO memories_fts (memories_fts, rowid, content, tags) "
+        "SELECT 'delete', id, content, tags FROM memories WHERE id = 1",
+        "INSERT INTO memories_fts (rowid, content, tags) VALUES (1, 'something else entirely', '')",
+    ],
 }
 POSTGRESQL = {"index_missing": ["DROP INDEX memory_vectors_hnsw_384"]}
 
 
 def _cases() -> list:  # noqa: ANN401
-    return ([pytest.param(k, v, id=k) for k, v in BOTH.items()]
-            + [pytest.param(k, v, id=k, marks=pytest.mark.sqlite_only) for k, v in SQLITE.items()]
-            + [pytest.param(k, v, id=k, marks=pytest.mark.postgres_only) for k, v in POSTGRESQL.items()])
+    return (
+        [pytest.param(k, v, id=k) for k, v in BOTH.items()]
+        + [pytest.param(k, v, id=k, marks=pytest.mark.sqlite_only) for k, v in SQLITE.items()]
+        + [pytest.param(k, v, id=k, marks=pytest.mark.postgres_only) for k, v in POSTGRESQL.items()]
+    )
 
 
 @pytest.mark.parametrize(("problem", "statements"), _cases())
-def test_validate_finds_then_repairs_damage(cli: Cli, settings: Settings, embedder: Embedder,
-                                            problem: str, statements: list[str]) -> None:
+def test_validate_finds_then_repairs_damage(
+    cli: Cli, settings: Settings, embedder: Embedder, problem: str, statements: list[str]
+) -> None:
     _stored(cli, "The deploy failed because the migration timed out", "Staging reads from the replica")
     damage(settings, *statements)
     found = cli.json("memory", "validate", code=1)
@@ -135,10 +151,13 @@ def test_validate_rebuilds_a_vector_index_that_missed_a_change(settings: Setting
     memory.store("Staging reads from the replica", namespace="builder")
     assert memory.recall("deploy", namespace="builder", mode="semantic").hits  # the index is built
     # A vector written while its change-log entry was lost: the index cannot know of it.
-    damage(settings, "INSERT INTO memories (namespace, content, content_hash, type, created_at, updated_at) "
-                     "VALUES ('builder', 'Tuesday deploys only', 'h', 'DECISION', 0, 0)",
-           "INSERT INTO memory_vectors SELECT 3, model, dim, embedding FROM memory_vectors WHERE memory_id = 1",
-           "DELETE FROM memory_vector_changes WHERE seq = (SELECT max(seq) FROM memory_vector_changes)")
+    damage(
+        settings,
+        "INSERT INTO memories (namespace, content, content_hash, type, created_at, updated_at) "
+        "VALUES ('builder', 'Tuesday deploys only', 'h', 'DECISION', 0, 0)",
+        "INSERT INTO memory_vectors SELECT 3, model, dim, embedding FROM memory_vectors WHERE memory_id = 1",
+        "DELETE FROM memory_vector_changes WHERE seq = (SELECT max(seq) FROM memory_vector_changes)",
+    )
     found = memory.validate()
     assert found.problems["index_mismatch"] == 1 and not found.ok
     repaired = memory.validate(repair=True)

@@ -28,9 +28,11 @@ from switchboard.memory.embedder import Embedder, get_embedder
 from switchboard.memory.warm import socket_path
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # one the other user may run (the venv's may sit in a private home)
-FACTS = ["The deploy failed because the database migration timed out",
-         "Use pnpm, never npm, in the web repository",
-         "The staging server listens on port 9090 behind the VPN"]
+FACTS = [
+    "The deploy failed because the database migration timed out",
+    "Use pnpm, never npm, in the web repository",
+    "The staging server listens on port 9090 behind the VPN",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,9 @@ def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]
 
 
 def sb(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "switchboard", "memory", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard", "memory", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -66,11 +69,19 @@ def wait_filled(memory: Memory, timeout: float = 120) -> None:
         time.sleep(0.2)
 
 
-def test_concurrent_first_calls_start_one_service_and_lose_nothing(env: dict[str, str], settings: Settings,
-                                                                    embedder: Embedder) -> None:
-    stores = [subprocess.Popen([sys.executable, "-m", "switchboard", "memory", "store", "-c", fact, "--json"],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for fact in FACTS * 2]  # each fact twice: the repeats merge
+def test_concurrent_first_calls_start_one_service_and_lose_nothing(
+    env: dict[str, str], settings: Settings, embedder: Embedder
+) -> None:
+    stores = [
+        subprocess.Popen(
+            [sys.executable, "-m", "switchboard", "memory", "store", "-c", fact, "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for fact in FACTS * 2
+    ]  # each fact twice: the repeats merge
     outputs = [p.communicate(timeout=120) for p in stores]
     assert all(p.returncode == 0 for p in stores), [err for _, err in outputs]
     assert all("warning" not in err for _, err in outputs)
@@ -81,7 +92,9 @@ def test_concurrent_first_calls_start_one_service_and_lose_nothing(env: dict[str
     wait_filled(memory)
     assert memory.stats()["memories"] == 3 and memory.stats()["needs_reindex"] == 0
     # One service for the home; later calls use it and it answers semantic recall.
-    hits = json.loads(sb(env, "recall", "-q", "why did the release break? the schema upgrade took too long", "--json").stdout)["hits"]
+    hits = json.loads(
+        sb(env, "recall", "-q", "why did the release break? the schema upgrade took too long", "--json").stdout
+    )["hits"]
     assert hits[0]["id"] == ids[0] and "semantic" in hits[0]["found_by"]
     assert service_pid(settings) == pid
     status = json.loads(sb(env, "service", "status", "--json").stdout)
@@ -89,7 +102,8 @@ def test_concurrent_first_calls_start_one_service_and_lose_nothing(env: dict[str
 
 
 def test_writes_while_the_model_loads_are_pending_yet_found_merged_and_superseded(
-        settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SWITCHBOARD_MEMORY_SERVICE", "auto")
     settings.home.mkdir(parents=True, exist_ok=True)
     with (settings.home / embedservice.LOCK_FILE).open("w") as lock:
@@ -107,15 +121,24 @@ def test_writes_while_the_model_loads_are_pending_yet_found_merged_and_supersede
     assert Memory.open(settings, embedder).stats()["pending"] == 0
 
 
-def test_kill_9_mid_call_stores_each_memory_exactly_once(env: dict[str, str], settings: Settings,
-                                                         embedder: Embedder, tmp_path: Path) -> None:
+def test_kill_9_mid_call_stores_each_memory_exactly_once(
+    env: dict[str, str], settings: Settings, embedder: Embedder, tmp_path: Path
+) -> None:
     sb(env, "store", "-c", "start the service")
     first = service_pid(settings)
     export = tmp_path / "many.jsonl"
-    export.write_text("".join(json.dumps({"content": f"incident {i}: the billing job timed out on host {i}"}) + "\n"
-                              for i in range(600)))
-    importing = subprocess.Popen([sys.executable, "-m", "switchboard", "memory", "import", str(export), "--json"],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    export.write_text(
+        "".join(
+            json.dumps({"content": f"incident {i}: the billing job timed out on host {i}"}) + "\n" for i in range(600)
+        )
+    )
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", "memory", "import", str(export), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     memory = Memory.open(settings, embedder)
     deadline = time.monotonic() + 120
     while not memory.stats()["memories"] - 1 - memory.stats()["pending"] > 0:  # the service is filling
@@ -147,8 +170,10 @@ def test_a_stale_socket_is_replaced(env: dict[str, str], settings: Settings) -> 
 
 
 @pytest.mark.sqlite_only  # the database is a file in the home
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("runuser")
-                    or not Path(SYSTEM_PYTHON).exists(), reason="needs root (and a system Python) to act as another user")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("runuser") or not Path(SYSTEM_PYTHON).exists(),
+    reason="needs root (and a system Python) to act as another user",
+)
 def test_another_user_cannot_connect_or_read(env: dict[str, str]) -> None:
     base = Path(tempfile.mkdtemp(prefix="sb-other-user-"))
     try:
@@ -167,9 +192,22 @@ for what, attempt in (("socket", lambda: socket.socket(socket.AF_UNIX).connect(s
     except OSError as exc:
         print(what, type(exc).__name__)
 """
-        done = subprocess.run(["runuser", "-u", "nobody", "--", SYSTEM_PYTHON, "-c", probe,
-                               str(socket_path(settings)), str(settings.home / "switchboard.db")],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "nobody",
+                "--",
+                SYSTEM_PYTHON,
+                "-c",
+                probe,
+                str(socket_path(settings)),
+                str(settings.home / "switchboard.db"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.stdout.splitlines() == ["socket PermissionError", "database PermissionError"], done.stderr
         assert os.stat(settings.home).st_mode & 0o777 == 0o700
         assert os.stat(socket_path(settings)).st_mode & 0o777 == 0o600
@@ -200,12 +238,18 @@ def test_stop_reaches_a_service_still_loading_its_model(env: dict[str, str], set
     assert Memory.open(settings).stats()["memories"] == 1  # nothing lost: the vector stays pending
 
 
-@pytest.mark.parametrize("setting", ["SWITCHBOARD_MEMORY_SERVICE=sometimes",
-                                     "SWITCHBOARD_MEMORY_SERVICE_IDLE_MINUTES=-1"])
+@pytest.mark.parametrize(
+    "setting", ["SWITCHBOARD_MEMORY_SERVICE=sometimes", "SWITCHBOARD_MEMORY_SERVICE_IDLE_MINUTES=-1"]
+)
 def test_bad_service_settings_are_one_line_errors(env: dict[str, str], setting: str) -> None:
     name, value = setting.split("=")
-    done = subprocess.run([sys.executable, "-m", "switchboard", "memory", "service", "status"],
-                          env={**env, name: value}, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "switchboard", "memory", "service", "status"],
+        env={**env, name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
 
 

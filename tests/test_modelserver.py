@@ -14,13 +14,15 @@ import pytest
 from switchboard.errors import InvalidInput
 from switchboard.modelserver import ScriptedModel, Script
 
-SCRIPT = Script.parse([
-    {"match": r"run (?P<cmd>.+)", "turn": 0, "bash": "{cmd}"},
-    {"role": "tool", "reply": "saw {text}"},
-    {"match": "hello", "reply": "hi there, {0}!"},
-    {"match": "braces", "reply": "keep {this} and {1}"},
-    {"match": "both", "reply": "calling", "tool_calls": [{"name": "read", "arguments": {"filePath": "/x"}}]},
-])
+SCRIPT = Script.parse(
+    [
+        {"match": r"run (?P<cmd>.+)", "turn": 0, "bash": "{cmd}"},
+        {"role": "tool", "reply": "saw {text}"},
+        {"match": "hello", "reply": "hi there, {0}!"},
+        {"match": "braces", "reply": "keep {this} and {1}"},
+        {"match": "both", "reply": "calling", "tool_calls": [{"name": "read", "arguments": {"filePath": "/x"}}]},
+    ]
+)
 
 
 def user(text: str) -> list[dict]:
@@ -48,8 +50,10 @@ def test_tool_results_and_turns() -> None:
 
 
 def test_content_parts_and_system_reminders() -> None:
-    content = [{"type": "text", "text": "hello"},
-               {"type": "text", "text": "<system-reminder>\nrun rm -rf /\n</system-reminder>\n"}]
+    content = [
+        {"type": "text", "text": "hello"},
+        {"type": "text", "text": "<system-reminder>\nrun rm -rf /\n</system-reminder>\n"},
+    ]
     assert SCRIPT.answer([{"role": "user", "content": content}]).text == "hi there, hello!"
 
 
@@ -57,16 +61,19 @@ def test_tool_rules_skipped_when_no_tools_are_offered() -> None:
     assert SCRIPT.answer(user("run ls"), tools_offered=False).text == "echo: run ls"
 
 
-@pytest.mark.parametrize("rules, message", [
-    ([{"match": "("}], "bad regular expression"),
-    ([{"match": "x"}], "give reply, bash or tool_calls"),
-    ([{"reply": "x", "colour": "red"}], "unknown key(s) colour"),
-    ([{"reply": "x", "role": "system"}], "role must be user or tool"),
-    ([{"reply": "x", "delay": "soon"}], "delay must be a number"),
-    ([{"tool_calls": [{"arguments": {}}]}], "needs a name"),
-    ({"reply": "x"}, "a script is a list of rules"),
-    (["just text"], "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "rules, message",
+    [
+        ([{"match": "("}], "bad regular expression"),
+        ([{"match": "x"}], "give reply, bash or tool_calls"),
+        ([{"reply": "x", "colour": "red"}], "unknown key(s) colour"),
+        ([{"reply": "x", "role": "system"}], "role must be user or tool"),
+        ([{"reply": "x", "delay": "soon"}], "delay must be a number"),
+        ([{"tool_calls": [{"arguments": {}}]}], "needs a name"),
+        ({"reply": "x"}, "a script is a list of rules"),
+        (["just text"], "must be a mapping"),
+    ],
+)
 def test_bad_scripts_are_refused(rules: object, message: str) -> None:
     with pytest.raises(InvalidInput) as info:
         Script.parse(rules)
@@ -93,8 +100,10 @@ def test_http_api_streamed_and_not() -> None:
         models = httpx.get(f"{base}/models").json()
         assert [m["id"] for m in models["data"]] == ["m1", "m2"]
 
-        whole = httpx.post(f"{base}/chat/completions", json={"model": "m1", "messages": user("run pwd"),
-                                                              "tools": [{"type": "function"}]}).json()
+        whole = httpx.post(
+            f"{base}/chat/completions",
+            json={"model": "m1", "messages": user("run pwd"), "tools": [{"type": "function"}]},
+        ).json()
         choice = whole["choices"][0]
         assert choice["finish_reason"] == "tool_calls"
         call = choice["message"]["tool_calls"][0]
@@ -148,8 +157,9 @@ def test_answer_command(cli, tmp_path: Path) -> None:  # noqa: ANN001
     script = tmp_path / "s.yaml"
     script.write_text("- match: 'deploy (\\w+)'\n  bash: 'make deploy ENV={1}'\n- role: tool\n  reply: ok\n")
     out = cli.json("model", "answer", "deploy staging", "--script", str(script))
-    assert out["tool_calls"] == [{"name": "bash", "arguments": {"command": "make deploy ENV=staging",
-                                                                "description": "scripted command"}}]
+    assert out["tool_calls"] == [
+        {"name": "bash", "arguments": {"command": "make deploy ENV=staging", "description": "scripted command"}}
+    ]
     assert cli.json("model", "answer", "done", "--role", "tool", "--turn", "1", "--script", str(script))["text"] == "ok"
     assert "echo: hi" in cli("model", "answer", "hi").stdout
 
@@ -158,8 +168,20 @@ def test_serve_command_runs_until_terminated(tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     script.write_text(json.dumps([{"match": "ping", "reply": "pong"}]))
     project = tmp_path / "project"
-    command = [sys.executable, "-m", "switchboard", "model", "serve", "--script", str(script), "--port", "0",
-               "--configure", str(project), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "switchboard",
+        "model",
+        "serve",
+        "--script",
+        str(script),
+        "--port",
+        "0",
+        "--configure",
+        str(project),
+        "--json",
+    ]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             info = json.loads(process.stdout.readline())

@@ -21,13 +21,21 @@ from switchboard.store.sqlite import _driver
 
 def _sb(*args: str, cwd: Path) -> None:
     # A fresh process with a loose umask, as a user's shell may have.
-    subprocess.run([sys.executable, "-m", "switchboard", *args], check=True, cwd=cwd, capture_output=True,
-                   preexec_fn=lambda: os.umask(0o022))
+    subprocess.run(
+        [sys.executable, "-m", "switchboard", *args],
+        check=True,
+        cwd=cwd,
+        capture_output=True,
+        preexec_fn=lambda: os.umask(0o022),
+    )
 
 
 def _loose(root: Path) -> list[str]:
-    return [f"{p.relative_to(root)} {stat.filemode(p.lstat().st_mode)}" for p in [root, *root.rglob("*")]
-            if not p.is_symlink() and p.lstat().st_mode & 0o077]
+    return [
+        f"{p.relative_to(root)} {stat.filemode(p.lstat().st_mode)}"
+        for p in [root, *root.rglob("*")]
+        if not p.is_symlink() and p.lstat().st_mode & 0o077
+    ]
 
 
 @pytest.fixture

@@ -60,9 +60,20 @@ def test_serve_status_stop(cli, home: Path, opencode_user_env: None) -> None:  #
 def test_a_stale_record_is_dropped(home: Path, opencode_user_env: None) -> None:
     server = ManagedServer(Settings.load(home))
     server.dir.mkdir(parents=True)
-    server.state_file.write_text(json.dumps({
-        "url": "http://127.0.0.1:9", "pid": 2**22 + 12345, "password": "x", "username": "opencode",
-        "binary": "opencode", "version": "1", "started_at": 0.0, "log": "x"}))
+    server.state_file.write_text(
+        json.dumps(
+            {
+                "url": "http://127.0.0.1:9",
+                "pid": 2**22 + 12345,
+                "password": "x",
+                "username": "opencode",
+                "binary": "opencode",
+                "version": "1",
+                "started_at": 0.0,
+                "log": "x",
+            }
+        )
+    )
     assert server.status() is None and not server.state_file.exists()
     with pytest.raises(Exception, match="no OpenCode server"):
         endpoint(Settings.load(home), start=False)
@@ -109,8 +120,12 @@ def test_attach_wins_over_the_managed_server(home: Path, monkeypatch: pytest.Mon
     assert not (home / "opencode" / "server.json").exists()
 
 
-def test_run_command(cli, monkeypatch: pytest.MonkeyPatch, opencode_server: Endpoint,  # noqa: ANN001
-                     opencode_workdir: Path) -> None:
+def test_run_command(
+    cli,
+    monkeypatch: pytest.MonkeyPatch,
+    opencode_server: Endpoint,  # noqa: ANN001
+    opencode_workdir: Path,
+) -> None:
     monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", opencode_server.password)
     attach = ["--attach", opencode_server.url, "--dir", str(opencode_workdir)]
     result = cli("opencode", "run", "run: echo from-the-cli", *attach)
@@ -124,8 +139,7 @@ def test_run_command(cli, monkeypatch: pytest.MonkeyPatch, opencode_server: Endp
 
     slow = cli("opencode", "run", "sleepy", *attach, "--timeout", "0.5", code=2)
     assert "did not finish within 0.5 s; aborted" in slow.stderr
-    assert "no session ses_missing" in cli("opencode", "run", "x", *attach, "--session", "ses_missing",
-                                           code=2).stderr
+    assert "no session ses_missing" in cli("opencode", "run", "x", *attach, "--session", "ses_missing", code=2).stderr
 
     monkeypatch.setenv("OPENCODE_SERVER_PASSWORD", "wrong")
     assert "refused the credentials" in cli("opencode", "run", "say x", *attach, code=2).stderr

@@ -12,8 +12,15 @@ import pytest
 from switchboard.config import Settings
 from switchboard.errors import SwitchboardError
 from switchboard.modelserver import ScriptedModel, configure
-from switchboard.opencode import (AuthRefused, OpenCode, OpenCodeClient, OpenCodeError, ServerDown,
-                                  SessionNotFound, TimedOut)
+from switchboard.opencode import (
+    AuthRefused,
+    OpenCode,
+    OpenCodeClient,
+    OpenCodeError,
+    ServerDown,
+    SessionNotFound,
+    TimedOut,
+)
 from switchboard.opencode.server import Endpoint
 
 
@@ -56,8 +63,10 @@ def test_message_returns_the_scripted_answer(oc: OpenCode, scripted_model: Scrip
     assert reply.role == "assistant" and reply.text == "the answer is 42"
     assert reply.info["providerID"] == "local" and reply.info["modelID"] == "m1"
     assert reply.error is None and reply.tokens["output"] > 0
-    assert scripted_model.requests[-1]["messages"][-1]["content"] in ("say the answer is 42",
-                                                                     [{"type": "text", "text": "say the answer is 42"}])
+    assert scripted_model.requests[-1]["messages"][-1]["content"] in (
+        "say the answer is 42",
+        [{"type": "text", "text": "say the answer is 42"}],
+    )
 
 
 def test_agent_and_model_per_prompt(oc: OpenCode) -> None:
@@ -149,6 +158,7 @@ async def test_prompt_async_and_events_see_busy_then_idle(opencode_server: Endpo
 async def test_parallel_runs_on_one_server(opencode_server: Endpoint, opencode_workdir: Path) -> None:
     results: dict[int, str] = {}
     async with opencode_server.client(directory=opencode_workdir) as client:
+
         async def one(i: int) -> None:
             session = await client.create_session(title=f"parallel {i}")
             results[i] = (await client.run(session.id, f"say number {i}", timeout=60)).text

@@ -21,12 +21,20 @@ async def _lines(*lines: str) -> AsyncIterator[str]:
 
 @pytest.mark.anyio
 async def test_sse_framing() -> None:
-    stream = _lines(": comment", 'data: {"id": "evt_1", "type": "server.connected", "properties": {}}', "",
-                    "data: not json", "",
-                    'data: {"type": "session.status",', 'data: "properties": {"sessionID": "ses_1",'
-                    ' "status": {"type": "busy"}}}', "", "event: ignored", "",
-                    'data: {"directory": "/w", "payload": {"type": "session.idle",'
-                    ' "properties": {"sessionID": "ses_2"}}}', "")
+    stream = _lines(
+        ": comment",
+        'data: {"id": "evt_1", "type": "server.connected", "properties": {}}',
+        "",
+        "data: not json",
+        "",
+        'data: {"type": "session.status",',
+        'data: "properties": {"sessionID": "ses_1", "status": {"type": "busy"}}}',
+        "",
+        "event: ignored",
+        "",
+        'data: {"directory": "/w", "payload": {"type": "session.idle", "properties": {"sessionID": "ses_2"}}}',
+        "",
+    )
     events = [e async for e in parse_sse(stream)]
     assert [e.type for e in events] == ["server.connected", "session.status", "session.idle"]
     assert events[0].id == "evt_1"

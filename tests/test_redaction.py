@@ -19,11 +19,15 @@ FORMS = [  # text, what it is stored as
     ("passphrase: correct-horse", "passphrase: [redacted:password]"),
     ("apikey=abc", "apikey=[redacted:key]"),
     ('{"db_password": "hunter2", "user": "bob"}', '{"db_password": "[redacted:password]", "user": "bob"}'),
-    ("clone https://deploy:s3cr3tpass@git.example.com/r.git",
-     "clone https://deploy:[redacted:url-password]@git.example.com/r.git"),
+    (
+        "clone https://deploy:s3cr3tpass@git.example.com/r.git",
+        "clone https://deploy:[redacted:url-password]@git.example.com/r.git",
+    ),
     ("postgresql://sb:pw@127.0.0.1:5432/db", "postgresql://sb:[redacted:url-password]@127.0.0.1:5432/db"),
-    ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----\nnext",
-     "[redacted:private-key]\nnext"),
+    (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----\nnext",
+        "[redacted:private-key]\nnext",
+    ),
     ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg (cut off)", "[redacted:private-key]"),
     ("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345", "key [redacted:api-key]"),
     ("key sk-proj-abcdefghijklmnopqrstuvwxyz123456", "key [redacted:api-key]"),
@@ -37,8 +41,7 @@ FORMS = [  # text, what it is stored as
     ("https://hooks.slack.com/services/T000/B000/XXXX", "https://[redacted:slack-webhook]"),
     ("AIzaSyA-abcdefghijklmnopqrstuvwxyz01234", "[redacted:google-api-key]"),
     ("sk_live_abcdefghijklmnop1234", "[redacted:stripe-key]"),
-    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-     "[redacted:jwt]"),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "[redacted:jwt]"),
     ("Authorization: Bearer abcdefghijklmnop", "Authorization: Bearer [redacted:bearer]"),
     # any case where the pattern ignores case: each pattern runs only on text holding one of
     # its needles, so these check the needles are compared alike
@@ -49,9 +52,18 @@ FORMS = [  # text, what it is stored as
 ]
 
 NOT_SECRETS = [
-    "set password=$DB_PASSWORD in the env", "api_key=<your key>", "password: ****", "token=settings.API_TOKEN",
-    "password = os.environ['DB_PASSWORD']", 'secret=getenv("SECRET")', "auth_token: str", "max_tokens=100",
-    "primary_key=True", "PWD=/home/me", "the password is rotated weekly", "DB_PASSWORD=[redacted:password]",
+    "set password=$DB_PASSWORD in the env",
+    "api_key=<your key>",
+    "password: ****",
+    "token=settings.API_TOKEN",
+    "password = os.environ['DB_PASSWORD']",
+    'secret=getenv("SECRET")',
+    "auth_token: str",
+    "max_tokens=100",
+    "primary_key=True",
+    "PWD=/home/me",
+    "the password is rotated weekly",
+    "DB_PASSWORD=[redacted:password]",
     "https://example.com/a:b@c",
 ]
 

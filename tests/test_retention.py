@@ -46,12 +46,16 @@ def history(settings: Settings, tmp_path: Path) -> dict[str, Path]:
     return {"done log": logs[done], "running log": logs[running]}
 
 
-@pytest.mark.parametrize(("horizon", "removed"), [
-    ("1d", {"run_logs": 0, "memories": 0, "mail_total": 0}),
-    ("0", {"run_logs": 1, "memories": 1, "mail_total": 1}),
-])
+@pytest.mark.parametrize(
+    ("horizon", "removed"),
+    [
+        ("1d", {"run_logs": 0, "memories": 0, "mail_total": 0}),
+        ("0", {"run_logs": 1, "memories": 1, "mail_total": 1}),
+    ],
+)
 def test_prune_removes_settled_work_past_the_horizon_after_a_dry_run(
-        cli: Cli, settings: Settings, history: dict[str, Path], horizon: str, removed: dict[str, int]) -> None:
+    cli: Cli, settings: Settings, history: dict[str, Path], horizon: str, removed: dict[str, int]
+) -> None:
     dry = cli.json("db", "prune", "--older-than", horizon, "--dry-run")
     assert {k: dry[k] for k in removed} == removed and dry["deleted"] is False
     assert history["done log"].exists()  # a dry run removes nothing
@@ -73,8 +77,9 @@ def test_prune_refuses_a_bad_horizon(cli: Cli, horizon: str) -> None:
 
 
 @pytest.mark.parametrize(("auto_prune", "pruned"), [(True, True), (False, False)])
-def test_the_coordinator_applies_the_horizon_by_itself(settings: Settings, history: dict[str, Path], attach: str,
-                                                       auto_prune: bool, pruned: bool) -> None:
+def test_the_coordinator_applies_the_horizon_by_itself(
+    settings: Settings, history: dict[str, Path], attach: str, auto_prune: bool, pruned: bool
+) -> None:
     aged = settings._replace(retention_days=0.0, auto_prune=auto_prune)
     run_until(Coordinator(aged, attach=[attach], remember=False), lambda: not history["done log"].exists(), timeout=5)
     assert history["done log"].exists() != pruned

@@ -16,19 +16,24 @@ from switchboard.runners import Runners
 from tests.conftest import Cli
 from tests.test_coordinator import run_until
 
-SCRIPT = [{"name": "flaky", "match": r"flaky", "reply": "half of an answer that the provider never finishes",
-           "drop": True}]
+SCRIPT = [
+    {"name": "flaky", "match": r"flaky", "reply": "half of an answer that the provider never finishes", "drop": True}
+]
 
 
 def _calls(model: ScriptedModel, prompt: str) -> int:
     """Model requests made for `prompt` (each retry after a dropped stream is one)."""
-    return sum(1 for body in list(model.requests)
-               if any(prompt in str(m.get("content")) for m in body.get("messages") or [] if m.get("role") == "user"))
+    return sum(
+        1
+        for body in list(model.requests)
+        if any(prompt in str(m.get("content")) for m in body.get("messages") or [] if m.get("role") == "user")
+    )
 
 
 @pytest.mark.parametrize("budget", [3, 8])
-def test_runner_run_stops_at_its_step_budget(cli: Cli, workdir: Path, attach: str, model: ScriptedModel,
-                                             budget: int) -> None:
+def test_runner_run_stops_at_its_step_budget(
+    cli: Cli, workdir: Path, attach: str, model: ScriptedModel, budget: int
+) -> None:
     cli("runner", "create", f"flaky{budget}", "--workdir", str(workdir), "--max-steps", str(budget))
     prompt = f"flaky job with budget {budget}"
     started = time.monotonic()
@@ -43,7 +48,8 @@ def test_runner_run_stops_at_its_step_budget(cli: Cli, workdir: Path, attach: st
 
 
 def test_a_task_runs_within_its_own_budget_and_is_retried_later(
-        settings: Settings, workdir: Path, attach: str, model: ScriptedModel) -> None:
+    settings: Settings, workdir: Path, attach: str, model: ScriptedModel
+) -> None:
     runners = Runners.open(settings)
     runners.create("worker", "works", workdir=workdir, max_steps=40)
     tasks = Tasks(runners.store, settings)

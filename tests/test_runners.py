@@ -53,9 +53,21 @@ def _user_text(request: dict) -> str:
 def test_create_list_status_edit_destroy(cli: Cli, workdir: Path, tmp_path: Path, home: Path) -> None:
     agents_md = tmp_path / "AGENTS.md"
     agents_md.write_text(INSTRUCTIONS)
-    created = cli.json("runner", "create", "code-reviewer", "--description", "Reviews code",
-                       "--model", "local/m1", "--workdir", str(workdir), "--instructions", str(agents_md),
-                       "--timeout", "120")
+    created = cli.json(
+        "runner",
+        "create",
+        "code-reviewer",
+        "--description",
+        "Reviews code",
+        "--model",
+        "local/m1",
+        "--workdir",
+        str(workdir),
+        "--instructions",
+        str(agents_md),
+        "--timeout",
+        "120",
+    )
     assert (created["model"], created["timeout_seconds"], created["workdir"]) == ("local/m1", 120.0, str(workdir))
     assert (home / "runners" / "code-reviewer" / "AGENTS.md").read_text() == INSTRUCTIONS
     assert json.loads((home / "runners" / "code-reviewer" / "config.json").read_text())["model"] == "local/m1"
@@ -65,8 +77,11 @@ def test_create_list_status_edit_destroy(cli: Cli, workdir: Path, tmp_path: Path
     status = cli.json("runner", "status", "code-reviewer")
     assert (status["description"], status["max_parallel"], status["runs"]) == ("Security reviews", 2, [])
     assert "exists already" in cli("runner", "create", "code-reviewer", "--workdir", str(workdir), code=2).stderr
-    for bad, message in ((["../x"], "invalid runner name"), (["ok", "--model", "nomodel"], "provider/model"),
-                         (["ok", "--workdir", str(tmp_path / "missing")], "is not a directory")):
+    for bad, message in (
+        (["../x"], "invalid runner name"),
+        (["ok", "--model", "nomodel"], "provider/model"),
+        (["ok", "--workdir", str(tmp_path / "missing")], "is not a directory"),
+    ):
         assert message in cli("runner", "create", *bad, code=2).stderr
     cli("runner", "destroy", "code-reviewer")
     assert cli.json("runner", "list") == []
@@ -75,8 +90,14 @@ def test_create_list_status_edit_destroy(cli: Cli, workdir: Path, tmp_path: Path
 
 
 def test_run_records_answer_and_reports_to_coordinator(
-        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, settings: Settings,
-        opencode_server: Endpoint, workdir: Path) -> None:
+    cli: Cli,
+    reviewer: str,
+    attach: str,
+    model: ScriptedModel,
+    settings: Settings,
+    opencode_server: Endpoint,
+    workdir: Path,
+) -> None:
     result = cli.json("runner", "run", reviewer, "Review src/auth.ts for eval()", "--attach", attach)
     assert result["status"] == "success" and result["answer"] == "echo: Review src/auth.ts for eval()"
     assert result["session_id"].startswith("ses") and result["server_url"] == attach
@@ -99,7 +120,8 @@ def test_run_records_answer_and_reports_to_coordinator(
 
 
 def test_tool_calls_are_recorded_before_the_session_goes(
-        runners: Runners, reviewer: str, attach: str, settings: Settings) -> None:
+    runners: Runners, reviewer: str, attach: str, settings: Settings
+) -> None:
     run, _turn = runners.run(reviewer, "run: echo recorded-output", attach=attach)
     assert run.ok and run.session_deleted_at
     (tool,) = json.loads(Path(run.log_path).with_suffix(".json").read_text())["tools"]
@@ -108,8 +130,8 @@ def test_tool_calls_are_recorded_before_the_session_goes(
 
 
 def test_continue_keeps_the_live_session_and_only_it(
-        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, opencode_server: Endpoint,
-        workdir: Path) -> None:
+    cli: Cli, reviewer: str, attach: str, model: ScriptedModel, opencode_server: Endpoint, workdir: Path
+) -> None:
     first = cli.json("runner", "run", reviewer, "first question", "--attach", attach, "--continue")
     second = cli.json("runner", "run", reviewer, "second question", "--attach", attach, "--continue")
     assert "first question" in _user_text(model.requests[-1])  # the conversation went on
@@ -126,9 +148,11 @@ def test_continue_keeps_the_live_session_and_only_it(
 
 
 def test_memory_and_unread_mail_are_injected_as_context(
-        runners: Runners, reviewer: str, attach: str, model: ScriptedModel, settings: Settings) -> None:
-    Memory.open(settings).store("Use parameterized queries for SQL in this repo", namespace=reviewer,
-                                   tags="security,sql")
+    runners: Runners, reviewer: str, attach: str, model: ScriptedModel, settings: Settings
+) -> None:
+    Memory.open(settings).store(
+        "Use parameterized queries for SQL in this repo", namespace=reviewer, tags="security,sql"
+    )
     mailbox = Mailbox.open(settings)
     note = mailbox.send(reviewer, "request", "Also check the login rate limiter", sender="alice")[0]
     run, _turn = runners.run(reviewer, "Review the SQL layer for injection risks", attach=attach)
@@ -140,12 +164,14 @@ def test_memory_and_unread_mail_are_injected_as_context(
 
 
 def test_memory_consulted_mid_task_through_the_bash_tool(
-        runners: Runners, reviewer: str, attach: str, settings: Settings, home: Path) -> None:
-    Memory.open(settings).store("The deploy script lives in ops/deploy.sh and needs ROLLOUT=canary",
-                                   namespace=reviewer)
+    runners: Runners, reviewer: str, attach: str, settings: Settings, home: Path
+) -> None:
+    Memory.open(settings).store("The deploy script lives in ops/deploy.sh and needs ROLLOUT=canary", namespace=reviewer)
     database = f"--database-url '{settings.database_url}' "  # the session's shell has the server's environment
-    command = (f"{sys.executable} -m switchboard --home {home} {database}memory recall "
-               f"--namespace {reviewer} --query 'how do we deploy'")
+    command = (
+        f"{sys.executable} -m switchboard --home {home} {database}memory recall "
+        f"--namespace {reviewer} --query 'how do we deploy'"
+    )
     run, turn = runners.run(reviewer, f"run: {command}", attach=attach)
     assert run.ok, run.error
     (tool,) = [t for t in turn.tools if t.tool == "bash"]
@@ -160,8 +186,9 @@ def test_server_down_is_a_clear_error_and_a_failed_run(cli: Cli, reviewer: str) 
     assert run["status"] == "failed" and "127.0.0.1:9" in run["error"]
 
 
-def test_timeout_aborts_the_session(cli: Cli, reviewer: str, attach: str, workdir: Path,
-                                    opencode_server: Endpoint) -> None:
+def test_timeout_aborts_the_session(
+    cli: Cli, reviewer: str, attach: str, workdir: Path, opencode_server: Endpoint
+) -> None:
     started = time.monotonic()
     result = cli.json("runner", "run", reviewer, "slow please", "--attach", attach, "--timeout", "2", code=1)
     assert time.monotonic() - started < 20
@@ -172,8 +199,9 @@ def test_timeout_aborts_the_session(cli: Cli, reviewer: str, attach: str, workdi
 
 def test_stop_aborts_a_running_session(runners: Runners, reviewer: str, attach: str) -> None:
     outcome: dict = {}
-    thread = threading.Thread(target=lambda: outcome.update(
-        zip(("run", "turn"), runners.run(reviewer, "slow answer please", attach=attach))))
+    thread = threading.Thread(
+        target=lambda: outcome.update(zip(("run", "turn"), runners.run(reviewer, "slow answer please", attach=attach)))
+    )
     thread.start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(r.session_id for r in runners.runs(reviewer)):
@@ -203,7 +231,8 @@ def test_destroy_removes_the_memory_namespace(cli: Cli, reviewer: str, settings:
 
 
 def test_hand_edits_on_disk_are_the_source_of_truth(
-        cli: Cli, reviewer: str, attach: str, model: ScriptedModel, home: Path) -> None:
+    cli: Cli, reviewer: str, attach: str, model: ScriptedModel, home: Path
+) -> None:
     folder = home / "runners" / reviewer
     (folder / "AGENTS.md").write_text("# Edited by hand\n\nAlways answer in haiku.\n")
     config = json.loads((folder / "config.json").read_text())
@@ -213,18 +242,26 @@ def test_hand_edits_on_disk_are_the_source_of_truth(
     cli("runner", "edit", reviewer, "--description", "edited twice")
     status = cli.json("runner", "status", reviewer)  # ...and `runner edit` kept it
     assert (status["instructions"], status["timeout_seconds"], status["role"], status["description"]) == (
-        "# Edited by hand\n\nAlways answer in haiku.\n", 77, "poet", "edited twice")
+        "# Edited by hand\n\nAlways answer in haiku.\n",
+        77,
+        "poet",
+        "edited twice",
+    )
     assert json.loads((folder / "config.json").read_text())["timeout_seconds"] == 77
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "is not valid JSON"),
-    ("[1, 2]", "must hold a JSON object"),
-    ('{"timeout_seconds": "soon"}', "timeout_seconds has the wrong type"),
-    ('{"max_parallel": 0}', "max-parallel must be a whole number from 1"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "must hold a JSON object"),
+        ('{"timeout_seconds": "soon"}', "timeout_seconds has the wrong type"),
+        ('{"max_parallel": 0}', "max-parallel must be a whole number from 1"),
+    ],
+)
 def test_a_malformed_config_json_is_one_line_naming_the_file(
-        cli: Cli, reviewer: str, home: Path, content: str, message: str) -> None:
+    cli: Cli, reviewer: str, home: Path, content: str, message: str
+) -> None:
     path = home / "runners" / reviewer / "config.json"
     path.write_text(content)
     for command in (["status", reviewer], ["run", reviewer, "hi", "--attach", "http://127.0.0.1:9"]):
@@ -234,8 +271,8 @@ def test_a_malformed_config_json_is_one_line_naming_the_file(
 
 
 def test_destroy_and_prune_delete_sessions_on_the_server(
-        cli: Cli, runners: Runners, reviewer: str, attach: str, opencode_server: Endpoint,
-        workdir: Path) -> None:
+    cli: Cli, runners: Runners, reviewer: str, attach: str, opencode_server: Endpoint, workdir: Path
+) -> None:
     kept = [runners.run(reviewer, f"kept {i}", attach=attach, keep_session=True)[0].session_id for i in range(2)]
     with opencode_server.sync_client(directory=workdir) as client:
         stray = client.create_session(title=runners.session_title(reviewer)).id  # as a crash would leave it

@@ -40,14 +40,21 @@ def _url(endpoint: Endpoint) -> str:
 
 
 def test_three_coordinators_two_servers_one_database(
-        settings: Settings, opencode_server: Endpoint, second_server: Endpoint, tmp_path: Path) -> None:
+    settings: Settings, opencode_server: Endpoint, second_server: Endpoint, tmp_path: Path
+) -> None:
     script = [{"match": r"^job (\d+)", "delay": 1.5, "reply": "did job {1}"}]
     with scripted_project(tmp_path / "project", script, opencode_server, second_server) as (model, workdir):
         _run_scale_out(settings, model, workdir, opencode_server, second_server, tmp_path)
 
 
-def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, opencode_server: Endpoint,
-                   second_server: Endpoint, tmp_path: Path) -> None:
+def _run_scale_out(
+    settings: Settings,
+    model: ScriptedModel,
+    workdir: Path,
+    opencode_server: Endpoint,
+    second_server: Endpoint,
+    tmp_path: Path,
+) -> None:
     runners = Runners.open(settings)
     for i in range(6):
         runners.create(f"worker-{i}", workdir=workdir, max_parallel=2)
@@ -62,12 +69,24 @@ def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, open
         env.pop("OPENCODE_SERVER_PASSWORD", None)
         home.mkdir()
         coordinators[home] = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", "coordinator", "start", "--foreground", "--no-memory",
-             "--concurrency=4", "--lease=3", *attach], env=env, stdout=subprocess.DEVNULL,
-            stderr=(home / "stderr.log").open("w"))
+            [
+                sys.executable,
+                "-m",
+                "switchboard",
+                "coordinator",
+                "start",
+                "--foreground",
+                "--no-memory",
+                "--concurrency=4",
+                "--lease=3",
+                *attach,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(home / "stderr.log").open("w"),
+        )
     try:
-        _wait(lambda: all((home / "coordinator.json").exists() for home in homes), 60, "coordinators to start",
-              homes)
+        _wait(lambda: all((home / "coordinator.json").exists() for home in homes), 60, "coordinators to start", homes)
         ids = [tasks.add(f"job {i}").id for i in range(TASKS)]
         seen: set[str] = set()
         victim_owner = None
@@ -104,8 +123,12 @@ def _run_scale_out(settings: Settings, model: ScriptedModel, workdir: Path, open
     assert [t.status.value for t in finished] == ["done"] * TASKS
     assert len(seen) == 3  # all three coordinators took work
     assert orphaned and all(tasks.get(i).status.value == "done" for i in orphaned)
-    successes = Counter(run.task_id for name in (f"worker-{i}" for i in range(6))
-                        for run in runners.runs(name, limit=1000) if run.status == "success")
+    successes = Counter(
+        run.task_id
+        for name in (f"worker-{i}" for i in range(6))
+        for run in runners.runs(name, limit=1000)
+        if run.status == "success"
+    )
     assert successes == Counter({i: 1 for i in ids})  # every task finished exactly once
     prompts = Counter()
     for request in list(model.requests):

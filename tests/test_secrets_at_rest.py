@@ -27,25 +27,36 @@ def _everything_stored(settings: Settings, runners: Runners, tasks: Tasks, name:
     (run,) = runners.runs(name)
     log = Path(run.log_path or runners.log_path(run))
     mail = Mailbox(runners.store, settings).check()
-    return {"task prompt": task.prompt, "task result": task.result or "", "run prompt": run.prompt,
-            "run answer": run.answer or "", "run log": log.read_text(),
-            "run tool calls": log.with_suffix(".json").read_text(),
-            "mail": "\n".join(m.payload for m in mail)}
+    return {
+        "task prompt": task.prompt,
+        "task result": task.result or "",
+        "run prompt": run.prompt,
+        "run answer": run.answer or "",
+        "run log": log.read_text(),
+        "run tool calls": log.with_suffix(".json").read_text(),
+        "mail": "\n".join(m.payload for m in mail),
+    }
 
 
 @pytest.mark.parametrize("redact", [True, False])
 def test_secrets_are_redacted_at_rest_unless_the_runner_opts_out(
-        settings: Settings, workdir: Path, attach: str, redact: bool) -> None:
+    settings: Settings, workdir: Path, attach: str, redact: bool
+) -> None:
     runners = Runners.open(settings)
     runners.create("keeper", "keeps secrets", workdir=workdir, redact=redact)
     tasks = Tasks(runners.store, settings)
     mailbox = Mailbox(runners.store, settings)
-    mailbox.send("coordinator", "task_dispatch",
-                 json.dumps({"prompt": f"run: echo {SECRETS[0]} {SECRETS[1]}", "runner": "keeper"}), sender="alice",
-                 raw=True)  # as a sender's raw text would reach it, to see the runner's own setting
+    mailbox.send(
+        "coordinator",
+        "task_dispatch",
+        json.dumps({"prompt": f"run: echo {SECRETS[0]} {SECRETS[1]}", "runner": "keeper"}),
+        sender="alice",
+        raw=True,
+    )  # as a sender's raw text would reach it, to see the runner's own setting
     coordinator = Coordinator(settings, attach=[attach])
-    run_until(coordinator, lambda: bool(tasks.list()) and all_finished(tasks, [t.id for t in tasks.list()])(),
-              timeout=90)
+    run_until(
+        coordinator, lambda: bool(tasks.list()) and all_finished(tasks, [t.id for t in tasks.list()])(), timeout=90
+    )
     (task,) = tasks.list()
     assert task.status.value == "done", task.error
     stored = _everything_stored(settings, runners, tasks, "keeper", task.id)
@@ -83,7 +94,8 @@ def test_the_coordinator_log_is_redacted(settings: Settings, capfd: pytest.Captu
 
 
 def test_the_managed_servers_password_is_not_in_an_agents_environment(
-        settings: Settings, workdir: Path, attach: str) -> None:
+    settings: Settings, workdir: Path, attach: str
+) -> None:
     runners = Runners.open(settings)
     runners.create("probe", workdir=workdir)
     tasks = Tasks(runners.store, settings)
@@ -92,14 +104,18 @@ def test_the_managed_servers_password_is_not_in_an_agents_environment(
     assert tasks.get(task_id).result == "tool said: pw=. user=."
 
 
-@pytest.mark.parametrize(("target", "stored"), [
-    ({"runner": "keeper"}, "deploy with DB_PASSWORD=[redacted:password]"),
-    ({"role": "ops"}, "deploy with DB_PASSWORD=[redacted:password]"),
-    ({}, "deploy with DB_PASSWORD=[redacted:password]"),
-    ({"runner": "raw"}, "deploy with DB_PASSWORD=hunter2hunter2"),
-])
+@pytest.mark.parametrize(
+    ("target", "stored"),
+    [
+        ({"runner": "keeper"}, "deploy with DB_PASSWORD=[redacted:password]"),
+        ({"role": "ops"}, "deploy with DB_PASSWORD=[redacted:password]"),
+        ({}, "deploy with DB_PASSWORD=[redacted:password]"),
+        ({"runner": "raw"}, "deploy with DB_PASSWORD=hunter2hunter2"),
+    ],
+)
 def test_task_and_schedule_prompts_are_stored_redacted_unless_for_a_raw_runner(
-        settings: Settings, tmp_path: Path, target: dict[str, str], stored: str) -> None:
+    settings: Settings, tmp_path: Path, target: dict[str, str], stored: str
+) -> None:
     from switchboard.coordinator.schedules import Schedules
 
     runners = Runners.open(settings)

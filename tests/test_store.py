@@ -26,11 +26,21 @@ def test_older_database_upgrades_in_place_and_keeps_data(settings: Settings) -> 
     store = open_store(settings, migrate=False)
     assert upgrade(store, target=1) == 1
     with store.transaction(write=True) as tx:
-        tx.execute("mailbox.insert", {
-            "from_agent": "old", "to_agent": "bob", "type": "request", "priority": 2, "convoy": None,
-            "payload": "written by version 1", "reply_to": None, "thread_id": None,
-            "max_attempts": 5, "now": time.time(),
-        })
+        tx.execute(
+            "mailbox.insert",
+            {
+                "from_agent": "old",
+                "to_agent": "bob",
+                "type": "request",
+                "priority": 2,
+                "convoy": None,
+                "payload": "written by version 1",
+                "reply_to": None,
+                "thread_id": None,
+                "max_attempts": 5,
+                "now": time.time(),
+            },
+        )
     store.close()
     upgraded = open_store(settings)
     assert current_version(upgraded) == head(upgraded.dialect)

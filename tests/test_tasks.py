@@ -159,8 +159,7 @@ def test_schedules_fire_once_per_due_time(tasks: Tasks) -> None:
     schedules.add("* * * * *", "nightly review", name="nightly", runner="reviewer")
     assert schedules.fire_due() == []  # not due yet
     with tasks.store.transaction(write=True) as tx:  # as if it fell due a moment ago
-        tx.execute("tasks.schedule_status", {"name": "nightly", "status": "active",
-                                             "next_run_at": time.time() - 1})
+        tx.execute("tasks.schedule_status", {"name": "nightly", "status": "active", "next_run_at": time.time() - 1})
     fired = schedules.fire_due()
     assert [t.prompt for t in fired] == ["nightly review"] and fired[0].source == "cron"
     assert schedules.fire_due() == []
@@ -172,8 +171,7 @@ def test_schedule_missed_while_down_fires_once_or_not(tasks: Tasks, catch_up: st
     schedules = Schedules(tasks)
     schedules.add("* * * * *", "every minute", name="minutely", runner="reviewer", catch_up=catch_up)
     with tasks.store.transaction(write=True) as tx:  # down for an hour: sixty runs missed
-        tx.execute("tasks.schedule_status", {"name": "minutely", "status": "active",
-                                             "next_run_at": time.time() - 3600})
+        tx.execute("tasks.schedule_status", {"name": "minutely", "status": "active", "next_run_at": time.time() - 3600})
     assert len(schedules.fire_due()) == fires
     assert schedules.fire_due() == []
 
@@ -203,7 +201,11 @@ def test_todo_import_with_dependencies_is_idempotent(cli: Cli, tasks: Tasks, tmp
     )
     imported = cli.json("task", "import", str(todo), "--role", "tests")
     assert [t["prompt"] for t in imported] == [
-        "Write tests for the parser", "Refactor the parser #core", "Document the parser", "A line without an id"]
+        "Write tests for the parser",
+        "Refactor the parser #core",
+        "Document the parser",
+        "A line without an id",
+    ]
     by_prompt = {t["prompt"]: t for t in imported}
     refactor = by_prompt["Refactor the parser #core"]["id"]
     assert by_prompt["Write tests for the parser"]["after"] == [refactor]
@@ -223,15 +225,22 @@ def test_todo_import_errors(cli: Cli, tasks: Tasks, tmp_path: Path) -> None:
     assert cli.json("task", "list") == []
 
 
-@pytest.mark.parametrize(("lines", "error"), [
-    (["- [ ] t001 A", "- [ ] t002 B", "- [ ] t001 C"], ":3: id t001 is on line 1 already"),
-    (["- [x] t001 A", "- [ ] t001 B"], ":2: id t001 is on line 1 already"),
-    (["- [ ] same text", "", "- [ ] same text"], ":3: task text is on line 1 already"),
-    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t003", "- [ ] t003 C blocked-by:t002"], ":3: blocked-by forms a cycle"),
-    (["- [ ] t001 A", "- [ ] t002 B blocked-by:t009"], ":2: blocked-by names unknown task(s): t009"),
-])
-def test_todo_import_refuses_a_bad_file_whole(cli: Cli, tasks: Tasks, tmp_path: Path, lines: list[str],
-                                              error: str) -> None:
+@pytest.mark.parametrize(
+    ("lines", "error"),
+    [
+        (["- [ ] t001 A", "- [ ] t002 B", "- [ ] t001 C"], ":3: id t001 is on line 1 already"),
+        (["- [x] t001 A", "- [ ] t001 B"], ":2: id t001 is on line 1 already"),
+        (["- [ ] same text", "", "- [ ] same text"], ":3: task text is on line 1 already"),
+        (
+            ["- [ ] t001 A", "- [ ] t002 B blocked-by:t003", "- [ ] t003 C blocked-by:t002"],
+            ":3: blocked-by forms a cycle",
+        ),
+        (["- [ ] t001 A", "- [ ] t002 B blocked-by:t009"], ":2: blocked-by names unknown task(s): t009"),
+    ],
+)
+def test_todo_import_refuses_a_bad_file_whole(
+    cli: Cli, tasks: Tasks, tmp_path: Path, lines: list[str], error: str
+) -> None:
     todo = tmp_path / "TODO.md"
     todo.write_text("\n".join(lines) + "\n")
     result = cli("task", "import", str(todo), code=2)
@@ -254,8 +263,23 @@ def test_runner_create_is_all_or_nothing(settings: Settings, tmp_path: Path) -> 
 
 def test_task_cli_add_show_cancel_retry_wait(cli: Cli, tasks: Tasks) -> None:
     first = cli("task", "add", "Review PR 7", "--runner", "reviewer", "--convoy", "pr7").stdout.strip()
-    second = cli.json("task", "add", "Test PR 7", "--role", "tests", "--after", first, "--convoy", "pr7",
-                      "--priority", "high", "--max-attempts", "5", "--timeout", "120")
+    second = cli.json(
+        "task",
+        "add",
+        "Test PR 7",
+        "--role",
+        "tests",
+        "--after",
+        first,
+        "--convoy",
+        "pr7",
+        "--priority",
+        "high",
+        "--max-attempts",
+        "5",
+        "--timeout",
+        "120",
+    )
     assert (second["after"], second["max_attempts"], second["timeout_seconds"]) == ([int(first)], 5, 120.0)
     assert "Review PR 7" in cli("task", "show", first).stdout
     assert cli.json("task", "list", "--convoy", "pr7", "--status", "queued")[0]["id"] == second["id"]
@@ -269,8 +293,18 @@ def test_task_cli_add_show_cancel_retry_wait(cli: Cli, tasks: Tasks) -> None:
 
 
 def test_cron_cli(cli: Cli, tasks: Tasks) -> None:
-    added = cli.json("cron", "add", "--schedule", "*/5 * * * *", "--task", "Check the build",
-                     "--runner", "tester", "--name", "build-check")
+    added = cli.json(
+        "cron",
+        "add",
+        "--schedule",
+        "*/5 * * * *",
+        "--task",
+        "Check the build",
+        "--runner",
+        "tester",
+        "--name",
+        "build-check",
+    )
     assert added["status"] == "active"
     assert [s["name"] for s in cli.json("cron", "list")] == ["build-check"]
     cli("cron", "pause", "build-check")
@@ -313,10 +347,11 @@ def test_every_poison_dispatch_is_answered_and_acked(settings: Settings, tasks: 
     from switchboard.mailbox import Mailbox
 
     mailbox = Mailbox.open(settings)
-    sent = [mailbox.send("coordinator", "task_dispatch", payload, sender=f"sender{i}")[0]
-            for i, (payload, _) in enumerate(POISON_DISPATCHES)]
-    good = mailbox.send("coordinator", "task_dispatch", '{"prompt": "a real job", "timeout": "60"}',
-                        sender="alice")[0]
+    sent = [
+        mailbox.send("coordinator", "task_dispatch", payload, sender=f"sender{i}")[0]
+        for i, (payload, _) in enumerate(POISON_DISPATCHES)
+    ]
+    good = mailbox.send("coordinator", "task_dispatch", '{"prompt": "a real job", "timeout": "60"}', sender="alice")[0]
     coordinator = Coordinator(settings, attach=["http://127.0.0.1:9"], remember=False)
     while any(mailbox.get(m.id).delivery.value == "pending" for m in (*sent, good)):
         coordinator.ingest_mail()  # a pulse takes in what its time budget allows

@@ -96,8 +96,9 @@ def test_endpoints_answer_as_the_cli_does(serve, tokens, cli) -> None:  # noqa: 
     snap = api.get("/coordinator").json()
     assert snap["coordinator"] is None and snap["tasks"] == {"queued": 1}
     spec = api.get("/openapi.json").json()
-    assert spec["paths"]["/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"] == \
-        {"$ref": "#/components/schemas/TaskIn"}
+    assert spec["paths"]["/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TaskIn"
+    }
     assert "prompt" in spec["components"]["schemas"]["TaskIn"]["required"]
 
 
@@ -124,8 +125,18 @@ ACCESS = [
 
 
 @pytest.mark.parametrize("client, token, no_auth, method, path, status", ACCESS)
-def test_tokens_and_scopes_decide_who_gets_in(serve, tokens, store, settings, client, token, no_auth,  # noqa: ANN001
-                                              method: str, path: str, status: int) -> None:
+def test_tokens_and_scopes_decide_who_gets_in(
+    serve,
+    tokens,
+    store,
+    settings,
+    client,
+    token,
+    no_auth,  # noqa: ANN001
+    method: str,
+    path: str,
+    status: int,
+) -> None:
     if token == "revoked":
         token = tokens["read"]
         Tokens(store).revoke(1)
@@ -157,10 +168,16 @@ BAD_INPUT = [
     ("POST", "/tasks", b'{"prompt": "x", "after": [999]}', "application/json", 404, "no task with id 999"),
     ("POST", "/tasks", b'[{"prompt": "x"}]', "application/json", 400, "must be a JSON object"),
     ("POST", "/tasks", b'{"prompt": ', "application/json", 400, "not valid JSON"),
-    ("POST", "/tasks", b'prompt=x', "application/x-www-form-urlencoded", 415, "application/json"),
+    ("POST", "/tasks", b"prompt=x", "application/x-www-form-urlencoded", 415, "application/json"),
     ("POST", "/tasks", b'{"prompt": "' + b"x" * 1_200_000 + b'"}', "application/json", 413, "over the limit"),
-    ("POST", "/mail", b'{"to": "../../x", "type": "request", "payload": "p"}', "application/json", 400,
-     "invalid recipient name"),
+    (
+        "POST",
+        "/mail",
+        b'{"to": "../../x", "type": "request", "payload": "p"}',
+        "application/json",
+        400,
+        "invalid recipient name",
+    ),
     ("POST", "/mail", b'{"to": "bob", "type": "gossip", "payload": "p"}', "application/json", 400, "gossip"),
     ("POST", "/mail", b'{"to": "bob", "type": "request"}', "application/json", 400, "payload: Field required"),
     ("GET", "/tasks/0", None, None, 400, "positive id"),
@@ -183,9 +200,17 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize("method, path, body, kind, status, words", BAD_INPUT)
-def test_bad_input_is_one_clear_json_error_and_writes_nothing(serve, tokens, settings, method: str, path: str,  # noqa: ANN001
-                                                              body: bytes | None, kind: str | None, status: int,
-                                                              words: str) -> None:
+def test_bad_input_is_one_clear_json_error_and_writes_nothing(
+    serve,
+    tokens,
+    settings,
+    method: str,
+    path: str,  # noqa: ANN001
+    body: bytes | None,
+    kind: str | None,
+    status: int,
+    words: str,
+) -> None:
     api = serve(token=tokens["write"])
     before = written(settings)
     response = api.request(method, path, content=body, headers={"Content-Type": kind} if kind else {})
@@ -202,10 +227,16 @@ def signed(body: bytes, *, secret: str = SECRET, at: float | None = None, slack:
         import hmac
 
         mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
-        return {"X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": f"v0={mac}",
-                "Content-Type": "application/x-www-form-urlencoded"}
-    return {"X-Switchboard-Timestamp": str(stamp), "X-Switchboard-Signature": sign(secret, stamp, body),
-            "Content-Type": "application/json"}
+        return {
+            "X-Slack-Request-Timestamp": str(stamp),
+            "X-Slack-Signature": f"v0={mac}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+    return {
+        "X-Switchboard-Timestamp": str(stamp),
+        "X-Switchboard-Signature": sign(secret, stamp, body),
+        "Content-Type": "application/json",
+    }
 
 
 def test_signed_dispatch_queues_a_task_once(serve, settings) -> None:  # noqa: ANN001
@@ -217,7 +248,9 @@ def test_signed_dispatch_queues_a_task_once(serve, settings) -> None:  # noqa: A
     replay = api.post("/hooks/dispatch", content=body, headers=headers)
     assert replay.status_code == 401 and "replayed" in replay.json()["error"]
 
-    form = urlencode({"command": "/switchboard", "text": "reviewer look at the flaky test", "user_name": "ana"}).encode()
+    form = urlencode(
+        {"command": "/switchboard", "text": "reviewer look at the flaky test", "user_name": "ana"}
+    ).encode()
     slack = api.post("/hooks/dispatch", content=form, headers=signed(form, slack=True))
     assert slack.status_code == 200 and slack.json()["response_type"] == "in_channel"
     assert "queued task #2 for reviewer" in slack.json()["text"]
@@ -235,8 +268,12 @@ BAD_DISPATCH = [
     (GOOD, lambda: signed(GOOD, at=time.time() + 3600), 401, "more than 300s"),
     (GOOD, lambda: {**signed(GOOD), "X-Switchboard-Timestamp": "soon"}, 401, "Unix seconds"),
     (GOOD + b" ", lambda: signed(GOOD), 401, "wrong signature"),  # the body was changed after signing
-    (b'{"prompt": "x", "runner": "ghost"}', lambda: signed(b'{"prompt": "x", "runner": "ghost"}'), 404,
-     "no runner named"),
+    (
+        b'{"prompt": "x", "runner": "ghost"}',
+        lambda: signed(b'{"prompt": "x", "runner": "ghost"}'),
+        404,
+        "no runner named",
+    ),
     (b'{"prompt": 3}', lambda: signed(b'{"prompt": 3}'), 400, "valid string"),
     (b"text=reviewer", lambda: signed(b"text=reviewer", slack=True), 400, "usage: /switchboard RUNNER PROMPT"),
     (b"text=ghost+do+it", lambda: signed(b"text=ghost+do+it", slack=True), 404, "no runner named 'ghost'"),
@@ -244,8 +281,14 @@ BAD_DISPATCH = [
 
 
 @pytest.mark.parametrize("body, headers, status, words", BAD_DISPATCH)
-def test_bad_dispatches_are_refused_and_write_nothing(serve, settings, body: bytes, headers, status: int,  # noqa: ANN001
-                                                      words: str) -> None:
+def test_bad_dispatches_are_refused_and_write_nothing(
+    serve,
+    settings,
+    body: bytes,
+    headers,
+    status: int,  # noqa: ANN001
+    words: str,
+) -> None:
     api = serve()
     response = api.post("/hooks/dispatch", content=body, headers=headers())
     assert response.status_code == status, response.text
@@ -282,8 +325,10 @@ def test_the_browser_trades_a_token_for_a_strict_cookie(serve, tokens) -> None: 
 
 def test_memory_store_and_recall_over_http(serve, tokens, cli) -> None:  # noqa: ANN001
     api = serve(token=tokens["write"])
-    stored = api.post("/memory", json={"content": "The flaky parser test needs TZ=UTC to pass.",
-                                       "namespace": "reviewer", "tags": ["tests"]})
+    stored = api.post(
+        "/memory",
+        json={"content": "The flaky parser test needs TZ=UTC to pass.", "namespace": "reviewer", "tags": ["tests"]},
+    )
     assert stored.status_code == 201
     recalled = api.get("/memory/recall", params={"query": "why does the parser test fail", "namespace": "reviewer"})
     assert recalled.status_code == 200

@@ -16,8 +16,11 @@ SCRIPT = [{"name": "review", "match": r"^Review this pull request", "reply": "LG
 
 
 def git(workdir: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(workdir), "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(workdir), "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -32,26 +35,50 @@ def checkout(workdir: Path) -> Path:
     return workdir
 
 
-@pytest.mark.parametrize("change, code, words", [
-    ("def add(a, b):\n    return a - b\n", 0, ["switchboard review (task #1: done)", "LGTM: the scripted model read",
-                                                "-    return a + b", "+    return a - b"]),
-    (None, 0, ["No changes against main"]),
-])
-def test_pr_review_script_writes_the_review_to_the_job_summary(home: Path, checkout: Path, attach: str,
-                                                               tmp_path: Path, change: str | None, code: int,
-                                                               words: list[str]) -> None:
+@pytest.mark.parametrize(
+    "change, code, words",
+    [
+        (
+            "def add(a, b):\n    return a - b\n",
+            0,
+            [
+                "switchboard review (task #1: done)",
+                "LGTM: the scripted model read",
+                "-    return a + b",
+                "+    return a - b",
+            ],
+        ),
+        (None, 0, ["No changes against main"]),
+    ],
+)
+def test_pr_review_script_writes_the_review_to_the_job_summary(
+    home: Path, checkout: Path, attach: str, tmp_path: Path, change: str | None, code: int, words: list[str]
+) -> None:
     if change is not None:
         (checkout / "app.py").write_text(change)
         git(checkout, "commit", "-qam", "the PR")
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "SB": str(Path(sys.executable).with_name("sb")), "BASE_REF": "main", "ATTACH": attach,
-           "GITHUB_STEP_SUMMARY": str(summary), "REVIEW_TIMEOUT": "120"}
-    done = subprocess.run(["bash", str(ROOT / "examples" / "ci" / "pr-review.sh")], cwd=checkout, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "SB": str(Path(sys.executable).with_name("sb")),
+        "BASE_REF": "main",
+        "ATTACH": attach,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "REVIEW_TIMEOUT": "120",
+    }
+    done = subprocess.run(
+        ["bash", str(ROOT / "examples" / "ci" / "pr-review.sh")],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == code, done.stderr
     text = summary.read_text()
     for word in words:
         assert word in text
-    coordinator = subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "status", "--json"],
-                                 capture_output=True, text=True)
+    coordinator = subprocess.run(
+        [sys.executable, "-m", "switchboard", "coordinator", "status", "--json"], capture_output=True, text=True
+    )
     assert '"coordinator": null' in coordinator.stdout  # the script stopped what it started

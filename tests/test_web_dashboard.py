@@ -30,8 +30,12 @@ pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason="no Deb
 @pytest.fixture
 def coordinator(home: Path, attach: str) -> Iterator[None]:
     """`switchboard coordinator start` in the background, attached to the shared OpenCode server."""
-    subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "start", "--attach", attach, "--no-memory",
-                    "--json"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "switchboard", "coordinator", "start", "--attach", attach, "--no-memory", "--json"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     yield
     subprocess.run([sys.executable, "-m", "switchboard", "coordinator", "stop"], capture_output=True, timeout=90)
 
@@ -46,14 +50,24 @@ def browser() -> Iterator:
         launched.close()
 
 
-def test_a_task_added_in_the_page_runs_and_its_result_appears_live(settings, workdir: Path, coordinator, served,  # noqa: ANN001, F811
-                                                                   browser) -> None:
+def test_a_task_added_in_the_page_runs_and_its_result_appears_live(
+    settings,
+    workdir: Path,
+    coordinator,
+    served,  # noqa: ANN001, F811
+    browser,
+) -> None:
     Runners.open(settings).create("echoer", "echoes", workdir=workdir)
     receiver = Receiver()
     try:
-        hook = json.loads(subprocess.run([sys.executable, "-m", "switchboard", "hook", "add", receiver.url,
-                                          "--on", "done", "--json"], check=True, capture_output=True,
-                                         text=True).stdout)
+        hook = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "switchboard", "hook", "add", receiver.url, "--on", "done", "--json"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
         server = served("--no-auth")
         page = browser.new_page()
         errors: list[str] = []

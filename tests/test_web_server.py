@@ -22,8 +22,10 @@ from tests.web_fixtures import served  # noqa: F401 - a fixture
 SB = [sys.executable, "-m", "switchboard"]
 
 
-@pytest.mark.parametrize("command", [["mail", "send", "bob", "hello", "--json"], ["serve", "token", "list", "--json"],
-                                     ["hook", "list", "--json"]])
+@pytest.mark.parametrize(
+    "command",
+    [["mail", "send", "bob", "hello", "--json"], ["serve", "token", "list", "--json"], ["hook", "list", "--json"]],
+)
 def test_cli_commands_never_import_the_server_stack(home: Path, command: list[str]) -> None:
     code = (
         f"import sys, runpy; sys.argv = ['sb', *{command!r}]\n"
@@ -32,23 +34,32 @@ def test_cli_commands_never_import_the_server_stack(home: Path, command: list[st
         "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'starlette', 'uvicorn', 'pydantic', 'httpx') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "SWITCHBOARD_HOME": str(home)}, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SWITCHBOARD_HOME": str(home)},
+        check=True,
+    )
     assert out.stdout.strip().endswith("HEAVY []"), out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--no-auth", "--host", "0.0.0.0"], "--no-auth only with a loopback --host"),
-    (["--host", "203.0.113.1"], "cannot listen on 203.0.113.1"),
-    (["--port", "70000"], "70000"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--no-auth", "--host", "0.0.0.0"], "--no-auth only with a loopback --host"),
+        (["--host", "203.0.113.1"], "cannot listen on 203.0.113.1"),
+        (["--port", "70000"], "70000"),
+    ],
+)
 def test_serve_refuses_unsafe_or_impossible_listening(home: Path, flags: list[str], message: str) -> None:
     out = subprocess.run([*SB, "serve", *flags], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and message in out.stderr
 
 
 def test_serve_listens_on_loopback_and_streams_changes_from_other_processes(
-        served, settings: Settings, tmp_path: Path) -> None:  # noqa: ANN001
+    served, settings: Settings, tmp_path: Path
+) -> None:  # noqa: ANN001
     runners = Runners.open(settings)
     runners.create("reviewer", "reviews", workdir=tmp_path)
     tasks = Tasks(runners.store, settings)
@@ -75,11 +86,13 @@ def test_serve_listens_on_loopback_and_streams_changes_from_other_processes(
     reader = threading.Thread(target=listen, daemon=True)
     reader.start()
     assert connected.wait(20)
+
     # Another process plays the coordinator: it starts the task (which notifies nobody:
     # the stream's own look finds it), then finishes it (which wakes the stream at once).
     def coordinator(call: str) -> None:
-        subprocess.run([sys.executable, "-c", f"from switchboard.coordinator.tasks import Tasks; Tasks.open().{call}"],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-c", f"from switchboard.coordinator.tasks import Tasks; Tasks.open().{call}"], check=True
+        )
 
     coordinator("claim('other', capacity=1, lease=30)")
     deadline = time.monotonic() + 5

@@ -17,13 +17,18 @@ from switchboard.workspaces import Workspaces
 from tests.conftest import Cli
 
 OWNER = "test-coordinator"
-GIT_ENV = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-           "GIT_COMMITTER_NAME": "dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "dev",
+    "GIT_AUTHOR_EMAIL": "dev@example.com",
+    "GIT_COMMITTER_NAME": "dev",
+    "GIT_COMMITTER_EMAIL": "dev@example.com",
+}
 
 
 def sh(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def make_repo(path: Path, files: dict[str, str]) -> Path:
@@ -63,8 +68,9 @@ def start(tasks: Tasks, prompt: str, **options: str) -> int:
 
 def attempt(spaces: Workspaces, tasks: Tasks, task_id: int, repo: Path):  # noqa: ANN201
     task = tasks.get(task_id)
-    return spaces.create(task.id, task.attempts, task.prompt, repo, base=task.base_ref,
-                         deliver=task.deliver or "branch")
+    return spaces.create(
+        task.id, task.attempts, task.prompt, repo, base=task.base_ref, deliver=task.deliver or "branch"
+    )
 
 
 def branches(repo: Path) -> list[str]:
@@ -75,14 +81,17 @@ def show(repo: Path, ref: str, path: str) -> str:
     return sh(repo, "show", f"{ref}:{path}")
 
 
-@pytest.mark.parametrize(("deliver", "outcome", "branch_kept", "main_has_change"), [
-    ("branch", "branch", True, False),
-    ("patch", "patch", False, False),
-    ("merge", "merged", True, True),
-])
+@pytest.mark.parametrize(
+    ("deliver", "outcome", "branch_kept", "main_has_change"),
+    [
+        ("branch", "branch", True, False),
+        ("patch", "patch", False, False),
+        ("merge", "merged", True, True),
+    ],
+)
 def test_an_attempt_works_in_its_own_worktree_and_its_result_is_delivered(
-        tasks: Tasks, spaces: Workspaces, repo: Path, deliver: str, outcome: str, branch_kept: bool,
-        main_has_change: bool) -> None:
+    tasks: Tasks, spaces: Workspaces, repo: Path, deliver: str, outcome: str, branch_kept: bool, main_has_change: bool
+) -> None:
     task_id = start(tasks, "Add a changelog", deliver=deliver)
     ws = attempt(spaces, tasks, task_id, repo)
     assert ws.branch == f"switchboard/{task_id}-add-a-changelog" and Path(ws.directory).is_dir()
@@ -115,12 +124,16 @@ def test_patch_delivery_applies_to_the_base(tasks: Tasks, spaces: Workspaces, re
     assert (clone / "shared.txt").read_text() == "edited\n"
 
 
-@pytest.mark.parametrize(("ok", "outcome", "note"), [
-    (True, "no changes", "the task changed nothing"),
-    (False, "discarded", "the attempt failed"),
-])
-def test_an_attempt_with_nothing_to_deliver_leaves_no_branch(tasks: Tasks, spaces: Workspaces, repo: Path,
-                                                              ok: bool, outcome: str, note: str) -> None:
+@pytest.mark.parametrize(
+    ("ok", "outcome", "note"),
+    [
+        (True, "no changes", "the task changed nothing"),
+        (False, "discarded", "the attempt failed"),
+    ],
+)
+def test_an_attempt_with_nothing_to_deliver_leaves_no_branch(
+    tasks: Tasks, spaces: Workspaces, repo: Path, ok: bool, outcome: str, note: str
+) -> None:
     ws = attempt(spaces, tasks, start(tasks, "Maybe change"), repo)
     if not ok:
         (Path(ws.directory) / "half-done.txt").write_text("…\n")
@@ -137,12 +150,15 @@ def test_the_agents_own_commits_are_kept_and_leftovers_committed(tasks: Tasks, s
     (Path(ws.directory) / "two.txt").write_text("2\n")
     done = spaces.settle(ws, ok=True, runner="writer", prompt="Two steps")
     assert [(c["subject"], c["by"]) for c in done.commits] == [
-        ("step one", "agent"), (f"switchboard: task #{done.task_id} by writer", "switchboard")]
+        ("step one", "agent"),
+        (f"switchboard: task #{done.task_id} by writer", "switchboard"),
+    ]
     assert sorted(f["path"] for f in done.files) == ["one.txt", "two.txt"]
 
 
 def test_a_dirty_main_tree_branches_from_the_committed_base_and_says_so(
-        tasks: Tasks, spaces: Workspaces, repo: Path) -> None:
+    tasks: Tasks, spaces: Workspaces, repo: Path
+) -> None:
     (repo / "shared.txt").write_text("uncommitted edit\n")
     ws = attempt(spaces, tasks, start(tasks, "Work"), repo)
     assert (Path(ws.directory) / "shared.txt").read_text() == "base\n"
@@ -203,7 +219,8 @@ def test_merge_never_overwrites_local_edits_in_the_main_tree(tasks: Tasks, space
 
 @pytest.mark.parametrize(("finish", "outcome"), [("complete", "branch"), ("fail", "discarded")])
 def test_sweep_after_a_crash_resumes_or_removes_orphaned_worktrees(
-        tasks: Tasks, spaces: Workspaces, repo: Path, finish: str, outcome: str) -> None:
+    tasks: Tasks, spaces: Workspaces, repo: Path, finish: str, outcome: str
+) -> None:
     task_id = start(tasks, "Crash")
     ws = attempt(spaces, tasks, task_id, repo)
     (Path(ws.directory) / "work.txt").write_text("work\n")
@@ -235,17 +252,21 @@ def test_clean_prunes_old_branches_but_keeps_ones_built_on(tasks: Tasks, spaces:
     assert branches(repo) == [done[1].branch]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["runner", "create", "r2", "--isolation", "worktree", "--workdir", "{plain}"], "needs a git repository"),
-    (["runner", "create", "r2", "--isolation", "sandbox", "--workdir", "{repo}"], "unknown isolation 'sandbox'"),
-    (["task", "add", "x", "--runner", "plain", "--isolation", "worktree"], "needs a git repository"),
-    (["task", "add", "x", "--runner", "plain", "--deliver", "merge"], "need --isolation worktree"),
-    (["task", "add", "x", "--runner", "writer", "--base", "no-such-branch"], "is not a commit"),
-    (["task", "add", "x", "--runner", "writer", "--deliver", "email"], "unknown delivery 'email'"),
-    (["task", "diff", "1"], "did not run in a worktree"),
-])
-def test_bad_isolation_options_are_refused_with_one_line(cli: Cli, tasks: Tasks, repo: Path, tmp_path: Path,
-                                                         args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["runner", "create", "r2", "--isolation", "worktree", "--workdir", "{plain}"], "needs a git repository"),
+        (["runner", "create", "r2", "--isolation", "sandbox", "--workdir", "{repo}"], "unknown isolation 'sandbox'"),
+        (["task", "add", "x", "--runner", "plain", "--isolation", "worktree"], "needs a git repository"),
+        (["task", "add", "x", "--runner", "plain", "--deliver", "merge"], "need --isolation worktree"),
+        (["task", "add", "x", "--runner", "writer", "--base", "no-such-branch"], "is not a commit"),
+        (["task", "add", "x", "--runner", "writer", "--deliver", "email"], "unknown delivery 'email'"),
+        (["task", "diff", "1"], "did not run in a worktree"),
+    ],
+)
+def test_bad_isolation_options_are_refused_with_one_line(
+    cli: Cli, tasks: Tasks, repo: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     Runners(tasks.store, tasks.settings).create("plain", workdir=plain)
@@ -257,8 +278,9 @@ def test_bad_isolation_options_are_refused_with_one_line(cli: Cli, tasks: Tasks,
 
 
 @pytest.mark.parametrize("next_attempt", [1, 2])  # given back uncounted (shutdown), or a retry
-def test_an_attempt_run_again_gets_a_fresh_worktree(tasks: Tasks, spaces: Workspaces, repo: Path,
-                                                      next_attempt: int) -> None:
+def test_an_attempt_run_again_gets_a_fresh_worktree(
+    tasks: Tasks, spaces: Workspaces, repo: Path, next_attempt: int
+) -> None:
     task_id = start(tasks, "Flaky")
     first = attempt(spaces, tasks, task_id, repo)
     (Path(first.directory) / "partial.txt").write_text("half\n")

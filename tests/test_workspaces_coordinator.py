@@ -20,8 +20,13 @@ from tests.test_coordinator import all_finished, run_until
 from tests.test_workspaces import branches, make_repo, sh, show
 
 SCRIPT = [
-    {"name": "write", "match": r"^write '([^']*)' to (\S+)", "turn": 0, "delay": 0.5,
-     "bash": "printf '%s\\n' '{1}' > {2} && pwd"},
+    {
+        "name": "write",
+        "match": r"^write '([^']*)' to (\S+)",
+        "turn": 0,
+        "delay": 0.5,
+        "bash": "printf '%s\\n' '{1}' > {2} && pwd",
+    },
     {"name": "wrote", "role": "tool", "reply": "wrote it in {text}"},
 ]
 
@@ -29,8 +34,9 @@ SCRIPT = [
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, opencode_server: Endpoint) -> Iterator[Path]:
     """A git repository configured for the scripted model (its opencode.json is not committed)."""
-    root = make_repo(tmp_path_factory.mktemp("isolated") / "project", {"README.md": "# project\n",
-                                                                        "shared.txt": "base\n"})
+    root = make_repo(
+        tmp_path_factory.mktemp("isolated") / "project", {"README.md": "# project\n", "shared.txt": "base\n"}
+    )
     with scripted_project(root, SCRIPT, opencode_server):
         yield root
 
@@ -53,9 +59,12 @@ def tasks(settings: Settings, fresh_repo: Path) -> Tasks:
 
 
 def test_three_runs_write_one_file_at_once_each_on_its_own_branch(
-        settings: Settings, tasks: Tasks, fresh_repo: Path, attach: str, cli: Cli) -> None:
-    ids = [tasks.add(f"write '{word}' to shared.txt", runner="writer", isolation="worktree").id
-           for word in ("alpha", "beta", "gamma")]
+    settings: Settings, tasks: Tasks, fresh_repo: Path, attach: str, cli: Cli
+) -> None:
+    ids = [
+        tasks.add(f"write '{word}' to shared.txt", runner="writer", isolation="worktree").id
+        for word in ("alpha", "beta", "gamma")
+    ]
     run_until(Coordinator(settings, concurrency=3, attach=[attach], remember=False), all_finished(tasks, ids))
     finished = [tasks.get(i) for i in ids]
     assert [t.status.value for t in finished] == ["done"] * 3
@@ -77,12 +86,14 @@ def test_three_runs_write_one_file_at_once_each_on_its_own_branch(
 
 
 def test_merge_delivery_merges_two_and_flags_the_conflicting_third(
-        settings: Settings, tasks: Tasks, fresh_repo: Path, attach: str) -> None:
+    settings: Settings, tasks: Tasks, fresh_repo: Path, attach: str
+) -> None:
     first = sh(fresh_repo, "rev-parse", "HEAD")
     a = tasks.add("write 'from a' to a.txt", runner="writer", isolation="worktree", deliver="merge").id
     b = tasks.add("write 'from b' to b.txt", runner="writer", isolation="worktree", deliver="merge").id
-    c = tasks.add("write 'from c' to a.txt", runner="writer", isolation="worktree", deliver="merge",
-                  base=first, after=[a, b]).id
+    c = tasks.add(
+        "write 'from c' to a.txt", runner="writer", isolation="worktree", deliver="merge", base=first, after=[a, b]
+    ).id
     run_until(Coordinator(settings, concurrency=3, attach=[attach], remember=False), all_finished(tasks, [c]))
     spaces = Workspaces.open(settings)
     assert [tasks.get(i).status.value for i in (a, b, c)] == ["done"] * 3

@@ -27,8 +27,9 @@ def served(home: Path, tmp_path: Path) -> Iterator:
 
     def start(*flags: str) -> Served:
         with log.open("a") as err:
-            process = subprocess.Popen([*SB, "serve", "--port", "0", "--json", *flags], stdout=subprocess.PIPE,
-                                       stderr=err, text=True)
+            process = subprocess.Popen(
+                [*SB, "serve", "--port", "0", "--json", *flags], stdout=subprocess.PIPE, stderr=err, text=True
+            )
         started.append(process)
         lines = []
         while not "".join(lines).rstrip().endswith("}"):

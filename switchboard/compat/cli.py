@@ -23,8 +23,7 @@ def group() -> None:
 def install(
     directory: Annotated[Path, typer.Argument(help="Where to write the scripts (created if missing).")],
     sb: Annotated[Optional[Path], typer.Option(help="The sb to call [default: the one running now].")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace files of the same names not written by sb.")]
-    = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace files of the same names not written by sb.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Write mail-helper.sh, memory-helper.sh and runner-helper.sh, which take the reference

@@ -43,6 +43,7 @@ def _toon(header: str, rows: list[str]) -> list[str]:
 
 # --- mail ---------------------------------------------------------------------
 
+
 def _inbox(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The reference's inbox order: archived left out, most urgent first, then newest."""
     kept = [m for m in messages if m["status"] != "archived"]
@@ -53,16 +54,24 @@ def mail_check(docs: list[Any], agent: str, unread_only: str) -> list[str]:
     inbox = _inbox(docs[0])
     unread = [m for m in inbox if m["status"] == "unread"]
     shown = unread if unread_only == "true" else inbox
-    rows = [f"msg-{m['id']},{m['from_agent']},{m['type']},{m['priority']},{m['convoy'] or 'none'},"
-            f"{stamp(m['created_at'])},{m['status']}" for m in shown]
-    return [*_toon("inbox{id,from,type,priority,convoy,timestamp,status}", rows), "",
-            f"Total: {len(inbox)} messages ({len(unread)} unread) for {agent}"]
+    rows = [
+        f"msg-{m['id']},{m['from_agent']},{m['type']},{m['priority']},{m['convoy'] or 'none'},"
+        f"{stamp(m['created_at'])},{m['status']}"
+        for m in shown
+    ]
+    return [
+        *_toon("inbox{id,from,type,priority,convoy,timestamp,status}", rows),
+        "",
+        f"Total: {len(inbox)} messages ({len(unread)} unread) for {agent}",
+    ]
 
 
 def mail_read(docs: list[Any]) -> list[str]:
     m = docs[0]
-    row = (f"msg-{m['id']},{m['from_agent']},{m['to_agent']},{m['type']},{m['priority']},"
-           f"{m['convoy'] or 'none'},{stamp(m['created_at'])},read")
+    row = (
+        f"msg-{m['id']},{m['from_agent']},{m['to_agent']},{m['type']},{m['priority']},"
+        f"{m['convoy'] or 'none'},{stamp(m['created_at'])},read"
+    )
     return [*_toon("message{id,from,to,type,priority,convoy,timestamp,status}", [row]), "", m["payload"]]
 
 
@@ -73,8 +82,15 @@ def mail_status_agent(docs: list[Any], agent: str) -> list[str]:
 
 
 def _agent_row(a: dict[str, Any], *fields: str) -> str:
-    values = {"id": a["name"], "role": a["role"], "branch": "", "worktree": "", "status": a["status"],
-              "registered": stamp(a["registered_at"]), "last_seen": stamp(a["last_seen_at"])}
+    values = {
+        "id": a["name"],
+        "role": a["role"],
+        "branch": "",
+        "worktree": "",
+        "status": a["status"],
+        "registered": stamp(a["registered_at"]),
+        "last_seen": stamp(a["last_seen_at"]),
+    }
     return ",".join(values[f] for f in fields)
 
 
@@ -87,25 +103,42 @@ def mail_status(docs: list[Any]) -> list[str]:
     by_status = counts["by_status"]
     unread, read, archived = (by_status.get(s, 0) for s in ("unread", "read", "archived"))
     active = counts["agents"]["active"]
-    lines = [*_toon("mail_status{inbox,outbox,archive,agents}", [f"{unread + read},0,{archived},{active}"]), "",
-             "Mailbox Status:", f"  Active:   {unread + read} messages ({unread} unread, {read} read)",
-             f"  Archived: {archived} messages", f"  Agents:   {active} active"]
+    lines = [
+        *_toon("mail_status{inbox,outbox,archive,agents}", [f"{unread + read},0,{archived},{active}"]),
+        "",
+        "Mailbox Status:",
+        f"  Active:   {unread + read} messages ({unread} unread, {read} read)",
+        f"  Archived: {archived} messages",
+        f"  Agents:   {active} active",
+    ]
     if agents:
         fields = ("id", "role", "branch", "status", "registered", "last_seen")
-        lines += ["", "Registered Agents:",
-                  *_toon("agents{id,role,branch,status,registered,last_seen}",
-                         [_agent_row(a, *fields) for a in _newest_seen(agents)])]
+        lines += [
+            "",
+            "Registered Agents:",
+            *_toon(
+                "agents{id,role,branch,status,registered,last_seen}",
+                [_agent_row(a, *fields) for a in _newest_seen(agents)],
+            ),
+        ]
     return lines
 
 
 def mail_agents(docs: list[Any], active_only: str) -> list[str]:
     agents = _newest_seen(docs[0])
     if active_only == "true":
-        return ["Active Agents:", *(f"  {a['name']} ({a['role']}) on unknown - last seen: {stamp(a['last_seen_at'])}"
-                                    for a in agents if a["status"] == "active")]
+        return [
+            "Active Agents:",
+            *(
+                f"  {a['name']} ({a['role']}) on unknown - last seen: {stamp(a['last_seen_at'])}"
+                for a in agents
+                if a["status"] == "active"
+            ),
+        ]
     fields = ("id", "role", "branch", "worktree", "status", "registered", "last_seen")
-    return _toon("agents{id,role,branch,worktree,status,registered,last_seen}",
-                 [_agent_row(a, *fields) for a in agents])
+    return _toon(
+        "agents{id,role,branch,worktree,status,registered,last_seen}", [_agent_row(a, *fields) for a in agents]
+    )
 
 
 def mail_prune(docs: list[Any], days: str) -> list[str]:
@@ -113,18 +146,31 @@ def mail_prune(docs: list[Any], days: str) -> list[str]:
     by_status = counts["by_status"]
     if report["deleted"]:
         return [f"[MAIL] Pruned {report['total']} messages ({report['remembered']} captured to memory)"]
-    lines = ["Mailbox Storage Report", "======================", "",
-             f"  Database:    {counts['database']}", f"  Messages:    {counts['messages']} total",
-             *(f"    {s.capitalize() + ':':<10} {by_status.get(s, 0)}" for s in ("unread", "read", "archived")),
-             "", "  By type:", *(f"    {t}: {n}" for t, n in counts["by_type"].items()),
-             "", f"  Prunable (older than {days}d): {report['total']} messages", ""]
+    lines = [
+        "Mailbox Storage Report",
+        "======================",
+        "",
+        f"  Database:    {counts['database']}",
+        f"  Messages:    {counts['messages']} total",
+        *(f"    {s.capitalize() + ':':<10} {by_status.get(s, 0)}" for s in ("unread", "read", "archived")),
+        "",
+        "  By type:",
+        *(f"    {t}: {n}" for t, n in counts["by_type"].items()),
+        "",
+        f"  Prunable (older than {days}d): {report['total']} messages",
+        "",
+    ]
     if report["total"]:
-        return [*lines, "  To delete prunable messages:  mail-helper.sh prune --force",
-                "  To change threshold:          mail-helper.sh prune --older-than-days 30 --force"]
+        return [
+            *lines,
+            "  To delete prunable messages:  mail-helper.sh prune --force",
+            "  To change threshold:          mail-helper.sh prune --older-than-days 30 --force",
+        ]
     return [*lines, f"  Nothing to prune. All messages are within the {days}-day window."]
 
 
 # --- memory -------------------------------------------------------------------
+
 
 def mem_store(docs: list[Any]) -> list[str]:
     memory = docs[0]
@@ -135,10 +181,17 @@ def mem_store(docs: list[Any]) -> list[str]:
 
 def _reference_record(m: dict[str, Any], score: float | None = None) -> dict[str, Any]:
     """A memory as the reference's `recall --json` gives it."""
-    record = {"id": f"mem_{m['id']}", "content": m["content"], "type": m["type"], "tags": ",".join(m["tags"]),
-              "confidence": m["confidence"], "created_at": stamp(m["created_at"]),
-              "last_accessed_at": stamp(m["accessed_at"]), "access_count": m["access_count"],
-              "namespace": m["namespace"]}
+    record = {
+        "id": f"mem_{m['id']}",
+        "content": m["content"],
+        "type": m["type"],
+        "tags": ",".join(m["tags"]),
+        "confidence": m["confidence"],
+        "created_at": stamp(m["created_at"]),
+        "last_accessed_at": stamp(m["accessed_at"]),
+        "access_count": m["access_count"],
+        "namespace": m["namespace"],
+    }
     if score is not None:
         record["score"] = score
     return record
@@ -148,8 +201,13 @@ def _entries(records: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in records:
         score = f"{r['score']:.4f}" if "score" in r else "N/A"
-        lines += [f"[{r['type']}] ({r['confidence']}) - Score: {score}", f"  {r['content']}", f"  Tags: {r['tags']}",
-                  f"  Created: {r['created_at']} | Accessed: {r['access_count']}x", ""]
+        lines += [
+            f"[{r['type']}] ({r['confidence']}) - Score: {score}",
+            f"  {r['content']}",
+            f"  Tags: {r['tags']}",
+            f"  Created: {r['created_at']} | Accessed: {r['access_count']}x",
+            "",
+        ]
     return lines
 
 
@@ -182,9 +240,15 @@ def mem_recent(docs: list[Any], count: str, fmt: str) -> list[str]:
 def mem_stats(docs: list[Any], namespace: str) -> list[str]:
     stats = docs[0]
     suffix = f" [namespace: {namespace}]" if namespace else ""
-    return ["", f"=== Memory Statistics{suffix} ===", "", f"Total learnings|{stats['memories']}",
-            *(f"By type: {t}|{n}" for t, n in stats["by_type"].items()),
-            f"Superseded|{stats['superseded']}", f"Expired|{stats['expired']}"]
+    return [
+        "",
+        f"=== Memory Statistics{suffix} ===",
+        "",
+        f"Total learnings|{stats['memories']}",
+        *(f"By type: {t}|{n}" for t, n in stats["by_type"].items()),
+        f"Superseded|{stats['superseded']}",
+        f"Expired|{stats['expired']}",
+    ]
 
 
 def mem_prune(docs: list[Any]) -> list[str]:
@@ -201,8 +265,14 @@ def mem_namespaces(docs: list[Any], fmt: str) -> list[str]:
     shared = counts.pop("shared", 0)
     if fmt == "json":
         return _json_lines([{"namespace": ns, "entries": n} for ns, n in sorted(counts.items())])
-    return ["", "=== Memory Namespaces ===", "", f"  {'(global)':<25} {shared} entries",
-            *(f"  {ns:<25} {n} entries" for ns, n in sorted(counts.items())), ""]
+    return [
+        "",
+        "=== Memory Namespaces ===",
+        "",
+        f"  {'(global)':<25} {shared} entries",
+        *(f"  {ns:<25} {n} entries" for ns, n in sorted(counts.items())),
+        "",
+    ]
 
 
 def mem_history(docs: list[Any], memory_id: str) -> list[str]:
@@ -210,8 +280,11 @@ def mem_history(docs: list[Any], memory_id: str) -> list[str]:
     for m in docs[0]:
         relation = f"[{m['relation']}] mem_{m['supersedes']} <- " if m["supersedes"] else ""
         marker = "Current: " if str(m["id"]) == memory_id else ""
-        lines += [f"{marker}{relation}mem_{m['id']}", f"  [{m['type']}] {m['content'][:80]}...",
-                  f"  Created: {stamp(m['created_at'])}"]
+        lines += [
+            f"{marker}{relation}mem_{m['id']}",
+            f"  [{m['type']}] {m['content'][:80]}...",
+            f"  Created: {stamp(m['created_at'])}",
+        ]
     return lines
 
 
@@ -221,6 +294,7 @@ def mem_id(docs: list[Any]) -> list[str]:
 
 # --- runners ------------------------------------------------------------------
 
+
 def _folder(name: str) -> str:
     from switchboard.config import Settings
 
@@ -229,17 +303,26 @@ def _folder(name: str) -> str:
 
 def runner_created(docs: list[Any]) -> list[str]:
     r = docs[0]
-    return ["", f"Directory: {_folder(r['name'])}", f"Model: {r['model'] or '(server default)'}", "",
-            "Next steps:", f"  1. Edit instructions: runner-helper.sh edit {r['name']}",
-            f'  2. Test run: runner-helper.sh run {r["name"]} "your prompt"']
+    return [
+        "",
+        f"Directory: {_folder(r['name'])}",
+        f"Model: {r['model'] or '(server default)'}",
+        "",
+        "Next steps:",
+        f"  1. Edit instructions: runner-helper.sh edit {r['name']}",
+        f'  2. Test run: runner-helper.sh run {r["name"]} "your prompt"',
+    ]
 
 
 def runner_run(docs: list[Any], fmt: str) -> list[str]:
     """The answer on standard output; the reference's run log lines on standard error."""
     run = docs[0]
     seconds = round(run["duration_seconds"] or 0)
-    outcome = (f"Run complete ({seconds}s)" if run["status"] == "success"
-               else f"Run failed after {seconds}s ({run['status']}: {run['error']})")
+    outcome = (
+        f"Run complete ({seconds}s)"
+        if run["status"] == "success"
+        else f"Run failed after {seconds}s ({run['status']}: {run['error']})"
+    )
     sys.stderr.write(f"[RUNNER] Run ID: run-{run['id']}\n[RUNNER] {outcome}\n")
     return [run["answer"]] if run["answer"] and fmt != "json" else []
 
@@ -252,30 +335,54 @@ def runner_status(docs: list[Any], name: str) -> list[str]:
         raise SystemExit(2)
     last = r["last_run"]
     duration = f"{round(last['duration_seconds'])}s" if last and last["duration_seconds"] is not None else "N/As"
-    lines = [f"Runner: {name}", "─" * 34, f"Description: {r['description'] or 'N/A'}",
-             f"Model: {r['model'] or '(server default)'}", f"Workdir: {r['workdir']}",
-             f"Created: {stamp(r['created_at'])}", "", f"Total runs: {r['run_count']}",
-             f"Last run: {stamp(last['started_at']) if last else 'never'}",
-             f"Last status: {last['status'] if last else 'N/A'}", f"Last duration: {duration}", "",
-             f"Directory: {_folder(name)}"]
+    lines = [
+        f"Runner: {name}",
+        "─" * 34,
+        f"Description: {r['description'] or 'N/A'}",
+        f"Model: {r['model'] or '(server default)'}",
+        f"Workdir: {r['workdir']}",
+        f"Created: {stamp(r['created_at'])}",
+        "",
+        f"Total runs: {r['run_count']}",
+        f"Last run: {stamp(last['started_at']) if last else 'never'}",
+        f"Last status: {last['status'] if last else 'N/A'}",
+        f"Last duration: {duration}",
+        "",
+        f"Directory: {_folder(name)}",
+    ]
     return lines + ([f"Session ID: {r['session_id']}"] if r["session_id"] else [])
 
 
 def runner_list(docs: list[Any], fmt: str) -> list[str]:
     rows = docs[0]
     if fmt == "json":  # the reference's config.json of each runner
-        return _json_lines([
-            {"name": r["name"], "description": r["description"], "model": r["model"], "workdir": r["workdir"],
-             "created": stamp(r["created_at"]),
-             "lastRun": stamp(r["last_run"]["started_at"]) if r["last_run"] else None,
-             "lastStatus": r["last_run"]["status"] if r["last_run"] else None,
-             "lastDuration": round(r["last_run"]["duration_seconds"] or 0) if r["last_run"] else None,
-             "runCount": r["run_count"]} for r in rows])
+        return _json_lines(
+            [
+                {
+                    "name": r["name"],
+                    "description": r["description"],
+                    "model": r["model"],
+                    "workdir": r["workdir"],
+                    "created": stamp(r["created_at"]),
+                    "lastRun": stamp(r["last_run"]["started_at"]) if r["last_run"] else None,
+                    "lastStatus": r["last_run"]["status"] if r["last_run"] else None,
+                    "lastDuration": round(r["last_run"]["duration_seconds"] or 0) if r["last_run"] else None,
+                    "runCount": r["run_count"],
+                }
+                for r in rows
+            ]
+        )
     if not rows:
-        return ["[RUNNER] No runners configured", "", "Create one with:",
-                '  runner-helper.sh create my-runner --description "What it does"']
-    lines = [f"{'Name':<20} {'Description':<35} {'Runs':<12} Last Status",
-             f"{'─' * 18:<20} {'─' * 33:<35} {'─' * 10:<12} {'─' * 11}"]
+        return [
+            "[RUNNER] No runners configured",
+            "",
+            "Create one with:",
+            '  runner-helper.sh create my-runner --description "What it does"',
+        ]
+    lines = [
+        f"{'Name':<20} {'Description':<35} {'Runs':<12} Last Status",
+        f"{'─' * 18:<20} {'─' * 33:<35} {'─' * 10:<12} {'─' * 11}",
+    ]
     for r in rows:
         status = r["last_run"]["status"] if r["last_run"] else "N/A"
         lines.append(f"{r['name']:<20} {(r['description'] or 'N/A')[:35]:<35} {r['run_count']:<12} {status}")
@@ -288,12 +395,25 @@ def runner_logs(docs: list[Any]) -> list[str]:
 
 
 KINDS: dict[str, Callable[..., list[str]]] = {
-    "mail-check": mail_check, "mail-read": mail_read, "mail-status": mail_status,
-    "mail-status-agent": mail_status_agent, "mail-agents": mail_agents, "mail-prune": mail_prune,
-    "mem-store": mem_store, "mem-recall": mem_recall, "mem-recent": mem_recent, "mem-stats": mem_stats,
-    "mem-prune": mem_prune, "mem-namespaces": mem_namespaces, "mem-history": mem_history, "mem-id": mem_id,
-    "runner-created": runner_created, "runner-run": runner_run, "runner-status": runner_status,
-    "runner-list": runner_list, "runner-logs": runner_logs,
+    "mail-check": mail_check,
+    "mail-read": mail_read,
+    "mail-status": mail_status,
+    "mail-status-agent": mail_status_agent,
+    "mail-agents": mail_agents,
+    "mail-prune": mail_prune,
+    "mem-store": mem_store,
+    "mem-recall": mem_recall,
+    "mem-recent": mem_recent,
+    "mem-stats": mem_stats,
+    "mem-prune": mem_prune,
+    "mem-namespaces": mem_namespaces,
+    "mem-history": mem_history,
+    "mem-id": mem_id,
+    "runner-created": runner_created,
+    "runner-run": runner_run,
+    "runner-status": runner_status,
+    "runner-list": runner_list,
+    "runner-logs": runner_logs,
 }
 
 

@@ -79,9 +79,11 @@ def _head(path: Path) -> str:
 
 def _script(name: str, sb: Path) -> str:
     source = resources.files("switchboard.compat") / "scripts"
-    header = (f"#!/usr/bin/env bash\n"
-              f"# {name}: {MARKER} (switchboard {__version__}); install again to update.\n"
-              f"# The reference helper's commands, translated to switchboard (docs/compat.md).\n"
-              f"SB={shlex.quote(str(sb))}\n"
-              f"SB_PYTHON={shlex.quote(sys.executable)}\n")
+    header = (
+        f"#!/usr/bin/env bash\n"
+        f"# {name}: {MARKER} (switchboard {__version__}); install again to update.\n"
+        f"# The reference helper's commands, translated to switchboard (docs/compat.md).\n"
+        f"SB={shlex.quote(str(sb))}\n"
+        f"SB_PYTHON={shlex.quote(sys.executable)}\n"
+    )
     return header + (source / "common.sh").read_text() + (source / name).read_text()

@@ -8,7 +8,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from switchboard.cliopts import (
-    COUNT, COUNT0, POSITIVE_SECONDS, SECONDS, JsonFlag, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings,
+    COUNT,
+    COUNT0,
+    POSITIVE_SECONDS,
+    SECONDS,
+    JsonFlag,
+    LogLevelOpt,
+    QuietOpt,
+    VerboseOpt,
+    part_app,
+    settings,
     setup_logging,
 )
 from switchboard import validate
@@ -37,17 +46,29 @@ def start(
     ctx: typer.Context,
     foreground: Annotated[bool, typer.Option("--foreground", help="Run here (for systemd and supervisors).")] = False,
     concurrency: Annotated[int, typer.Option(help="Tasks in flight at once.", click_type=COUNT)] = 4,
-    attach: Annotated[Optional[list[str]], typer.Option(
-        "--attach", envvar=daemon.ATTACH_ENV, help="OpenCode server URL (repeatable) [managed].")] = None,
-    model_limit: Annotated[Optional[list[str]], typer.Option("--model-limit", help="provider/model=N: at most N tasks on that model.")] = None,
-    grace: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish at stop.",
-                                        click_type=SECONDS)] = GRACE,
-    lease: Annotated[float, typer.Option(help="Seconds before another coordinator may take over a task.",
-                                        click_type=POSITIVE_SECONDS)] = 30.0,
-    no_memory: Annotated[bool, typer.Option(
-        "--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")] = False,
-    keep_sessions: Annotated[bool, typer.Option(
-        "--keep-sessions", help="Keep finished tasks' sessions on the server [default: setting keep_sessions].")] = False,
+    attach: Annotated[
+        Optional[list[str]],
+        typer.Option("--attach", envvar=daemon.ATTACH_ENV, help="OpenCode server URL (repeatable) [managed]."),
+    ] = None,
+    model_limit: Annotated[
+        Optional[list[str]], typer.Option("--model-limit", help="provider/model=N: at most N tasks on that model.")
+    ] = None,
+    grace: Annotated[
+        float, typer.Option(help="Seconds in-flight work may take to finish at stop.", click_type=SECONDS)
+    ] = GRACE,
+    lease: Annotated[
+        float,
+        typer.Option(help="Seconds before another coordinator may take over a task.", click_type=POSITIVE_SECONDS),
+    ] = 30.0,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Do not store outcome memories, nor load the embedding model at start.")
+    ] = False,
+    keep_sessions: Annotated[
+        bool,
+        typer.Option(
+            "--keep-sessions", help="Keep finished tasks' sessions on the server [default: setting keep_sessions]."
+        ),
+    ] = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
     log_level: LogLevelOpt = None,
@@ -55,9 +76,14 @@ def start(
 ) -> None:
     """Start the coordinator in the background (or in the foreground)."""
     level = setup_logging(verbose, quiet, log_level)
-    options: dict[str, Any] = {"concurrency": concurrency, "attach": attach or [],
-                               "model_limits": _model_limits(model_limit), "lease": lease,
-                               "remember": not no_memory, "keep_sessions": keep_sessions or None}
+    options: dict[str, Any] = {
+        "concurrency": concurrency,
+        "attach": attach or [],
+        "model_limits": _model_limits(model_limit),
+        "lease": lease,
+        "remember": not no_memory,
+        "keep_sessions": keep_sessions or None,
+    }
     if foreground:
         daemon.run_foreground(settings(ctx), grace=grace, **options)
         return
@@ -86,7 +112,9 @@ def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def status(
     ctx: typer.Context,
     watch: Annotated[bool, typer.Option("--watch", help="Keep refreshing until Ctrl-C.")] = False,
-    until_done: Annotated[bool, typer.Option("--until-done", help="With --watch: stop when no task is queued or running.")] = False,
+    until_done: Annotated[
+        bool, typer.Option("--until-done", help="With --watch: stop when no task is queued or running.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The coordinator, the runners, and the tasks in flight."""
@@ -178,6 +206,3 @@ def run_pulse(config: Settings, **options: Any) -> dict[str, int]:
             await coordinator.pool.aclose()
 
     return anyio.run(once)
-
-
-

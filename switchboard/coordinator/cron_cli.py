@@ -26,28 +26,53 @@ def _schedules(ctx: typer.Context) -> Schedules:
 @app.command()
 def add(
     ctx: typer.Context,
-    schedule: Annotated[str, typer.Option("--schedule", help=(
-        "Cron expression in UTC: five fields, minute hour day-of-month month day-of-week, e.g. "
-        "'*/5 * * * *'; a sixth field is seconds, first: '30 */5 * * * *'; or @daily, @hourly ..."))],
+    schedule: Annotated[
+        str,
+        typer.Option(
+            "--schedule",
+            help=(
+                "Cron expression in UTC: five fields, minute hour day-of-month month day-of-week, e.g. "
+                "'*/5 * * * *'; a sixth field is seconds, first: '30 */5 * * * *'; or @daily, @hourly ..."
+            ),
+        ),
+    ],
     task: Annotated[str, typer.Option("--task", help="The prompt each run queues.")],
     runner: Annotated[Optional[str], typer.Option(help="Run it on this runner.")] = None,
     role: Annotated[Optional[str], typer.Option(help="Run it on any runner with this role.")] = None,
     name: Annotated[Optional[str], typer.Option(help="Schedule name [job-N].")] = None,
     catch_up: Annotated[str, typer.Option("--catch-up", help="Runs missed while stopped: 'once' or 'skip'.")] = "once",
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds each run may take [runner's].",
-                                                    click_type=POSITIVE_SECONDS)] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Seconds each run may take [runner's].", click_type=POSITIVE_SECONDS)
+    ] = None,
     workdir: Annotated[Optional[Path], typer.Option(help="Directory the runs work in [runner's].")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="provider/model of the runs [runner's].")] = None,
-    notify: Annotated[Optional[str], typer.Option(help="Mail this agent each run's report (beside coordinator).")] = None,
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="provider/model of the runs [runner's].")
+    ] = None,
+    notify: Annotated[
+        Optional[str], typer.Option(help="Mail this agent each run's report (beside coordinator).")
+    ] = None,
     paused: Annotated[bool, typer.Option("--paused", help="Add it paused: it fires once resumed.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a schedule."""
-    added = _schedules(ctx).add(schedule, task, name=name, runner=runner, role=role, catch_up=catch_up,
-                                timeout=timeout, workdir=str(workdir) if workdir else None, model=model,
-                                notify=notify, paused=paused)
-    emit(added, as_json, f"added {added.name} (paused)" if paused else
-         f"added {added.name}; next run {iso(added.next_run_at)}")
+    added = _schedules(ctx).add(
+        schedule,
+        task,
+        name=name,
+        runner=runner,
+        role=role,
+        catch_up=catch_up,
+        timeout=timeout,
+        workdir=str(workdir) if workdir else None,
+        model=model,
+        notify=notify,
+        paused=paused,
+    )
+    emit(
+        added,
+        as_json,
+        f"added {added.name} (paused)" if paused else f"added {added.name}; next run {iso(added.next_run_at)}",
+    )
 
 
 @app.command("list")
@@ -58,10 +83,22 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         print_json([s.to_dict() for s in rows])
         return
     now = time.time()
-    print_table(["name", "schedule", "status", "runner", "next run", "last run", "task"],
-                [(s.name, s.schedule, s.status, s.runner or (f"role:{s.role}" if s.role else "any"),
-                  iso(s.next_run_at), age(s.last_run_at, now) + " ago" if s.last_run_at else "-",
-                  preview(s.prompt, 40)) for s in rows], empty="no schedules")
+    print_table(
+        ["name", "schedule", "status", "runner", "next run", "last run", "task"],
+        [
+            (
+                s.name,
+                s.schedule,
+                s.status,
+                s.runner or (f"role:{s.role}" if s.role else "any"),
+                iso(s.next_run_at),
+                age(s.last_run_at, now) + " ago" if s.last_run_at else "-",
+                preview(s.prompt, 40),
+            )
+            for s in rows
+        ],
+        empty="no schedules",
+    )
 
 
 @app.command()
@@ -98,12 +135,21 @@ def run(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
 
 def _runs_table(tasks: list[Task]) -> None:
     now = time.time()
-    print_table(["task", "status", "runner", "started", "took", "outcome"],
-                [(t.id, t.status.value, t.assigned_runner or t.target,
-                  age(t.started_at, now) + " ago" if t.started_at else "-",
-                  f"{t.finished_at - t.started_at:.1f}s" if t.finished_at and t.started_at else "-",
-                  preview(t.error if t.error and t.status.value != "done" else (t.result or ""), 50))
-                 for t in tasks], empty="no runs yet")
+    print_table(
+        ["task", "status", "runner", "started", "took", "outcome"],
+        [
+            (
+                t.id,
+                t.status.value,
+                t.assigned_runner or t.target,
+                age(t.started_at, now) + " ago" if t.started_at else "-",
+                f"{t.finished_at - t.started_at:.1f}s" if t.finished_at and t.started_at else "-",
+                preview(t.error if t.error and t.status.value != "done" else (t.result or ""), 50),
+            )
+            for t in tasks
+        ],
+        empty="no runs yet",
+    )
 
 
 @app.command()
@@ -126,11 +172,21 @@ def status(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None
     if as_json:
         print_json({**schedule.to_dict(), "failures": failures, "runs": [t.to_dict() for t in runs]})
         return
-    print_fields([("schedule", schedule.name), ("when", schedule.schedule), ("status", schedule.status),
-                  ("runner", schedule.runner or (f"role:{schedule.role}" if schedule.role else "any")),
-                  ("next run", iso(schedule.next_run_at) if schedule.status == "active" else "(paused)"),
-                  ("last run", iso(schedule.last_run_at)), ("last status", runs[0].status.value if runs else None),
-                  ("failures", failures), ("timeout", f"{schedule.timeout_seconds:g}s" if schedule.timeout_seconds else None),
-                  ("model", schedule.model), ("workdir", schedule.workdir), ("notify", schedule.notify),
-                  ("task", schedule.prompt)])
+    print_fields(
+        [
+            ("schedule", schedule.name),
+            ("when", schedule.schedule),
+            ("status", schedule.status),
+            ("runner", schedule.runner or (f"role:{schedule.role}" if schedule.role else "any")),
+            ("next run", iso(schedule.next_run_at) if schedule.status == "active" else "(paused)"),
+            ("last run", iso(schedule.last_run_at)),
+            ("last status", runs[0].status.value if runs else None),
+            ("failures", failures),
+            ("timeout", f"{schedule.timeout_seconds:g}s" if schedule.timeout_seconds else None),
+            ("model", schedule.model),
+            ("workdir", schedule.workdir),
+            ("notify", schedule.notify),
+            ("task", schedule.prompt),
+        ]
+    )
     _runs_table(runs)

@@ -78,8 +78,9 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         lock = private_file(settings.home / LOCK_FILE).open("w")
     if not _take(lock):
         state = read_state(settings)
-        raise Conflict("a coordinator already runs for this home"
-                       + (f" (pid {state['pid']})" if state else "")) from None
+        raise Conflict(
+            "a coordinator already runs for this home" + (f" (pid {state['pid']})" if state else "")
+        ) from None
     handler = _LogHandler(sys.stderr)  # the level stays the one the CLI's flags chose
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
     logging.getLogger().handlers[:] = [handler]
@@ -109,15 +110,23 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
     signal.signal(signal.SIGTERM, _exit)  # until the loop listens: a stop at start-up cleans up too
     try:
         memory_socket = _serve_embeddings(settings) if options.get("remember", True) else None
-        state = {"pid": os.getpid(), "owner": coordinator.owner, "started_at": time.time(),
-                 "concurrency": coordinator.concurrency, "servers": coordinator.pool.urls,
-                 "database": coordinator.store.connector.describe(),
-                 "memory_socket": memory_socket}
+        state = {
+            "pid": os.getpid(),
+            "owner": coordinator.owner,
+            "started_at": time.time(),
+            "concurrency": coordinator.concurrency,
+            "servers": coordinator.pool.urls,
+            "database": coordinator.store.connector.describe(),
+            "memory_socket": memory_socket,
+        }
         with _writing(state_path(settings)):
             private_file(state_path(settings)).write_text(json.dumps(state, indent=2) + "\n")
         logging.getLogger("switchboard.coordinator").info(
-            "coordinator %s started: concurrency %d, servers %s", coordinator.owner,
-            coordinator.concurrency, ", ".join(coordinator.pool.urls))
+            "coordinator %s started: concurrency %d, servers %s",
+            coordinator.owner,
+            coordinator.concurrency,
+            ", ".join(coordinator.pool.urls),
+        )
         anyio.run(main)
     finally:
         state_path(settings).unlink(missing_ok=True)
@@ -207,8 +216,9 @@ def _serve_embeddings(settings: Settings) -> str | None:
     return str(socket_path(settings))
 
 
-def start_background(settings: Settings, argv: list[str], *, attach: list[str] | None = None,
-                     wait: float = 120.0) -> dict[str, Any]:
+def start_background(
+    settings: Settings, argv: list[str], *, attach: list[str] | None = None, wait: float = 120.0
+) -> dict[str, Any]:
     """Start `switchboard coordinator start --foreground ARGV` detached; return its state.
     The database URL and the `--attach` URLs can hold passwords, and any local user reads
     a process's argv (`ps`): they go through the environment, which only its owner reads."""
@@ -222,12 +232,22 @@ def start_background(settings: Settings, argv: list[str], *, attach: list[str] |
     offset = log.stat().st_size if log.exists() else 0
     with _writing(log):
         log.open("ab").close()
-    command = [sys.executable, "-m", "switchboard", "--home", str(settings.home),
-               "coordinator", "start", "--foreground", *argv]
+    command = [
+        sys.executable,
+        "-m",
+        "switchboard",
+        "--home",
+        str(settings.home),
+        "coordinator",
+        "start",
+        "--foreground",
+        *argv,
+    ]
     env = {**os.environ, ENV_VARS["database_url"]: settings.database_url, ATTACH_ENV: " ".join(attach or [])}
     with private_file(log).open("ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env=env)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True, env=env
+        )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         state = read_state(settings)

@@ -88,10 +88,20 @@ class PulseReport:
 
 
 class Coordinator:
-    def __init__(self, settings: Settings, *, concurrency: int = 4, attach: list[str] | tuple[str, ...] = (),
-                 model_limits: dict[str, int] | None = None, lease: float = 30.0, tick: float = 1.0,
-                 max_provider_retries: int = 3, owner: str | None = None, remember: bool = True,
-                 keep_sessions: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 4,
+        attach: list[str] | tuple[str, ...] = (),
+        model_limits: dict[str, int] | None = None,
+        lease: float = 30.0,
+        tick: float = 1.0,
+        max_provider_retries: int = 3,
+        owner: str | None = None,
+        remember: bool = True,
+        keep_sessions: bool | None = None,
+    ) -> None:
         if concurrency < 1:
             raise SwitchboardError("concurrency must be at least 1")
         self.settings = settings
@@ -155,8 +165,13 @@ class Coordinator:
     def _ingest(self, message: Message) -> int:
         try:
             spec = task_spec(message.payload)
-            task = self.tasks.add(spec.pop("prompt"), source="mail", source_ref=str(message.id),
-                                  priority=spec.pop("priority", message.priority), **spec)
+            task = self.tasks.add(
+                spec.pop("prompt"),
+                source="mail",
+                source_ref=str(message.id),
+                priority=spec.pop("priority", message.priority),
+                **spec,
+            )
         except StoreError:
             raise
         except SwitchboardError as exc:
@@ -167,8 +182,9 @@ class Coordinator:
         else:
             log.info("task %s from mail %s (from %s)", task.id, message.id, message.from_agent)
             return 1
-        self.mailbox.send(message.from_agent, "status_report", f"task not queued: {reason}",
-                          sender=COORDINATOR, reply_to=message.id)
+        self.mailbox.send(
+            message.from_agent, "status_report", f"task not queued: {reason}", sender=COORDINATOR, reply_to=message.id
+        )
         return 0
 
     # -- starting ----------------------------------------------------------------
@@ -177,8 +193,9 @@ class Coordinator:
         capacity = self.concurrency - len(self.flights) - len(self._starting)
         if capacity <= 0 or self.pool.pick() is None:
             return 0
-        assignments = await off_loop(self.tasks.claim, self.owner, capacity=capacity, lease=self.lease,
-                                     model_limits=self.model_limits)
+        assignments = await off_loop(
+            self.tasks.claim, self.owner, capacity=capacity, lease=self.lease, model_limits=self.model_limits
+        )
         for assignment in assignments:
             url = self.pool.pick()
             if url is None:
@@ -213,11 +230,21 @@ class Coordinator:
             await off_loop(self.tasks.fail, task.id, self.owner, str(exc))
             log.warning("task %s not started: %s", task.id, exc)
             return
-        attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), task.prompt,
-                          task_id=task.id, reply_to=_reply_to(task), timeout=assignment.timeout,
-                          keep_session=self.keep_sessions, max_retries=self.max_provider_retries,
-                          max_steps=task.max_steps, workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
-                          files=task.files, model=task.model)
+        attempt = Attempt(
+            self.runners,
+            runner,
+            self.pool.client(url, runner.workdir),
+            task.prompt,
+            task_id=task.id,
+            reply_to=_reply_to(task),
+            timeout=assignment.timeout,
+            keep_session=self.keep_sessions,
+            max_retries=self.max_provider_retries,
+            max_steps=task.max_steps,
+            workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
+            files=task.files,
+            model=task.model,
+        )
         flight = self._follow(Flight(task.id, attempt, url))
         try:
             run = await attempt.begin()
@@ -242,8 +269,9 @@ class Coordinator:
         try:
             sent = await flight.attempt.start()
         except OpenCodeError as exc:
-            await self._failed(flight, f"could not start on {flight.url}: {exc}",
-                               server_down=isinstance(exc, ServerDown))
+            await self._failed(
+                flight, f"could not start on {flight.url}: {exc}", server_down=isinstance(exc, ServerDown)
+            )
             return False
         except StoreError:
             raise  # the database, not the attempt: `_go` drops the flight for a later pulse
@@ -277,8 +305,9 @@ class Coordinator:
             if task.id not in self.flights and task.id not in self._starting:
                 adopted += await self._resume(task)
         for task in await off_loop(self.tasks.orphaned):
-            if task.id not in self.flights and (taken := await off_loop(self.tasks.adopt, task.id, self.owner,
-                                                                        self.lease)):
+            if task.id not in self.flights and (
+                taken := await off_loop(self.tasks.adopt, task.id, self.owner, self.lease)
+            ):
                 log.info("took over task %s from %s", task.id, task.owner)
                 adopted += await self._resume(taken)
         return adopted
@@ -286,8 +315,12 @@ class Coordinator:
     async def _resume(self, task: Task) -> int:
         """Go on with a task's attempt where it stopped: its run is the same attempt."""
         run = await off_loop(self.runners.get_run, task.run_id) if task.run_id else None
-        await off_loop(self.runners.close_task_runs, task.id, run.id if run else None,
-                       "coordinator restarted; this attempt was not recorded on its task")
+        await off_loop(
+            self.runners.close_task_runs,
+            task.id,
+            run.id if run else None,
+            "coordinator restarted; this attempt was not recorded on its task",
+        )
         if run is None:  # the attempt never recorded a run: put the task back without counting it
             await off_loop(self.tasks.release, task.id, self.owner)
             return 0
@@ -303,12 +336,21 @@ class Coordinator:
             return 1
         url = run.server_url or self.pool.pick() or self.pool.urls[0]
         self.pool.assign(url)
-        attempt = Attempt(self.runners, runner, self.pool.client(url, runner.workdir), run.prompt, run=run,
-                          reply_to=_reply_to(task), timeout=(task.deadline_at or run.started_at) - run.started_at,
-                          keep_session=self.keep_sessions,
-                          max_retries=self.max_provider_retries, max_steps=task.max_steps,
-                          workspace=TaskWorkspace.wanted(self.workspaces, task, runner), files=task.files,
-                          model=task.model)
+        attempt = Attempt(
+            self.runners,
+            runner,
+            self.pool.client(url, runner.workdir),
+            run.prompt,
+            run=run,
+            reply_to=_reply_to(task),
+            timeout=(task.deadline_at or run.started_at) - run.started_at,
+            keep_session=self.keep_sessions,
+            max_retries=self.max_provider_retries,
+            max_steps=task.max_steps,
+            workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
+            files=task.files,
+            model=task.model,
+        )
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
         await self._launch(f"resumption of task {task.id}", self._go, flight)
@@ -329,8 +371,11 @@ class Coordinator:
 
     async def _check_flights(self) -> int:
         now = time.time()
-        due = [f for f in self.flights.values()
-               if f.attempt.follower is not None and (f.next_check <= now or f.attempt.done)]
+        due = [
+            f
+            for f in self.flights.values()
+            if f.attempt.follower is not None and (f.next_check <= now or f.attempt.done)
+        ]
         finished = 0
         for flight in due:
             finished += await self._check(flight)
@@ -376,8 +421,13 @@ class Coordinator:
             task = await off_loop(self.tasks.complete, task_id, self.owner, run.answer or "")
             log.info("task %s done by %s in %.0fs", task_id, run.runner, run.duration_seconds or 0)
         else:
-            task = await off_loop(self.tasks.fail, task_id, self.owner, run.error or "failed",
-                                  retry_in=1.0 if outcome.server_down else None)
+            task = await off_loop(
+                self.tasks.fail,
+                task_id,
+                self.owner,
+                run.error or "failed",
+                retry_in=1.0 if outcome.server_down else None,
+            )
             log.warning("task %s attempt failed: %s", task_id, run.error)
         await off_loop(self.runners.close_task_runs, task_id, run.id, f"superseded by run {run.id}")
         await self._remember(run.runner, task, run)
@@ -387,8 +437,7 @@ class Coordinator:
     async def _notify(self, task: Task, run: Run) -> None:
         """Mail the task's final report to whom it names (a cron job's `--notify`)."""
         try:
-            await off_loop(self.runners.mailbox.send, task.notify, "status_report", report_text(run),
-                           sender=run.runner)
+            await off_loop(self.runners.mailbox.send, task.notify, "status_report", report_text(run), sender=run.runner)
         except SwitchboardError as exc:
             log.warning("report of task %s not mailed to %s: %s", task.id, task.notify, exc)
 
@@ -420,8 +469,9 @@ class Coordinator:
             await self._failed(flight, f"could not go on at {url}: {exc}", server_down=isinstance(exc, ServerDown))
             return
         if not alive:
-            await self._settled(flight, await attempt.fail(
-                f"the OpenCode server died mid-turn; retried on {url}", server_down=True))
+            await self._settled(
+                flight, await attempt.fail(f"the OpenCode server died mid-turn; retried on {url}", server_down=True)
+            )
             return
         flight.next_check = time.time() + IDLE_GRACE if sent else 0.0
         self._wake.set()
@@ -450,8 +500,13 @@ class Coordinator:
         report = await off_loop(Retention(self.store, self.settings).prune)
         mail = sum(report.mail.values())
         if report.run_logs or report.memories or mail:
-            log.info("retention: removed %d run log(s), %d outcome memories and %d message(s) older than %g days",
-                     report.run_logs, report.memories, mail, self.settings.retention_days)
+            log.info(
+                "retention: removed %d run log(s), %d outcome memories and %d message(s) older than %g days",
+                report.run_logs,
+                report.memories,
+                mail,
+                self.settings.retention_days,
+            )
 
     async def _remember(self, runner: str, task: Task | None, run: Run) -> None:
         """A short memory of a task's final outcome in the namespace of the runner that did
@@ -461,8 +516,9 @@ class Coordinator:
         if not self.remember or task is None or not task.status.finished:
             return
         outcome = (run.answer if run.ok else run.error) or ""
-        content = (f"Task #{task.id} ({task.status.value}): {redact(task.prompt)[:300]}\n"
-                   f"Outcome: {redact(outcome)[:500]}")
+        content = (
+            f"Task #{task.id} ({task.status.value}): {redact(task.prompt)[:300]}\nOutcome: {redact(outcome)[:500]}"
+        )
         try:
             dispatcher = await off_loop(self._dispatcher, task)
             await off_loop(self._store_memory, runner, content, run.ok, task.id, dispatcher)
@@ -484,9 +540,14 @@ class Coordinator:
             from switchboard.memory import Memory
 
             self._memory = Memory(self.store, self.settings)
-        self._memory.store(content, namespace=namespace, type="SUCCESS_PATTERN" if ok else "FAILURE_PATTERN",
-                           tags=["task", "outcome", f"dispatcher:{dispatcher}"[:40]], source=f"task-{task_id}",
-                           confidence="medium")
+        self._memory.store(
+            content,
+            namespace=namespace,
+            type="SUCCESS_PATTERN" if ok else "FAILURE_PATTERN",
+            tags=["task", "outcome", f"dispatcher:{dispatcher}"[:40]],
+            source=f"task-{task_id}",
+            confidence="medium",
+        )
 
     # -- events ----------------------------------------------------------------------
 
@@ -532,8 +593,7 @@ class Coordinator:
                 await self._launch(f"health check of {client.url}", self._probe, client)
             return
         session_id = event.session_id
-        flight = next((f for f in self.flights.values() if session_id and f.attempt.session_id == session_id),
-                      None)
+        flight = next((f for f in self.flights.values() if session_id and f.attempt.session_id == session_id), None)
         if flight is None:
             return
         await flight.attempt.handle(event)
@@ -616,7 +676,7 @@ class Coordinator:
 
     def _backoff(self) -> float:
         """The pause before the next pulse: the tick, doubled for each failed pulse in a row."""
-        pause: float = min(self.tick * 2 ** self._failed_pulses, max(MAX_PULSE_BACKOFF, self.tick))
+        pause: float = min(self.tick * 2**self._failed_pulses, max(MAX_PULSE_BACKOFF, self.tick))
         return pause
 
     async def _keep_leases(self) -> None:
@@ -636,6 +696,7 @@ class Coordinator:
 
     async def _wake_on_new_tasks(self, stop: anyio.Event) -> None:
         """A task added (or mail sent to the coordinator) in any process wakes the loop."""
+
         def wait_for_news() -> None:
             with self.store.listen(CHANNEL, COORDINATOR) as waiter:
                 while not stop.is_set() and not waiter.wait(1.0):

@@ -23,8 +23,15 @@ class TaskStatus(StrEnum):
         return self in (TaskStatus.DONE, TaskStatus.DEAD, TaskStatus.CANCELLED)
 
 
-_TASK_TIMES = ("available_at", "lease_expires_at", "started_at", "deadline_at",
-               "finished_at", "created_at", "updated_at")
+_TASK_TIMES = (
+    "available_at",
+    "lease_expires_at",
+    "started_at",
+    "deadline_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)

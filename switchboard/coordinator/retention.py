@@ -26,8 +26,14 @@ class RetentionReport:
     deleted: bool  # False: a dry run, counts only
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cutoff": iso(self.cutoff), "run_logs": self.run_logs, "memories": self.memories,
-                "mail": self.mail, "mail_total": sum(self.mail.values()), "deleted": self.deleted}
+        return {
+            "cutoff": iso(self.cutoff),
+            "run_logs": self.run_logs,
+            "memories": self.memories,
+            "mail": self.mail,
+            "mail_total": sum(self.mail.values()),
+            "deleted": self.deleted,
+        }
 
 
 class Retention:
@@ -37,8 +43,7 @@ class Retention:
 
     def prune(self, older_than_days: float | None = None, *, dry_run: bool = False) -> RetentionReport:
         """Remove (with `dry_run`, count) what settled work older than the horizon left."""
-        days = validate.days(self.settings.retention_days if older_than_days is None else older_than_days,
-                             "older-than")
+        days = validate.days(self.settings.retention_days if older_than_days is None else older_than_days, "older-than")
         cutoff = time.time() - days * 86400
         with self.store.transaction() as tx:
             runs = tx.all("retention.settled_runs", {"cutoff": cutoff})
@@ -55,5 +60,6 @@ class Retention:
                 from switchboard.memory import Memory
 
                 Memory(self.store, self.settings).forget(memories)
-        return RetentionReport(cutoff=cutoff, run_logs=len(runs), memories=len(memories), mail=mail.by_type,
-                               deleted=not dry_run)
+        return RetentionReport(
+            cutoff=cutoff, run_logs=len(runs), memories=len(memories), mail=mail.by_type, deleted=not dry_run
+        )

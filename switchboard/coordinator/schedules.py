@@ -14,8 +14,10 @@ from switchboard.errors import Conflict, InvalidInput, NotFound
 from switchboard.names import check_name
 
 
-CRON_FORMAT = ("five fields, minute hour day-of-month month day-of-week (UTC), as in crontab; "
-               "or six with seconds first; or @hourly, @daily, @weekly, @monthly, @yearly")
+CRON_FORMAT = (
+    "five fields, minute hour day-of-month month day-of-week (UTC), as in crontab; "
+    "or six with seconds first; or @hourly, @daily, @weekly, @monthly, @yearly"
+)
 
 
 def next_fire(expression: str, after: float) -> float:
@@ -41,10 +43,21 @@ class Schedules:
     def open(cls, settings: Settings | None = None) -> Schedules:
         return cls(Tasks.open(settings))
 
-    def add(self, schedule: str, prompt: str, *, name: str | None = None, runner: str | None = None,
-            role: str | None = None, catch_up: str = "once", timeout: float | None = None,
-            model: str | None = None, workdir: str | None = None, notify: str | None = None,
-            paused: bool = False) -> Schedule:
+    def add(
+        self,
+        schedule: str,
+        prompt: str,
+        *,
+        name: str | None = None,
+        runner: str | None = None,
+        role: str | None = None,
+        catch_up: str = "once",
+        timeout: float | None = None,
+        model: str | None = None,
+        workdir: str | None = None,
+        notify: str | None = None,
+        paused: bool = False,
+    ) -> Schedule:
         """A schedule. `timeout`, `model` and `workdir` go to each firing's task (None: the
         runner's); `notify` names an agent mailed each run's report; `paused` adds it paused."""
         if catch_up not in ("once", "skip"):
@@ -63,11 +76,24 @@ class Schedules:
             prompt = self.tasks.stored_prompt(tx, prompt, runner, role)
             if tx.one("tasks.schedule_get", {"name": name}) is not None:
                 raise Conflict(f"a schedule named {name!r} exists already")
-            row = tx.row("tasks.schedule_insert", {
-                "name": name, "schedule": schedule, "prompt": prompt, "runner": runner, "role": role,
-                "catch_up": catch_up, "next_run_at": first, "now": now, "status": "paused" if paused else "active",
-                "timeout_seconds": timeout, "model": model, "workdir": workdir, "notify": notify,
-            })
+            row = tx.row(
+                "tasks.schedule_insert",
+                {
+                    "name": name,
+                    "schedule": schedule,
+                    "prompt": prompt,
+                    "runner": runner,
+                    "role": role,
+                    "catch_up": catch_up,
+                    "next_run_at": first,
+                    "now": now,
+                    "status": "paused" if paused else "active",
+                    "timeout_seconds": timeout,
+                    "model": model,
+                    "workdir": workdir,
+                    "notify": notify,
+                },
+            )
         return Schedule.from_row(row)
 
     def list(self) -> list[Schedule]:
@@ -92,10 +118,17 @@ class Schedules:
     def run(self, name: str) -> Task:
         """Fire a schedule now, outside its timetable."""
         schedule = self.get(name)
-        return self.tasks.add(schedule.prompt, runner=schedule.runner, role=schedule.role,
-                              source="cron", source_ref=f"{name}@manual-{time.time():.6f}",
-                              timeout=schedule.timeout_seconds, model=schedule.model, workdir=schedule.workdir,
-                              notify=schedule.notify)
+        return self.tasks.add(
+            schedule.prompt,
+            runner=schedule.runner,
+            role=schedule.role,
+            source="cron",
+            source_ref=f"{name}@manual-{time.time():.6f}",
+            timeout=schedule.timeout_seconds,
+            model=schedule.model,
+            workdir=schedule.workdir,
+            notify=schedule.notify,
+        )
 
     def logs(self, name: str, limit: int = 20) -> builtins.list[Task]:
         """The tasks the schedule queued, newest first: its run history."""
@@ -125,19 +158,33 @@ class Schedules:
             # no coordinator ran.
             missed = next_fire(schedule.schedule, schedule.next_run_at) <= now
             with self.store.transaction(write=True) as tx:
-                claimed = tx.one("tasks.schedule_fired", {
-                    "name": schedule.name, "previous": schedule.next_run_at,
-                    "next_run_at": following, "now": now,
-                })
+                claimed = tx.one(
+                    "tasks.schedule_fired",
+                    {
+                        "name": schedule.name,
+                        "previous": schedule.next_run_at,
+                        "next_run_at": following,
+                        "now": now,
+                    },
+                )
                 if claimed is None or (missed and schedule.catch_up == "skip"):
                     continue
                 # In the same transaction as the claim: a firing is never lost or doubled.
-                fired.append(self.tasks.insert(
-                    tx, schedule.prompt, runner=schedule.runner, role=schedule.role,
-                    max_attempts=self.tasks.settings.task_max_attempts, source="cron",
-                    source_ref=f"{schedule.name}@{schedule.next_run_at:.0f}", timeout=schedule.timeout_seconds,
-                    model=schedule.model, workdir=schedule.workdir, notify=schedule.notify,
-                ))
+                fired.append(
+                    self.tasks.insert(
+                        tx,
+                        schedule.prompt,
+                        runner=schedule.runner,
+                        role=schedule.role,
+                        max_attempts=self.tasks.settings.task_max_attempts,
+                        source="cron",
+                        source_ref=f"{schedule.name}@{schedule.next_run_at:.0f}",
+                        timeout=schedule.timeout_seconds,
+                        model=schedule.model,
+                        workdir=schedule.workdir,
+                        notify=schedule.notify,
+                    )
+                )
         return fired
 
     def _set_status(self, name: str, status: str, next_run_at: float | None) -> Schedule:

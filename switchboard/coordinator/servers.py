@@ -109,8 +109,12 @@ class ServerPool:
             if info.url == url:
                 self.mark_up(url)
                 return url
-            log.warning("managed OpenCode server at %s died; %s at %s", url,
-                        "restarted" if started else "found another", info.url)
+            log.warning(
+                "managed OpenCode server at %s died; %s at %s",
+                url,
+                "restarted" if started else "found another",
+                info.url,
+            )
             del self.endpoints[url]
             self.endpoints[info.url] = info.endpoint
             self._load[info.url] = self._load.pop(url, 0)

@@ -28,8 +28,9 @@ FAULTS = (SwitchboardError, OSError)  # the environment's, not bugs: one line ea
 notice = Notice(log)
 
 
-async def supervise(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                    restart_after: float = RESTART_AFTER) -> None:
+async def supervise(
+    name: str, fn: Callable[..., Awaitable[Any]], *args: Any, restart_after: float = RESTART_AFTER
+) -> None:
     """Run `fn(*args)` until it returns; restart it whenever it raises."""
     while True:
         try:
@@ -43,8 +44,12 @@ async def supervise(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
             await anyio.sleep(restart_after)
 
 
-async def guarded(name: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                  on_error: Callable[[BaseException], Awaitable[Any]] | None = None) -> None:
+async def guarded(
+    name: str,
+    fn: Callable[..., Awaitable[Any]],
+    *args: Any,
+    on_error: Callable[[BaseException], Awaitable[Any]] | None = None,
+) -> None:
     """Run `fn(*args)` once; an unexpected error is logged and given to `on_error`."""
     try:
         await fn(*args)

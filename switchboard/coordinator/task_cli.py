@@ -10,7 +10,17 @@ import typer
 
 from switchboard import validate
 from switchboard.cliopts import (
-    COUNT, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, FilesOpt, JsonFlag, attachments, part_app, settings, text_arg,
+    COUNT,
+    ID,
+    POSITIVE_SECONDS,
+    SECONDS,
+    DryRunOpt,
+    FilesOpt,
+    JsonFlag,
+    attachments,
+    part_app,
+    settings,
+    text_arg,
 )
 from switchboard.coordinator.models import Task
 from switchboard.coordinator.tasks import Tasks
@@ -28,11 +38,17 @@ IdArg = Annotated[int, typer.Argument(help="Task id.", click_type=ID)]
 RunnerOpt = Annotated[Optional[str], typer.Option("--runner", help="Run it on this runner.")]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", help="Run it on any runner with this role.")]
 ConvoyOpt = Annotated[Optional[str], typer.Option("--convoy", help="Group tasks under a name.")]
-IsolationOpt = Annotated[Optional[str], typer.Option(
-    "--isolation", help="worktree: each attempt in its own git worktree and branch; none [runner's].")]
+IsolationOpt = Annotated[
+    Optional[str],
+    typer.Option("--isolation", help="worktree: each attempt in its own git worktree and branch; none [runner's]."),
+]
 BaseOpt = Annotated[Optional[str], typer.Option("--base", help="Ref the worktree starts from [the repository's HEAD].")]
-DeliverOpt = Annotated[Optional[str], typer.Option(
-    "--deliver", help="branch (keep it), patch (in the record, branch removed) or merge (into the base) [branch].")]
+DeliverOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--deliver", help="branch (keep it), patch (in the record, branch removed) or merge (into the base) [branch]."
+    ),
+]
 WAIT_TIMED_OUT = 124  # as timeout(1)
 
 
@@ -49,10 +65,20 @@ def tasks_table(tasks: list[Task], empty: str = "no tasks") -> None:
     now = time.time()
     print_table(
         ["id", "status", "runner", "attempts", "priority", "convoy", "after", "age", "prompt / outcome"],
-        [(t.id, t.status.value, t.assigned_runner or t.target, f"{t.attempts}/{t.max_attempts}",
-          t.priority.label, t.convoy, ",".join(map(str, t.after)), age(t.created_at, now),
-          preview(t.error if t.error and t.status.value != "done" else (t.result or t.prompt), 50))
-         for t in tasks],
+        [
+            (
+                t.id,
+                t.status.value,
+                t.assigned_runner or t.target,
+                f"{t.attempts}/{t.max_attempts}",
+                t.priority.label,
+                t.convoy,
+                ",".join(map(str, t.after)),
+                age(t.created_at, now),
+                preview(t.error if t.error and t.status.value != "done" else (t.result or t.prompt), 50),
+            )
+            for t in tasks
+        ],
         empty=empty,
     )
 
@@ -66,13 +92,18 @@ def add(
     after: Annotated[Optional[str], typer.Option("--after", help="Ids of tasks that must finish first: 1,2.")] = None,
     priority: Annotated[str, typer.Option(help="urgent, high, normal or low.")] = "normal",
     convoy: ConvoyOpt = None,
-    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].",
-                                                        click_type=COUNT)] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds an attempt may take [runner's].",
-                                                    click_type=POSITIVE_SECONDS)] = None,
-    max_steps: Annotated[Optional[int], typer.Option(
-        "--max-steps", help="Model requests an attempt may make before it is aborted [runner's].",
-        click_type=COUNT)] = None,
+    max_attempts: Annotated[
+        Optional[int], typer.Option("--max-attempts", help="Attempts before it is dead [3].", click_type=COUNT)
+    ] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Seconds an attempt may take [runner's].", click_type=POSITIVE_SECONDS)
+    ] = None,
+    max_steps: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-steps", help="Model requests an attempt may make before it is aborted [runner's].", click_type=COUNT
+        ),
+    ] = None,
     isolation: IsolationOpt = None,
     base: BaseOpt = None,
     deliver: DeliverOpt = None,
@@ -81,9 +112,21 @@ def add(
 ) -> None:
     """Queue a task and print its id. Attached files are kept with it: a retry sends the same."""
     text, attached = text_arg(ctx, prompt, "task prompt"), attachments(ctx, files)
-    task = _tasks(ctx).add(text, runner=runner, role=role, after=_ids(after),
-                           priority=priority, convoy=convoy, max_attempts=max_attempts, timeout=timeout,
-                           max_steps=max_steps, isolation=isolation, base=base, deliver=deliver, files=attached)
+    task = _tasks(ctx).add(
+        text,
+        runner=runner,
+        role=role,
+        after=_ids(after),
+        priority=priority,
+        convoy=convoy,
+        max_attempts=max_attempts,
+        timeout=timeout,
+        max_steps=max_steps,
+        isolation=isolation,
+        base=base,
+        deliver=deliver,
+        files=attached,
+    )
     emit(task, as_json, task.id)
 
 
@@ -108,14 +151,27 @@ def show(ctx: typer.Context, task_id: IdArg, as_json: JsonFlag = False) -> None:
         print_json(workspaces.task_record(task))
         return
     workspace = workspaces.latest(task_id)
-    print_fields([("id", task.id), ("status", task.status.value), ("for", task.target),
-                  ("runner", task.assigned_runner), ("attempts", f"{task.attempts}/{task.max_attempts}"),
-                  ("priority", task.priority.label), ("convoy", task.convoy),
-                  ("after", ", ".join(map(str, task.after)) or None), ("source", task.source),
-                  ("session", task.session_id), ("server", task.server_url), ("run", task.run_id),
-                  ("created", iso(task.created_at)), ("finished", iso(task.finished_at)),
-                  ("error", task.error), *workspace_fields(workspace)],
-                 body=f"{task.prompt}\n\n--- result ---\n{task.result}" if task.result else task.prompt)
+    print_fields(
+        [
+            ("id", task.id),
+            ("status", task.status.value),
+            ("for", task.target),
+            ("runner", task.assigned_runner),
+            ("attempts", f"{task.attempts}/{task.max_attempts}"),
+            ("priority", task.priority.label),
+            ("convoy", task.convoy),
+            ("after", ", ".join(map(str, task.after)) or None),
+            ("source", task.source),
+            ("session", task.session_id),
+            ("server", task.server_url),
+            ("run", task.run_id),
+            ("created", iso(task.created_at)),
+            ("finished", iso(task.finished_at)),
+            ("error", task.error),
+            *workspace_fields(workspace),
+        ],
+        body=f"{task.prompt}\n\n--- result ---\n{task.result}" if task.result else task.prompt,
+    )
 
 
 def _workspaces(ctx: typer.Context) -> Workspaces:
@@ -129,10 +185,13 @@ def workspace_fields(workspace: Workspace | None) -> list[tuple[str, object]]:
     if workspace is None:
         return []
     files = "".join(f"\n  {f['status']} {f['path']} (+{f['added']} -{f['deleted']})" for f in workspace.files)
-    return [("workspace", f"{workspace.outcome or 'working'} (attempt {workspace.attempt}, host {workspace.host})"),
-            ("branch", workspace.branch + ("" if workspace.branch_kept or workspace.status == "active" else " (removed)")),
-            ("base", f"{workspace.base_ref} ({workspace.base_commit[:10]})"), ("note", workspace.note),
-            ("files", f"{len(workspace.files)}{files}" if workspace.status == "finished" else None)]
+    return [
+        ("workspace", f"{workspace.outcome or 'working'} (attempt {workspace.attempt}, host {workspace.host})"),
+        ("branch", workspace.branch + ("" if workspace.branch_kept or workspace.status == "active" else " (removed)")),
+        ("base", f"{workspace.base_ref} ({workspace.base_commit[:10]})"),
+        ("note", workspace.note),
+        ("files", f"{len(workspace.files)}{files}" if workspace.status == "finished" else None),
+    ]
 
 
 @app.command()
@@ -158,8 +217,12 @@ def diff(
 @app.command()
 def clean(
     ctx: typer.Context,
-    older_than: Annotated[Optional[float], typer.Option(
-        "--older-than", help="Days a finished task's branch is kept [setting worktree_retention_days: 14].")] = None,
+    older_than: Annotated[
+        Optional[float],
+        typer.Option(
+            "--older-than", help="Days a finished task's branch is kept [setting worktree_retention_days: 14]."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Remove this host's orphaned worktrees, and the branches of tasks finished long enough ago."""
@@ -168,8 +231,10 @@ def clean(
         print_json([w.to_dict() for w in removed])
         return
     for workspace in removed:
-        typer.echo(f"task {workspace.task_id}: {workspace.outcome} — "
-                   f"{'branch removed ' if workspace.branch_removed_at else ''}{workspace.branch}")
+        typer.echo(
+            f"task {workspace.task_id}: {workspace.outcome} — "
+            f"{'branch removed ' if workspace.branch_removed_at else ''}{workspace.branch}"
+        )
     typer.echo(f"removed {len(removed)}")
 
 
@@ -198,7 +263,9 @@ def wait(
     ctx: typer.Context,
     task_ids: Annotated[Optional[list[int]], typer.Argument(help="Task ids.", click_type=ID)] = None,
     convoy: ConvoyOpt = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Give up after this many seconds.", click_type=SECONDS)] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Give up after this many seconds.", click_type=SECONDS)
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Wait until tasks (or a convoy) finish. Exit 0 if all are done, 1 if any died or was
@@ -231,8 +298,9 @@ def import_(
     print_json([t.to_dict() for t in tasks]) if as_json else tasks_table(tasks, "no open tasks in the file")
 
 
-def import_todo(tasks: Tasks, path: Path, *, runner: str | None = None, role: str | None = None,
-                convoy: str | None = None) -> list[Task]:
+def import_todo(
+    tasks: Tasks, path: Path, *, runner: str | None = None, role: str | None = None, convoy: str | None = None
+) -> list[Task]:
     """Add a TODO file's open items in one transaction, blockers first: all or nothing."""
     items = parse_todo(path)[0]
     source = str(path.resolve())
@@ -240,6 +308,13 @@ def import_todo(tasks: Tasks, path: Path, *, runner: str | None = None, role: st
     with tasks.store.transaction(write=True) as tx:
         for item in blockers_first(items, path):
             by_key[item.key] = tasks.add_in(
-                tx, item.text, runner=runner, role=role, convoy=convoy, source="todo",
-                after=[by_key[b].id for b in item.blocked_by if b in by_key], source_ref=f"{source}#{item.key}")
+                tx,
+                item.text,
+                runner=runner,
+                role=role,
+                convoy=convoy,
+                source="todo",
+                after=[by_key[b].id for b in item.blocked_by if b in by_key],
+                source_ref=f"{source}#{item.key}",
+            )
     return [by_key[item.key] for item in items]

@@ -77,17 +77,47 @@ class Tasks:
         with self.store.transaction(write=True) as tx:
             if guard is not None:
                 guard(tx)
-            return self.add_in(tx, prompt, runner=runner, role=role, after=after, priority=priority,
-                               convoy=convoy, max_attempts=max_attempts, timeout=timeout, max_steps=max_steps,
-                               source=source, source_ref=source_ref, workspace=workspace, files=files,
-                               model=model, workdir=workdir, notify=notify)
+            return self.add_in(
+                tx,
+                prompt,
+                runner=runner,
+                role=role,
+                after=after,
+                priority=priority,
+                convoy=convoy,
+                max_attempts=max_attempts,
+                timeout=timeout,
+                max_steps=max_steps,
+                source=source,
+                source_ref=source_ref,
+                workspace=workspace,
+                files=files,
+                model=model,
+                workdir=workdir,
+                notify=notify,
+            )
 
-    def add_in(self, tx: Tx, prompt: str, *, runner: str | None = None, role: str | None = None,
-               after: Sequence[int] = (), priority: str | Priority = Priority.NORMAL,
-               convoy: str | None = None, max_attempts: int | None = None, timeout: float | None = None,
-               max_steps: int | None = None, source: str = "cli", source_ref: str | None = None,
-               workspace: tuple[str | None, ...] = (None, None, None), files: Sequence[Attachment] = (),
-               model: str | None = None, workdir: str | None = None, notify: str | None = None) -> Task:
+    def add_in(
+        self,
+        tx: Tx,
+        prompt: str,
+        *,
+        runner: str | None = None,
+        role: str | None = None,
+        after: Sequence[int] = (),
+        priority: str | Priority = Priority.NORMAL,
+        convoy: str | None = None,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        max_steps: int | None = None,
+        source: str = "cli",
+        source_ref: str | None = None,
+        workspace: tuple[str | None, ...] = (None, None, None),
+        files: Sequence[Attachment] = (),
+        model: str | None = None,
+        workdir: str | None = None,
+        notify: str | None = None,
+    ) -> Task:
         """`add` inside the caller's transaction (several tasks at once, all or none)."""
         check_text(prompt, "task prompt", self.settings.max_payload_bytes)
         if runner and role:
@@ -95,8 +125,9 @@ class Tasks:
         for value, kind in ((runner, "runner name"), (role, "role"), (convoy, "convoy name")):
             if value is not None:
                 check_name(value, kind)
-        attempts = validate.integer(self.settings.task_max_attempts if max_attempts is None else max_attempts,
-                                    "max-attempts")
+        attempts = validate.integer(
+            self.settings.task_max_attempts if max_attempts is None else max_attempts, "max-attempts"
+        )
         if timeout is not None:
             validate.seconds(timeout, "timeout", positive=True)
         if max_steps is not None:
@@ -104,28 +135,60 @@ class Tasks:
         for dep in after:
             validate.integer(dep, "after")
         model, workdir, notify = check_run_options(model, workdir, notify)
-        return self.insert(tx, prompt, runner=runner, role=role, after=after, priority=Priority.parse(priority),
-                           convoy=convoy, max_attempts=attempts, timeout=timeout, max_steps=max_steps,
-                           source=source, source_ref=source_ref, workspace=workspace, files=files,
-                           model=model, workdir=workdir, notify=notify)
+        return self.insert(
+            tx,
+            prompt,
+            runner=runner,
+            role=role,
+            after=after,
+            priority=Priority.parse(priority),
+            convoy=convoy,
+            max_attempts=attempts,
+            timeout=timeout,
+            max_steps=max_steps,
+            source=source,
+            source_ref=source_ref,
+            workspace=workspace,
+            files=files,
+            model=model,
+            workdir=workdir,
+            notify=notify,
+        )
 
-    def _workspace_options(self, runner: str | None, role: str | None, isolation: str | None,
-                           base: str | None, deliver: str | None) -> tuple[str | None, ...]:
+    def _workspace_options(
+        self, runner: str | None, role: str | None, isolation: str | None, base: str | None, deliver: str | None
+    ) -> tuple[str | None, ...]:
         from switchboard.workspaces.options import check_task_options
 
         if isolation is None and base is None and deliver is None:
             return (None, None, None)
         with self.store.transaction() as tx:
-            candidates = [r for r in tx.all("workspaces.runners")
-                          if runner in (None, r["name"]) and role in (None, r["role"])]
+            candidates = [
+                r for r in tx.all("workspaces.runners") if runner in (None, r["name"]) and role in (None, r["role"])
+            ]
         return check_task_options(candidates, isolation=isolation, base=base, deliver=deliver)
 
-    def insert(self, tx: Tx, prompt: str, *, runner: str | None, role: str | None,
-               after: Sequence[int] = (), priority: Priority = Priority.NORMAL,
-               convoy: str | None = None, max_attempts: int, timeout: float | None = None,
-               max_steps: int | None = None, source: str, source_ref: str | None,
-               workspace: tuple[str | None, ...] = (None, None, None), files: Sequence[Attachment] = (),
-               model: str | None = None, workdir: str | None = None, notify: str | None = None) -> Task:
+    def insert(
+        self,
+        tx: Tx,
+        prompt: str,
+        *,
+        runner: str | None,
+        role: str | None,
+        after: Sequence[int] = (),
+        priority: Priority = Priority.NORMAL,
+        convoy: str | None = None,
+        max_attempts: int,
+        timeout: float | None = None,
+        max_steps: int | None = None,
+        source: str,
+        source_ref: str | None,
+        workspace: tuple[str | None, ...] = (None, None, None),
+        files: Sequence[Attachment] = (),
+        model: str | None = None,
+        workdir: str | None = None,
+        notify: str | None = None,
+    ) -> Task:
         """The row itself, for callers that validated the values (`add_in`, schedules firing)."""
         if source_ref is not None:
             existing = tx.one("tasks.by_source", {"source": source, "source_ref": source_ref})
@@ -136,14 +199,27 @@ class Tasks:
             status = self._get(tx, dep).status
             if status in (TaskStatus.DEAD, TaskStatus.CANCELLED):
                 raise Conflict(f"task {dep} is {status.value}: retry it before depending on it")
-        row = tx.row("tasks.insert", {
-            "prompt": prompt, "runner": runner, "role": role, "priority": int(priority),
-            "convoy": convoy, "max_attempts": max_attempts, "timeout_seconds": timeout,
-            "max_steps": max_steps, "source": source, "source_ref": source_ref, "now": time.time(),
-            "files": json.dumps([f.to_dict() for f in files]) if files else None,
-            "model": model, "workdir": workdir, "notify": notify,
-            **dict(zip(("isolation", "base_ref", "deliver"), workspace, strict=True)),
-        })
+        row = tx.row(
+            "tasks.insert",
+            {
+                "prompt": prompt,
+                "runner": runner,
+                "role": role,
+                "priority": int(priority),
+                "convoy": convoy,
+                "max_attempts": max_attempts,
+                "timeout_seconds": timeout,
+                "max_steps": max_steps,
+                "source": source,
+                "source_ref": source_ref,
+                "now": time.time(),
+                "files": json.dumps([f.to_dict() for f in files]) if files else None,
+                "model": model,
+                "workdir": workdir,
+                "notify": notify,
+                **dict(zip(("isolation", "base_ref", "deliver"), workspace, strict=True)),
+            },
+        )
         deps = tuple(sorted(set(after)))
         for dep in deps:
             tx.execute("tasks.add_dep", {"task_id": row["id"], "depends_on": dep})
@@ -209,8 +285,9 @@ class Tasks:
             tx.notify(CHANNEL)
             return self._get(tx, task_id)
 
-    def wait(self, task_ids: Iterable[int] = (), convoy: str | None = None,
-             timeout: float | None = None) -> tuple[builtins.list[Task], bool]:
+    def wait(
+        self, task_ids: Iterable[int] = (), convoy: str | None = None, timeout: float | None = None
+    ) -> tuple[builtins.list[Task], bool]:
         """Block until the tasks (or the convoy's) have all finished, or `timeout` passes.
 
         Returns the tasks and whether they all finished. No polling: finishing a task
@@ -244,8 +321,9 @@ class Tasks:
 
     # -- for the coordinator -----------------------------------------------------
 
-    def claim(self, owner: str, *, capacity: int, lease: float,
-              model_limits: dict[str, int] | None = None) -> builtins.list[Assignment]:
+    def claim(
+        self, owner: str, *, capacity: int, lease: float, model_limits: dict[str, int] | None = None
+    ) -> builtins.list[Assignment]:
         """Start up to `capacity` ready tasks on idle runners, within each runner's
         parallel limit and each model's limit. Returns what was started."""
         if capacity <= 0:
@@ -267,7 +345,8 @@ class Tasks:
                     self._bury(tx, row["id"], f"runner {row['runner']!r} does not exist", now)
                     continue
                 eligible = [
-                    r for r in runners.values()
+                    r
+                    for r in runners.values()
                     if (row["runner"] is None or r["name"] == row["runner"])
                     and (row["role"] is None or r["role"] == row["role"])
                     and busy[r["name"]] < r["max_parallel"]
@@ -279,16 +358,22 @@ class Tasks:
                     if tx.scalar("tasks.busy_count", {"runner": runner["name"]}) >= runner["max_parallel"]:
                         continue
                     timeout = row["timeout_seconds"] or runner["timeout_seconds"]
-                    task_row = tx.one("tasks.start", {
-                        "id": row["id"], "runner": runner["name"], "owner": owner,
-                        "lease_until": now + lease, "now": now, "deadline": now + timeout,
-                    })
+                    task_row = tx.one(
+                        "tasks.start",
+                        {
+                            "id": row["id"],
+                            "runner": runner["name"],
+                            "owner": owner,
+                            "lease_until": now + lease,
+                            "now": now,
+                            "deadline": now + timeout,
+                        },
+                    )
                     if task_row is None:
                         break  # another coordinator started it
                     busy[runner["name"]] += 1
                     model_busy[runner["model"]] += 1
-                    started.append(Assignment(self._task(tx, task_row), runner["name"],
-                                              runner["model"], timeout))
+                    started.append(Assignment(self._task(tx, task_row), runner["name"], runner["model"], timeout))
                     break
         return started
 
@@ -329,9 +414,10 @@ class Tasks:
         now = time.time()
         with self.store.transaction(write=True) as tx:
             task = self._get(tx, task_id)
-            delay = retry_in if retry_in is not None else min(2.0 ** task.attempts, MAX_BACKOFF_SECONDS)
-            row = tx.one("tasks.fail", {"id": task_id, "owner": owner, "error": error,
-                                         "available_at": now + delay, "now": now})
+            delay = retry_in if retry_in is not None else min(2.0**task.attempts, MAX_BACKOFF_SECONDS)
+            row = tx.one(
+                "tasks.fail", {"id": task_id, "owner": owner, "error": error, "available_at": now + delay, "now": now}
+            )
             if row is None:
                 return None
             if row["status"] == TaskStatus.DEAD:

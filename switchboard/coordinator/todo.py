@@ -58,7 +58,7 @@ def parse_todo(path: Path) -> tuple[list[TodoItem], set[str]]:
                 done.add(item_id)
             continue
         blocked = _BLOCKED_BY.search(body)
-        text = _METADATA.sub("", body[id_match.end():] if id_match else body).strip()
+        text = _METADATA.sub("", body[id_match.end() :] if id_match else body).strip()
         if not text:
             raise InvalidInput(f"{path}:{number}: a task line with no text")
         key = item_id or hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -23,12 +23,30 @@ def snapshot(settings: Settings, tasks: Tasks | None = None, runners: Runners | 
     return {
         "coordinator": daemon.read_state(settings),
         "tasks": tasks.counts(),
-        "runners": [{"name": r.name, "role": r.role, "model": r.model, "busy": busy.get(r.name, 0),
-                     "max_parallel": r.max_parallel, "runs": n,
-                     "last_status": last.status if last else None} for r, n, last in runners.list()],
-        "running": [{"id": t.id, "runner": t.assigned_runner, "session_id": t.session_id,
-                     "server": t.server_url, "started_at": t.started_at, "attempt": t.attempts,
-                     "prompt": t.prompt} for t in running],
+        "runners": [
+            {
+                "name": r.name,
+                "role": r.role,
+                "model": r.model,
+                "busy": busy.get(r.name, 0),
+                "max_parallel": r.max_parallel,
+                "runs": n,
+                "last_status": last.status if last else None,
+            }
+            for r, n, last in runners.list()
+        ],
+        "running": [
+            {
+                "id": t.id,
+                "runner": t.assigned_runner,
+                "session_id": t.session_id,
+                "server": t.server_url,
+                "started_at": t.started_at,
+                "attempt": t.attempts,
+                "prompt": t.prompt,
+            }
+            for t in running
+        ],
     }
 
 
@@ -40,8 +58,13 @@ def render(snap: dict[str, Any]) -> Any:
     now = time.time()
     state = snap["coordinator"]
     if state:
-        head = Text.assemble(("coordinator ", "bold"), (f"running (pid {state['pid']}, up "
-                             f"{age(state['started_at'], now)}, concurrency {state['concurrency']})", "green"))
+        head = Text.assemble(
+            ("coordinator ", "bold"),
+            (
+                f"running (pid {state['pid']}, up {age(state['started_at'], now)}, concurrency {state['concurrency']})",
+                "green",
+            ),
+        )
     else:
         head = Text.assemble(("coordinator ", "bold"), ("not running", "yellow"))
     counts = snap["tasks"]
@@ -50,10 +73,22 @@ def render(snap: dict[str, Any]) -> Any:
 
     runners = Table("runner", "role", "model", "busy", "runs", "last", title="runners", title_justify="left")
     for r in snap["runners"]:
-        runners.add_row(r["name"], r["role"], r["model"] or "-", f"{r['busy']}/{r['max_parallel']}",
-                        str(r["runs"]), r["last_status"] or "-")
+        runners.add_row(
+            r["name"],
+            r["role"],
+            r["model"] or "-",
+            f"{r['busy']}/{r['max_parallel']}",
+            str(r["runs"]),
+            r["last_status"] or "-",
+        )
     flights = Table("task", "runner", "attempt", "for", "session", "prompt", title="in flight", title_justify="left")
     for t in snap["running"]:
-        flights.add_row(str(t["id"]), t["runner"] or "-", str(t["attempt"]), age(t["started_at"], now),
-                        t["session_id"] or "(starting)", preview(t["prompt"], 50))
+        flights.add_row(
+            str(t["id"]),
+            t["runner"] or "-",
+            str(t["attempt"]),
+            age(t["started_at"], now),
+            t["session_id"] or "(starting)",
+            preview(t["prompt"], 50),
+        )
     return Group(head, summary, runners, flights)

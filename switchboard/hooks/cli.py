@@ -24,8 +24,9 @@ def _hooks(ctx: typer.Context) -> Hooks:
 def add(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Where to POST: an http:// or https:// URL.")],
-    on: Annotated[str, typer.Option("--on", help="When: done, failed, dead, cancelled (comma-separated).")]
-        = "done,failed,dead",
+    on: Annotated[
+        str, typer.Option("--on", help="When: done, failed, dead, cancelled (comma-separated).")
+    ] = "done,failed,dead",
     format: Annotated[str, typer.Option("--format", help="json (signed event), slack or discord.")] = "json",
     secret: Annotated[Optional[str], typer.Option(help="The HMAC secret [a random one, shown once].")] = None,
     as_json: JsonFlag = False,
@@ -46,9 +47,11 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([h.to_dict() for h in hooks])
         return
-    print_table(["id", "url", "on", "format", "created"],
-                [(h.id, h.url, ",".join(h.events), h.format.value, iso(h.created_at)) for h in hooks],
-                empty="no hooks: add one with `switchboard hook add URL`")
+    print_table(
+        ["id", "url", "on", "format", "created"],
+        [(h.id, h.url, ",".join(h.events), h.format.value, iso(h.created_at)) for h in hooks],
+        empty="no hooks: add one with `switchboard hook add URL`",
+    )
 
 
 @app.command()
@@ -70,7 +73,11 @@ def log(
     if as_json:
         print_json([{**d.to_dict(), "url": url} for d, url in entries])
         return
-    print_table(["id", "hook", "task", "event", "status", "tries", "code", "error", "url"],
-                [(d.id, d.hook_id, d.task_id, d.event.value, d.status, d.tries, d.response_code,
-                  d.last_error, url) for d, url in entries],
-                empty="no deliveries yet")
+    print_table(
+        ["id", "hook", "task", "event", "status", "tries", "code", "error", "url"],
+        [
+            (d.id, d.hook_id, d.task_id, d.event.value, d.status, d.tries, d.response_code, d.last_error, url)
+            for d, url in entries
+        ],
+        empty="no deliveries yet",
+    )

@@ -30,8 +30,15 @@ LEASE = POST_TIMEOUT * 3
 IDLE_CHECK = 30.0  # a slow look even without news (another host's coordinator may have ended tasks)
 
 
-async def run(stop: anyio.Event, settings: Settings, *, hooks: Hooks | None = None, max_tries: int = MAX_TRIES,
-              base_delay: float = 1.0, transport: Any = None) -> None:
+async def run(
+    stop: anyio.Event,
+    settings: Settings,
+    *,
+    hooks: Hooks | None = None,
+    max_tries: int = MAX_TRIES,
+    base_delay: float = 1.0,
+    transport: Any = None,
+) -> None:
     """Deliver until `stop` is set."""
     while hooks is None and not stop.is_set():
         try:
@@ -77,8 +84,9 @@ async def run(stop: anyio.Event, settings: Settings, *, hooks: Hooks | None = No
             group.cancel_scope.cancel()
 
 
-async def deliver_due(hooks: Hooks, client: httpx.AsyncClient, *, max_tries: int = MAX_TRIES,
-                      base_delay: float = 1.0) -> int:
+async def deliver_due(
+    hooks: Hooks, client: httpx.AsyncClient, *, max_tries: int = MAX_TRIES, base_delay: float = 1.0
+) -> int:
     """Post every due delivery (up to PARALLEL at once). Returns how many were tried."""
     tried = 0
     while batch := await anyio.to_thread.run_sync(hooks.claim, PARALLEL, LEASE):
@@ -89,8 +97,9 @@ async def deliver_due(hooks: Hooks, client: httpx.AsyncClient, *, max_tries: int
     return tried
 
 
-async def _deliver(hooks: Hooks, client: httpx.AsyncClient, delivery: Delivery, max_tries: int,
-                   base_delay: float) -> None:
+async def _deliver(
+    hooks: Hooks, client: httpx.AsyncClient, delivery: Delivery, max_tries: int, base_delay: float
+) -> None:
     code: int | None = None
     try:
         url, body, headers = await anyio.to_thread.run_sync(hooks.request, delivery)
@@ -98,8 +107,9 @@ async def _deliver(hooks: Hooks, client: httpx.AsyncClient, delivery: Delivery, 
         code = response.status_code
         if response.is_success:
             await anyio.to_thread.run_sync(hooks.delivered, delivery, code)
-            log.info("hook %s: task %s %s delivered (%s)", delivery.hook_id, delivery.task_id,
-                     delivery.event.value, code)
+            log.info(
+                "hook %s: task %s %s delivered (%s)", delivery.hook_id, delivery.task_id, delivery.event.value, code
+            )
             return
         error = f"HTTP {code}: {response.text[:200]}"
     except httpx.HTTPError as exc:
@@ -108,5 +118,6 @@ async def _deliver(hooks: Hooks, client: httpx.AsyncClient, delivery: Delivery, 
         error = f"{type(exc).__name__}: {exc}"
     delay = min(base_delay * 2.0 ** (delivery.tries - 1), MAX_BACKOFF_SECONDS)
     log.warning("hook %s: delivery %s try %d failed: %s", delivery.hook_id, delivery.id, delivery.tries, error)
-    await anyio.to_thread.run_sync(lambda: hooks.failed(delivery, error, code=code, retry_in=delay,
-                                                        max_tries=max_tries))
+    await anyio.to_thread.run_sync(
+        lambda: hooks.failed(delivery, error, code=code, retry_in=delay, max_tries=max_tries)
+    )

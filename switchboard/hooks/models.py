@@ -40,8 +40,13 @@ class Hook:
 
     def to_dict(self) -> dict[str, Any]:
         """Without the secret: it is shown once, when the hook is added."""
-        return {"id": self.id, "url": self.url, "events": [e.value for e in self.events],
-                "format": self.format.value, "created_at": iso(self.created_at)}
+        return {
+            "id": self.id,
+            "url": self.url,
+            "events": [e.value for e in self.events],
+            "format": self.format.value,
+            "created_at": iso(self.created_at),
+        }
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,14 @@ class Hooks:
 
     # -- for users ---------------------------------------------------------------
 
-    def add(self, url: str, on: str | Iterable[str] = "done,failed,dead", *, format: str | HookFormat = "json",
-            secret: str | None = None) -> Hook:
+    def add(
+        self,
+        url: str,
+        on: str | Iterable[str] = "done,failed,dead",
+        *,
+        format: str | HookFormat = "json",
+        secret: str | None = None,
+    ) -> Hook:
         """Post to `url` when a task ends in one of the `on` ways. The hook's secret signs
         every delivery; without one given, a random one is made (see `Hook.secret`)."""
         url = check_url(url)
@@ -49,9 +55,16 @@ class Hooks:
         if secret is not None and len(secret) < MIN_SECRET_LENGTH:
             raise InvalidInput(f"a hook secret needs at least {MIN_SECRET_LENGTH} characters")
         with self.store.transaction(write=True) as tx:
-            row = tx.row("hooks.insert", {"url": url, "events": "," + ",".join(events) + ",",
-                                          "format": kind.value, "secret": secret or secrets.token_urlsafe(32),
-                                          "now": time.time()})
+            row = tx.row(
+                "hooks.insert",
+                {
+                    "url": url,
+                    "events": "," + ",".join(events) + ",",
+                    "format": kind.value,
+                    "secret": secret or secrets.token_urlsafe(32),
+                    "now": time.time(),
+                },
+            )
         return Hook.from_row(row)
 
     def list(self) -> list[Hook]:
@@ -81,18 +94,28 @@ class Hooks:
             rows = tx.all("hooks.log", {"hook_id": hook_id, "limit": limit})
         return [(Delivery.from_row(r), r["url"]) for r in rows]
 
-    def dispatch(self, signature: str, prompt: str, *, runner: str | None = None, role: str | None = None,
-                 priority: str = "normal", convoy: str | None = None) -> Task:
+    def dispatch(
+        self,
+        signature: str,
+        prompt: str,
+        *,
+        runner: str | None = None,
+        role: str | None = None,
+        priority: str = "normal",
+        convoy: str | None = None,
+    ) -> Task:
         """Queue the task of a dispatch request whose `signature` was verified; a replay of
         the same request is refused, and a refused task leaves no trace."""
+
         def once(tx: Tx) -> None:
             now = time.time()
             tx.execute("hooks.forget_signatures", {"before": now - 2 * MAX_SKEW_SECONDS})
             if tx.one("hooks.remember_signature", {"signature": signature, "now": now}) is None:
                 raise BadSignature("replayed request: this signature was used before")
 
-        return Tasks(self.store, self.settings).add(prompt, runner=runner, role=role, priority=priority,
-                                                    convoy=convoy, source="dispatch", guard=once)
+        return Tasks(self.store, self.settings).add(
+            prompt, runner=runner, role=role, priority=priority, convoy=convoy, source="dispatch", guard=once
+        )
 
     # -- for the delivery loop -----------------------------------------------------
 
@@ -109,8 +132,16 @@ class Hooks:
     def failed(self, delivery: Delivery, error: str, *, code: int | None, retry_in: float, max_tries: int) -> None:
         """A failed try: another after `retry_in` seconds, or dead after `max_tries`."""
         with self.store.transaction(write=True) as tx:
-            tx.execute("hooks.failed", {"id": delivery.id, "code": code, "error": error[:500],
-                                        "available_at": time.time() + retry_in, "max_tries": max_tries})
+            tx.execute(
+                "hooks.failed",
+                {
+                    "id": delivery.id,
+                    "code": code,
+                    "error": error[:500],
+                    "available_at": time.time() + retry_in,
+                    "max_tries": max_tries,
+                },
+            )
 
     def next_due(self) -> float | None:
         """When the next pending delivery is due (epoch seconds), or None."""
@@ -125,14 +156,23 @@ class Hooks:
         task.update(result=delivery.result, error=delivery.error, attempts=delivery.attempt)
         task["status"] = "queued" if delivery.event is HookEvent.FAILED else delivery.event.value
         if hook.format is HookFormat.JSON:
-            payload: dict[str, Any] = {"event": delivery.event.value, "delivery": delivery.id, "hook": hook.id, "task": task}
+            payload: dict[str, Any] = {
+                "event": delivery.event.value,
+                "delivery": delivery.id,
+                "hook": hook.id,
+                "task": task,
+            }
         else:
             key, limit = ("text", 3000) if hook.format is HookFormat.SLACK else ("content", 2000)
             payload = {key: _message(delivery, task)[:limit]}
         body = json.dumps(payload, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": f"switchboard/{__version__}",
-                   "X-Switchboard-Event": delivery.event.value, "X-Switchboard-Delivery": str(delivery.id),
-                   **signed_headers(hook.secret, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"switchboard/{__version__}",
+            "X-Switchboard-Event": delivery.event.value,
+            "X-Switchboard-Delivery": str(delivery.id),
+            **signed_headers(hook.secret, body),
+        }
         return hook.url, body, headers
 
 

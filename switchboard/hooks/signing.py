@@ -39,8 +39,9 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
 def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None) -> str:
     """Check a request's signature and age; return the signature (to refuse its replay)."""
     slack = SLACK_SIGNATURE_HEADER.lower() in {k.lower() for k in headers}
-    stamp_header, signature_header = ((SLACK_TIMESTAMP_HEADER, SLACK_SIGNATURE_HEADER) if slack
-                                      else (TIMESTAMP_HEADER, SIGNATURE_HEADER))
+    stamp_header, signature_header = (
+        (SLACK_TIMESTAMP_HEADER, SLACK_SIGNATURE_HEADER) if slack else (TIMESTAMP_HEADER, SIGNATURE_HEADER)
+    )
     given, stamp = _header(headers, signature_header), _header(headers, stamp_header)
     if not given or not stamp:
         raise BadSignature(f"unsigned request: send {stamp_header} and {signature_header}")

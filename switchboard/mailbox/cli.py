@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard.cliopts import (
-    COUNT, DAYS, ID, POSITIVE_SECONDS, SECONDS, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+    COUNT,
+    DAYS,
+    ID,
+    POSITIVE_SECONDS,
+    SECONDS,
+    DryRunOpt,
+    ForceOpt,
+    JsonFlag,
+    acting,
+    part_app,
+    settings,
+    text_arg,
 )
 from switchboard.errors import InvalidInput
 from switchboard.mailbox.service import Mailbox
@@ -33,11 +44,14 @@ def send(
     to: Annotated[str, typer.Option("--to", help="Recipient agent, or 'all' for every active agent.")],
     type: Annotated[str, typer.Option("--type", help="task_dispatch, status_report, discovery, request or broadcast.")],
     payload: Annotated[str, typer.Option("--payload", help="Message text; '-' reads standard input.")],
-    sender: Annotated[Optional[str], typer.Option("--from", help="Sender [env SWITCHBOARD_AGENT, else 'user'].")] = None,
+    sender: Annotated[
+        Optional[str], typer.Option("--from", help="Sender [env SWITCHBOARD_AGENT, else 'user'].")
+    ] = None,
     priority: Annotated[str, typer.Option(help="urgent, high, normal or low.")] = "normal",
     convoy: Annotated[Optional[str], typer.Option(help="Group related messages under a name.")] = None,
-    reply_to: Annotated[Optional[int], typer.Option("--reply-to", help="Id of the message this answers.",
-                                                    click_type=ID)] = None,
+    reply_to: Annotated[
+        Optional[int], typer.Option("--reply-to", help="Id of the message this answers.", click_type=ID)
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Send a message and print its id (one per recipient for broadcasts)."""
@@ -102,13 +116,14 @@ def claim(
     ctx: typer.Context,
     agent: AgentOpt = None,
     type: TypeOpt = None,
-    lease: Annotated[Optional[float], typer.Option(help="Lease length in seconds [default 300].",
-                                                  click_type=POSITIVE_SECONDS)] = None,
-    wait: Annotated[float, typer.Option(help="Wait up to this many seconds for a message.",
-                                       click_type=SECONDS)] = 0.0,
-    batch: Annotated[Optional[int], typer.Option(
-        "--batch", help="Lease up to N messages at once, under one lease token (a list).",
-        click_type=ID)] = None,
+    lease: Annotated[
+        Optional[float], typer.Option(help="Lease length in seconds [default 300].", click_type=POSITIVE_SECONDS)
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Wait up to this many seconds for a message.", click_type=SECONDS)] = 0.0,
+    batch: Annotated[
+        Optional[int],
+        typer.Option("--batch", help="Lease up to N messages at once, under one lease token (a list).", click_type=ID),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Lease the most urgent, oldest deliverable message. Exit code 1 if there is none."""
@@ -116,8 +131,7 @@ def claim(
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
     if batch is not None:
-        raise typer.Exit(batch_out(_mailbox(ctx).claim_many(agent, batch, type=type, lease=lease, wait=wait),
-                                   as_json))
+        raise typer.Exit(batch_out(_mailbox(ctx).claim_many(agent, batch, type=type, lease=lease, wait=wait), as_json))
     message = _mailbox(ctx).claim(agent, type=type, lease=lease, wait=wait)
     if message is None:
         if as_json:
@@ -131,8 +145,9 @@ def claim(
 @app.command()
 def ack(
     ctx: typer.Context,
-    message_ids: Annotated[list[int], typer.Argument(help="Message id(s): several are acked together, "
-                                                          "all or none.", click_type=ID)],
+    message_ids: Annotated[
+        list[int], typer.Argument(help="Message id(s): several are acked together, all or none.", click_type=ID)
+    ],
     lease: Annotated[Optional[str], typer.Option(help="Only if this lease token still holds the message.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -149,8 +164,10 @@ def nack(
     ctx: typer.Context,
     message_id: IdArg,
     reason: Annotated[Optional[str], typer.Option(help="Why it failed; kept as last_error.")] = None,
-    retry_in: Annotated[Optional[float], typer.Option("--retry-in", help="Seconds before it is retried [default: backoff].",
-                                                      click_type=SECONDS)] = None,
+    retry_in: Annotated[
+        Optional[float],
+        typer.Option("--retry-in", help="Seconds before it is retried [default: backoff].", click_type=SECONDS),
+    ] = None,
     lease: Annotated[Optional[str], typer.Option(help="Only if this lease token still holds the message.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -224,9 +241,21 @@ def agents(
         print_json([a.to_dict() for a in rows])
     else:
         now = time.time()
-        print_table(["name", "role", "status", "branch", "registered", "last seen"],
-                    [(a.name, a.role, a.status, a.branch, age(a.registered_at, now) + " ago",
-                      age(a.last_seen_at, now) + " ago") for a in rows], empty="no agents registered")
+        print_table(
+            ["name", "role", "status", "branch", "registered", "last seen"],
+            [
+                (
+                    a.name,
+                    a.role,
+                    a.status,
+                    a.branch,
+                    age(a.registered_at, now) + " ago",
+                    age(a.last_seen_at, now) + " ago",
+                )
+                for a in rows
+            ],
+            empty="no agents registered",
+        )
 
 
 @app.command()
@@ -243,17 +272,24 @@ def status(
     if agent is not None:
         typer.echo(f"agent:    {agent}   inbox: {report['inbox']} messages ({report['unread']} unread)")
     typer.echo(f"database: {report['database']}")
-    typer.echo(f"messages: {report['messages']}   agents: {report['agents']['active']} active, "
-               f"{report['agents']['inactive']} inactive")
-    rows = [(group.removeprefix("by_"), key, n) for group in ("by_status", "by_delivery", "by_type")
-            for key, n in report[group].items()]
+    typer.echo(
+        f"messages: {report['messages']}   agents: {report['agents']['active']} active, "
+        f"{report['agents']['inactive']} inactive"
+    )
+    rows = [
+        (group.removeprefix("by_"), key, n)
+        for group in ("by_status", "by_delivery", "by_type")
+        for key, n in report[group].items()
+    ]
     print_table(["by", "value", "count"], rows, empty="no messages")
 
 
 @app.command()
 def prune(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Age cutoff in days.", click_type=DAYS)] = 7,
+    older_than_days: Annotated[
+        float, typer.Option("--older-than-days", help="Age cutoff in days.", click_type=DAYS)
+    ] = 7,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,

@@ -26,13 +26,32 @@ FLAG: Convert = bool  # an option without a value
 
 ROOT: dict[str, Convert] = {"--home": Path, "--database-url": str}
 OPTIONS: dict[str, dict[str, Convert]] = {  # as `mailbox/cli.py` declares them, checked alike
-    "send": {"--to": str, "--type": str, "--payload": str, "--from": str, "--priority": str, "--convoy": str,
-             "--reply-to": lambda v: validate.integer(v, "--reply-to"), "--json": FLAG},
-    "check": {"--agent": str, "--unread-only": FLAG, "--type": str, "--archived": FLAG,
-              "--limit": lambda v: validate.integer(v, "--limit"), "--json": FLAG},
-    "claim": {"--agent": str, "--type": str, "--lease": lambda v: validate.seconds(v, "--lease", positive=True),
-              "--wait": lambda v: validate.seconds(v, "--wait"), "--batch": lambda v: validate.integer(v, "--batch"),
-              "--json": FLAG},
+    "send": {
+        "--to": str,
+        "--type": str,
+        "--payload": str,
+        "--from": str,
+        "--priority": str,
+        "--convoy": str,
+        "--reply-to": lambda v: validate.integer(v, "--reply-to"),
+        "--json": FLAG,
+    },
+    "check": {
+        "--agent": str,
+        "--unread-only": FLAG,
+        "--type": str,
+        "--archived": FLAG,
+        "--limit": lambda v: validate.integer(v, "--limit"),
+        "--json": FLAG,
+    },
+    "claim": {
+        "--agent": str,
+        "--type": str,
+        "--lease": lambda v: validate.seconds(v, "--lease", positive=True),
+        "--wait": lambda v: validate.seconds(v, "--wait"),
+        "--batch": lambda v: validate.integer(v, "--batch"),
+        "--json": FLAG,
+    },
     "ack": {"--lease": str, "--json": FLAG},
 }
 REQUIRED = {"send": ("--to", "--type", "--payload")}
@@ -81,7 +100,7 @@ def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[i
     if leftover:
         raise _NotHot
     positional: list[str] = []
-    options = _options(args[at + 2:], OPTIONS[verb], positional)
+    options = _options(args[at + 2 :], OPTIONS[verb], positional)
     if any(name not in options for name in REQUIRED.get(verb, ())):
         raise _NotHot
     if (verb == "ack") != bool(positional):
@@ -108,9 +127,15 @@ def run(args: list[str]) -> int | None:
 
 def _send(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
     payload = validate.read_arg(o["--payload"], "payload", settings.max_payload_bytes)
-    sent = mailbox.send(o["--to"], o["--type"], payload, sender=o.get("--from"),
-                        priority=o.get("--priority", "normal"), convoy=o.get("--convoy"),
-                        reply_to=o.get("--reply-to"))
+    sent = mailbox.send(
+        o["--to"],
+        o["--type"],
+        payload,
+        sender=o.get("--from"),
+        priority=o.get("--priority", "normal"),
+        convoy=o.get("--convoy"),
+        reply_to=o.get("--reply-to"),
+    )
     if o.get("--json"):
         print_json({"ids": [m.id for m in sent], "to": [m.to_agent for m in sent]})
     else:
@@ -119,9 +144,13 @@ def _send(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
 
 
 def _check(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
-    messages = mailbox.check(o.get("--agent") or settings.agent, unread_only=o.get("--unread-only", False),
-                             type=o.get("--type"), include_archived=o.get("--archived", False),
-                             limit=o.get("--limit", 100))
+    messages = mailbox.check(
+        o.get("--agent") or settings.agent,
+        unread_only=o.get("--unread-only", False),
+        type=o.get("--type"),
+        include_archived=o.get("--archived", False),
+        limit=o.get("--limit", 100),
+    )
     if o.get("--json"):
         print_json([m.to_dict() for m in messages])
     else:
@@ -134,8 +163,12 @@ def _claim(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:
     if agent is None:
         raise InvalidInput("claim needs an agent: give --agent or set SWITCHBOARD_AGENT")
     if "--batch" in o:
-        return batch_out(mailbox.claim_many(agent, o["--batch"], type=o.get("--type"), lease=o.get("--lease"),
-                                            wait=o.get("--wait", 0.0)), bool(o.get("--json")))
+        return batch_out(
+            mailbox.claim_many(
+                agent, o["--batch"], type=o.get("--type"), lease=o.get("--lease"), wait=o.get("--wait", 0.0)
+            ),
+            bool(o.get("--json")),
+        )
     message = mailbox.claim(agent, type=o.get("--type"), lease=o.get("--lease"), wait=o.get("--wait", 0.0))
     if message is None:
         if o.get("--json"):

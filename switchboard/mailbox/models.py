@@ -37,9 +37,7 @@ class Priority(IntEnum):
         try:
             return cls[str(value).upper()]
         except KeyError:
-            raise InvalidInput(
-                f"unknown priority {value!r}: use {', '.join(p.name.lower() for p in cls)}"
-            ) from None
+            raise InvalidInput(f"unknown priority {value!r}: use {', '.join(p.name.lower() for p in cls)}") from None
 
     @property
     def label(self) -> str:
@@ -149,6 +147,10 @@ class PruneReport(NamedTuple):
         return sum(self.by_type.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cutoff": iso(self.cutoff), "by_type": self.by_type, "total": self.total,
-                "deleted": self.deleted, "remembered": self.remembered}
-
+        return {
+            "cutoff": iso(self.cutoff),
+            "by_type": self.by_type,
+            "total": self.total,
+            "deleted": self.deleted,
+            "remembered": self.remembered,
+        }

@@ -94,12 +94,21 @@ class Mailbox:
                 recipients = [to]
             sent = []
             for recipient in recipients:
-                row = tx.row("mailbox.insert", {
-                    "from_agent": sender, "to_agent": recipient, "type": kind.value,
-                    "priority": int(rank), "convoy": convoy, "payload": payload,
-                    "reply_to": reply_to, "thread_id": thread_id,
-                    "max_attempts": self.settings.mail_max_attempts, "now": now,
-                })
+                row = tx.row(
+                    "mailbox.insert",
+                    {
+                        "from_agent": sender,
+                        "to_agent": recipient,
+                        "type": kind.value,
+                        "priority": int(rank),
+                        "convoy": convoy,
+                        "payload": payload,
+                        "reply_to": reply_to,
+                        "thread_id": thread_id,
+                        "max_attempts": self.settings.mail_max_attempts,
+                        "now": now,
+                    },
+                )
                 sent.append(Message.from_row(row))
                 tx.notify(recipient)
             tx.execute("mailbox.touch", {"name": sender, "now": now})
@@ -121,10 +130,16 @@ class Mailbox:
             check_name(agent)
         kind = parse_type(type).value if type is not None else None
         with self.store.transaction() as tx:
-            rows = tx.all("mailbox.check", {
-                "agent": agent, "type": kind, "include_read": not unread_only,
-                "include_archived": include_archived and not unread_only, "limit": limit,
-            })
+            rows = tx.all(
+                "mailbox.check",
+                {
+                    "agent": agent,
+                    "type": kind,
+                    "include_read": not unread_only,
+                    "include_archived": include_archived and not unread_only,
+                    "limit": limit,
+                },
+            )
         return [Message.from_row(r) for r in rows]
 
     def get(self, message_id: int) -> Message:
@@ -184,8 +199,7 @@ class Mailbox:
         check_name(agent)
         limit = validate.integer(limit, "batch", minimum=1, maximum=MAX_BATCH)
         kind = parse_type(type).value if type is not None else None
-        lease = validate.seconds(self.settings.mail_lease_seconds if lease is None else lease, "lease",
-                                 positive=True)
+        lease = validate.seconds(self.settings.mail_lease_seconds if lease is None else lease, "lease", positive=True)
         wait = validate.seconds(wait, "wait")
         deadline = time.monotonic() + wait
         waiter = self.store.listen(agent) if wait > 0 else None
@@ -201,15 +215,22 @@ class Mailbox:
             if waiter is not None:
                 waiter.close()
 
-    def _claim_once(self, agent: str, kind: str | None, lease: float,
-                    limit: int) -> tuple[list[Message], float | None]:
+    def _claim_once(self, agent: str, kind: str | None, lease: float, limit: int) -> tuple[list[Message], float | None]:
         now = time.time()
         with self.store.transaction(write=True) as tx:
             tx.execute("mailbox.bury_expired", {"agent": agent, "now": now})
-            rows = tx.all("mailbox.claim_many", {
-                "agent": agent, "type": kind, "now": now, "expires": now + lease, "limit": limit,
-                "token": os.urandom(8).hex(), "claimer": self._claimer,
-            })
+            rows = tx.all(
+                "mailbox.claim_many",
+                {
+                    "agent": agent,
+                    "type": kind,
+                    "now": now,
+                    "expires": now + lease,
+                    "limit": limit,
+                    "token": os.urandom(8).hex(),
+                    "claimer": self._claimer,
+                },
+            )
             if rows:
                 tx.execute("mailbox.touch", {"name": agent, "now": now})
                 messages = sorted((Message.from_row(r) for r in rows), key=lambda m: (m.priority, m.id))
@@ -251,11 +272,16 @@ class Mailbox:
         with self.store.transaction(write=True) as tx:
             token = self._held_lease(tx, message_id, lease_token)
             attempts = self._get(tx, message_id).attempts
-            delay = retry_in if retry_in is not None else min(2.0 ** attempts, MAX_BACKOFF_SECONDS)
-            row = tx.row("mailbox.nack", {
-                "id": message_id, "token": token, "reason": reason,
-                "available_at": time.time() + delay,
-            })
+            delay = retry_in if retry_in is not None else min(2.0**attempts, MAX_BACKOFF_SECONDS)
+            row = tx.row(
+                "mailbox.nack",
+                {
+                    "id": message_id,
+                    "token": token,
+                    "reason": reason,
+                    "available_at": time.time() + delay,
+                },
+            )
             message = Message.from_row(row)
             tx.notify(message.to_agent)
             return message
@@ -287,8 +313,9 @@ class Mailbox:
 
     # -- agents ----------------------------------------------------------------
 
-    def register(self, agent: str, role: str = "worker", *, branch: str | None = None,
-                 worktree: str | None = None) -> Agent:
+    def register(
+        self, agent: str, role: str = "worker", *, branch: str | None = None, worktree: str | None = None
+    ) -> Agent:
         """Register an agent (or reactivate it), with the branch and worktree it works in
         if given (kept from before if not)."""
         check_name(agent, reserved={ALL})
@@ -297,8 +324,12 @@ class Mailbox:
             if value is not None:
                 check_label(value, what)
         with self.store.transaction(write=True) as tx:
-            return Agent.from_row(tx.row("mailbox.register", {
-                "name": agent, "role": role, "branch": branch, "worktree": worktree, "now": time.time()}))
+            return Agent.from_row(
+                tx.row(
+                    "mailbox.register",
+                    {"name": agent, "role": role, "branch": branch, "worktree": worktree, "now": time.time()},
+                )
+            )
 
     def deregister(self, agent: str) -> Agent:
         check_name(agent)
@@ -330,8 +361,10 @@ class Mailbox:
             "database": self.store.connector.describe(),
             "messages": sum(counts["type"].values()),
             **{f"by_{key}": dict(sorted(c.items())) for key, c in counts.items()},
-            "agents": {"active": sum(a["status"] == "active" for a in agents),
-                       "inactive": sum(a["status"] == "inactive" for a in agents)},
+            "agents": {
+                "active": sum(a["status"] == "active" for a in agents),
+                "inactive": sum(a["status"] == "inactive" for a in agents),
+            },
         }
         if agent is not None:  # as the reference: the inbox is what is not archived
             report["agent"] = agent
@@ -356,12 +389,14 @@ class Mailbox:
                 tx.execute("mailbox.delete_upto", {"max_id": rows[-1]["id"], "cutoff": cutoff})
             self.store.compact()
         by_type = Counter(r["type"] for r in rows)
-        return PruneReport(cutoff=cutoff, by_type=dict(sorted(by_type.items())), deleted=force,
-                           remembered=remembered)
+        return PruneReport(cutoff=cutoff, by_type=dict(sorted(by_type.items())), deleted=force, remembered=remembered)
 
     def _remember(self, rows: list[dict[str, Any]]) -> int:
-        worth = [Message.from_row(r) for r in rows
-                 if r["type"] in (MessageType.DISCOVERY.value, MessageType.STATUS_REPORT.value)]
+        worth = [
+            Message.from_row(r)
+            for r in rows
+            if r["type"] in (MessageType.DISCOVERY.value, MessageType.STATUS_REPORT.value)
+        ]
         if not worth:
             return 0
         from switchboard.memory import Memory
@@ -370,9 +405,12 @@ class Mailbox:
         kept = 0
         for message in worth:
             try:
-                memory.store(f"{message.type.value} from {message.from_agent}: {message.payload}",
-                             namespace=message.to_agent, source=f"mail-{message.id}",
-                             type="CODEBASE_PATTERN" if message.type is MessageType.DISCOVERY else "CONTEXT")
+                memory.store(
+                    f"{message.type.value} from {message.from_agent}: {message.payload}",
+                    namespace=message.to_agent,
+                    source=f"mail-{message.id}",
+                    type="CODEBASE_PATTERN" if message.type is MessageType.DISCOVERY else "CONTEXT",
+                )
                 kept += 1
             except InvalidInput:
                 pass  # e.g. a payload that looks like a secret: memory refuses it, the mail still goes

@@ -14,8 +14,20 @@ def messages_table(messages: list[Message], empty: str) -> None:
     now = time.time()
     print_table(
         ["id", "priority", "type", "from", "to", "status", "delivery", "age", "payload"],
-        [(m.id, m.priority.label, m.type.value, m.from_agent, m.to_agent, m.status.value,
-          m.delivery.value, age(m.created_at, now), preview(m.payload)) for m in messages],
+        [
+            (
+                m.id,
+                m.priority.label,
+                m.type.value,
+                m.from_agent,
+                m.to_agent,
+                m.status.value,
+                m.delivery.value,
+                age(m.created_at, now),
+                preview(m.payload),
+            )
+            for m in messages
+        ],
         empty=empty,
     )
 
@@ -25,13 +37,22 @@ def message_out(message: Message, as_json: bool) -> None:
         print_json(message.to_dict())
         return
     print_fields(
-        [("id", message.id), ("from", message.from_agent), ("to", message.to_agent),
-         ("type", message.type.value), ("priority", message.priority.label),
-         ("convoy", message.convoy), ("reply-to", message.reply_to),
-         ("status", message.status.value), ("delivery", message.delivery.value),
-         ("attempts", f"{message.attempts}/{message.max_attempts}"),
-         ("lease", message.lease_token), ("lease-expires", iso(message.lease_expires_at)),
-         ("last-error", message.last_error), ("created", iso(message.created_at))],
+        [
+            ("id", message.id),
+            ("from", message.from_agent),
+            ("to", message.to_agent),
+            ("type", message.type.value),
+            ("priority", message.priority.label),
+            ("convoy", message.convoy),
+            ("reply-to", message.reply_to),
+            ("status", message.status.value),
+            ("delivery", message.delivery.value),
+            ("attempts", f"{message.attempts}/{message.max_attempts}"),
+            ("lease", message.lease_token),
+            ("lease-expires", iso(message.lease_expires_at)),
+            ("last-error", message.last_error),
+            ("created", iso(message.created_at)),
+        ],
         body=message.payload,
     )
 

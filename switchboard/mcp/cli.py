@@ -19,11 +19,17 @@ app = part_app()
 @app.command()
 def mcp(
     ctx: typer.Context,
-    agent: Annotated[Optional[str], typer.Option(
-        "--agent", help="The runner whose tools these are [env SWITCHBOARD_AGENT].")] = None,
-    print_config: Annotated[bool, typer.Option(
-        "--print-config", help="Print the opencode.json entry that starts this server (with the tool "
-                               "names and the prompts' tools map) instead of serving.")] = False,
+    agent: Annotated[
+        Optional[str], typer.Option("--agent", help="The runner whose tools these are [env SWITCHBOARD_AGENT].")
+    ] = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the opencode.json entry that starts this server (with the tool "
+            "names and the prompts' tools map) instead of serving.",
+        ),
+    ] = False,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
     log_level: LogLevelOpt = None,
@@ -51,8 +57,13 @@ def mcp(
     if print_config:
         from switchboard.mcp import wiring
 
-        print_json({"mcp": {wiring.server_name(name): wiring.entry(config, name)},
-                    "tools": wiring.tool_names(name), "prompt_tools": wiring.prompt_tools(name)})
+        print_json(
+            {
+                "mcp": {wiring.server_name(name): wiring.entry(config, name)},
+                "tools": wiring.tool_names(name),
+                "prompt_tools": wiring.prompt_tools(name),
+            }
+        )
         return
     from switchboard.mcp.server import serve
 

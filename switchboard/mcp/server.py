@@ -32,15 +32,24 @@ def build(settings: Settings, agent: str, tools: RunnerTools | None = None) -> A
     from mcp.server.mcpserver.exceptions import ToolError
 
     runner = tools or RunnerTools(settings, agent)
-    server = MCPServer("switchboard", instructions=INSTRUCTIONS.format(agent=runner.agent),
-                       log_level="WARNING")
+    server = MCPServer("switchboard", instructions=INSTRUCTIONS.format(agent=runner.agent), log_level="WARNING")
     served = target(runner.agent, runner.settings.database_url, runner.settings.memory_model)
 
-    @server.resource(f"{TARGET_URI}{runner.agent}/{served}", name="identity", mime_type="application/json",
-                     description=f"Who these tools act for: runner {runner.agent}, target {served}.")
+    @server.resource(
+        f"{TARGET_URI}{runner.agent}/{served}",
+        name="identity",
+        mime_type="application/json",
+        description=f"Who these tools act for: runner {runner.agent}, target {served}.",
+    )
     def identity() -> str:
-        return json.dumps({"runner": runner.agent, "home": str(runner.settings.home), "target": served,
-                           "database": runner.store.connector.describe()})
+        return json.dumps(
+            {
+                "runner": runner.agent,
+                "home": str(runner.settings.home),
+                "target": served,
+                "database": runner.store.connector.describe(),
+            }
+        )
 
     def tool(fn: Callable[..., str]) -> Callable[..., str]:
         @functools.wraps(fn)
@@ -56,43 +65,48 @@ def build(settings: Settings, agent: str, tools: RunnerTools | None = None) -> A
     @tool
     def memory_recall(
         query: Annotated[str, Field(description="What to look for, in any words.")],
-        namespace: Annotated[Optional[str], Field(
-            description=f"'{runner.agent}' (default) or 'shared'.")] = None,
+        namespace: Annotated[Optional[str], Field(description=f"'{runner.agent}' (default) or 'shared'.")] = None,
         shared: Annotated[bool, Field(description="Search 'shared' too.")] = True,
         limit: Annotated[int, Field(description="At most this many memories.", ge=1, le=50)] = 5,
-        type: Annotated[Optional[str], Field(
-            description="Only memories of this type (see memory_store).")] = None,
+        type: Annotated[Optional[str], Field(description="Only memories of this type (see memory_store).")] = None,
         tags: Annotated[Optional[list[str]], Field(description="Only memories with all these tags.")] = None,
         mode: Annotated[str, Field(description="hybrid, semantic or keyword.")] = "hybrid",
     ) -> str:
         """Recall long-term memories that match a query (keyword and semantic search, fused),
         from your namespace and the shared one. Each comes with its id, type and date."""
-        return runner.recall(query, namespace=namespace, shared=shared, limit=limit, type=type, tags=tags,
-                             mode=mode)
+        return runner.recall(query, namespace=namespace, shared=shared, limit=limit, type=type, tags=tags, mode=mode)
 
     @tool
     def memory_store(
         content: Annotated[str, Field(description="The memory: one self-contained paragraph.")],
-        type: Annotated[str, Field(description=", ".join(t.value for t in MemoryType) + ".")]
-        = "WORKING_SOLUTION",
+        type: Annotated[str, Field(description=", ".join(t.value for t in MemoryType) + ".")] = "WORKING_SOLUTION",
         tags: Annotated[Optional[list[str]], Field(description="Lower-case tags.")] = None,
-        namespace: Annotated[Optional[str], Field(
-            description=f"'{runner.agent}' (default) or 'shared' for every runner.")] = None,
+        namespace: Annotated[
+            Optional[str], Field(description=f"'{runner.agent}' (default) or 'shared' for every runner.")
+        ] = None,
         confidence: Annotated[str, Field(description="high, medium or low.")] = "medium",
         supersedes: Annotated[Optional[int], Field(description="Id of a memory this one replaces.")] = None,
         ttl_days: Annotated[Optional[float], Field(description="Forget it after this many days.")] = None,
     ) -> str:
         """Store a long-term memory for later tasks, in your namespace or the shared one.
         Storing the same content again merges into the first."""
-        return runner.store_memory(content, namespace=namespace, type=type, tags=tags, confidence=confidence,
-                                   supersedes=supersedes, ttl_days=ttl_days)
+        return runner.store_memory(
+            content,
+            namespace=namespace,
+            type=type,
+            tags=tags,
+            confidence=confidence,
+            supersedes=supersedes,
+            ttl_days=ttl_days,
+        )
 
     @tool
     def mail_send(
         to: Annotated[str, Field(description="Recipient: a runner, 'coordinator', a person, or 'all'.")],
         payload: Annotated[str, Field(description="The message.")],
-        type: Annotated[str, Field(
-            description="discovery, request, status_report, broadcast or task_dispatch.")] = "discovery",
+        type: Annotated[
+            str, Field(description="discovery, request, status_report, broadcast or task_dispatch.")
+        ] = "discovery",
         priority: Annotated[str, Field(description="urgent, high, normal or low.")] = "normal",
         reply_to: Annotated[Optional[int], Field(description="Id of the message this answers.")] = None,
     ) -> str:
@@ -119,8 +133,9 @@ def build(settings: Settings, agent: str, tools: RunnerTools | None = None) -> A
     def task_report(
         summary: Annotated[str, Field(description="What you did, found, or need.")],
         status: Annotated[str, Field(description=", ".join(REPORT_STATUSES) + ".")] = "progress",
-        task_id: Annotated[Optional[int], Field(
-            description="The task, if you know it (default: the one you are running).")] = None,
+        task_id: Annotated[
+            Optional[int], Field(description="The task, if you know it (default: the one you are running).")
+        ] = None,
     ) -> str:
         """Report progress, a blocker or a result on your current task to the coordinator
         (a status_report message that names the task)."""

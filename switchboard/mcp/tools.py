@@ -37,8 +37,7 @@ class AccessDenied(InvalidInput):
 
 
 class RunnerTools:
-    def __init__(self, settings: Settings, agent: str, *, store: Store | None = None,
-                 embedder: Any = None) -> None:
+    def __init__(self, settings: Settings, agent: str, *, store: Store | None = None, embedder: Any = None) -> None:
         self.agent = check_name(agent, "runner name")
         self.settings = settings.with_overrides(agent=self.agent)
         self.store = store or open_store(self.settings)
@@ -55,24 +54,54 @@ class RunnerTools:
         """The namespace to use: the runner's own by default; only it and `shared` are allowed."""
         chosen = namespace or self.agent
         if chosen not in (self.agent, SHARED):
-            raise AccessDenied(f"runner {self.agent!r} cannot use namespace {chosen!r}: only its own "
-                               f"({self.agent!r}) and {SHARED!r}")
+            raise AccessDenied(
+                f"runner {self.agent!r} cannot use namespace {chosen!r}: only its own ({self.agent!r}) and {SHARED!r}"
+            )
         return chosen
 
-    def recall(self, query: str, *, namespace: str | None = None, shared: bool = True, limit: int = 5,
-               type: str | None = None, tags: str | Iterable[str] | None = None,
-               mode: str = "hybrid") -> str:
-        result = self.memory.recall(query, namespace=self.namespace(namespace), shared=shared,
-                                    limit=min(max(limit, 1), 50), type=type or None, tags=tags or None,
-                                    mode=mode)
+    def recall(
+        self,
+        query: str,
+        *,
+        namespace: str | None = None,
+        shared: bool = True,
+        limit: int = 5,
+        type: str | None = None,
+        tags: str | Iterable[str] | None = None,
+        mode: str = "hybrid",
+    ) -> str:
+        result = self.memory.recall(
+            query,
+            namespace=self.namespace(namespace),
+            shared=shared,
+            limit=min(max(limit, 1), 50),
+            type=type or None,
+            tags=tags or None,
+            mode=mode,
+        )
         return recall_text(result)
 
-    def store_memory(self, content: str, *, namespace: str | None = None, type: str = "WORKING_SOLUTION",
-                     tags: str | Iterable[str] | None = None, confidence: str = "medium",
-                     supersedes: int | None = None, ttl_days: float | None = None) -> str:
-        result = self.memory.store(content, namespace=self.namespace(namespace), type=type, tags=tags or None,
-                                   confidence=confidence, supersedes=supersedes, ttl_days=ttl_days,
-                                   source=f"runner {self.agent}")
+    def store_memory(
+        self,
+        content: str,
+        *,
+        namespace: str | None = None,
+        type: str = "WORKING_SOLUTION",
+        tags: str | Iterable[str] | None = None,
+        confidence: str = "medium",
+        supersedes: int | None = None,
+        ttl_days: float | None = None,
+    ) -> str:
+        result = self.memory.store(
+            content,
+            namespace=self.namespace(namespace),
+            type=type,
+            tags=tags or None,
+            confidence=confidence,
+            supersedes=supersedes,
+            ttl_days=ttl_days,
+            source=f"runner {self.agent}",
+        )
         memory = result.memory
         if result.merged:
             return f"Already stored: merged into memory #{memory.id} in namespace {memory.namespace}."
@@ -80,25 +109,29 @@ class RunnerTools:
 
     # -- mail ------------------------------------------------------------------------
 
-    def send(self, to: str, payload: str, *, type: str = "discovery", priority: str = "normal",
-             reply_to: int | None = None) -> str:
+    def send(
+        self, to: str, payload: str, *, type: str = "discovery", priority: str = "normal", reply_to: int | None = None
+    ) -> str:
         sent = self.mailbox.send(to, type, payload, sender=self.agent, priority=priority, reply_to=reply_to)
         if len(sent) == 1:
             return f"Sent {sent[0].type.value} #{sent[0].id} to {sent[0].to_agent}."
         return f"Sent {len(sent)} copies: " + ", ".join(f"#{m.id} to {m.to_agent}" for m in sent) + "."
 
     def check(self, *, unread_only: bool = True, type: str | None = None, limit: int = 20) -> str:
-        messages = self.mailbox.check(self.agent, unread_only=unread_only, type=type or None,
-                                      limit=min(max(limit, 1), 100))
+        messages = self.mailbox.check(
+            self.agent, unread_only=unread_only, type=type or None, limit=min(max(limit, 1), 100)
+        )
         which = "unread message" if unread_only else "message"
         if not messages:
             return f"No {which}s for {self.agent}."
         lines = [f"{len(messages)} {which}(s) for {self.agent}, most urgent first (read one with mail_read):"]
         for message in messages:
             body = " ".join(message.payload.split())
-            lines.append(f"- #{message.id} {message.type.value} from {message.from_agent} "
-                         f"({message.priority.label}, {message.status.value}, {iso(message.created_at)}): "
-                         + (body if len(body) <= 200 else body[:199] + "…"))
+            lines.append(
+                f"- #{message.id} {message.type.value} from {message.from_agent} "
+                f"({message.priority.label}, {message.status.value}, {iso(message.created_at)}): "
+                + (body if len(body) <= 200 else body[:199] + "…")
+            )
         return "\n".join(lines)
 
     def read(self, message_id: int) -> str:
@@ -122,11 +155,13 @@ class RunnerTools:
         about = " or ".join(_about(run_id, task) for run_id, task in current) or "no task"
         task = current[0][1] if len(current) == 1 else None
         payload = f"Runner {self.agent} reports {status} on {about}: {summary.strip()}"
-        reply_to = int(task.source_ref) if task is not None and task.source == "mail" and \
-            str(task.source_ref or "").isdigit() else None
+        reply_to = (
+            int(task.source_ref)
+            if task is not None and task.source == "mail" and str(task.source_ref or "").isdigit()
+            else None
+        )
         try:
-            (sent,) = self.mailbox.send(COORDINATOR, "status_report", payload, sender=self.agent,
-                                        reply_to=reply_to)
+            (sent,) = self.mailbox.send(COORDINATOR, "status_report", payload, sender=self.agent, reply_to=reply_to)
         except NotFound:  # the dispatching message was pruned meanwhile
             (sent,) = self.mailbox.send(COORDINATOR, "status_report", payload, sender=self.agent)
         return f"Reported {status} on {about} to {COORDINATOR} (message #{sent.id})."
@@ -144,8 +179,9 @@ class RunnerTools:
                 raise AccessDenied(f"task #{task_id} is not assigned to {self.agent}")
             return [(task.run_id, task)]
         try:
-            running = [r for r in Runners(self.store, self.settings).runs(self.agent, limit=50)
-                       if r.status == "running"]
+            running = [
+                r for r in Runners(self.store, self.settings).runs(self.agent, limit=50) if r.status == "running"
+            ]
         except NotFound:
             return []
         return [(r.id, tasks.get(r.task_id) if r.task_id else None) for r in running]
@@ -165,8 +201,13 @@ def recall_text(result: RecallResult) -> str:
     lines = [f"{count} for {result.query!r} from {scope}, best first:"]
     for hit in result.hits:
         memory = hit.memory
-        meta = [f"#{memory.id}", memory.namespace, memory.type.value, (iso(memory.created_at) or "")[:10],
-                f"score {hit.score:.4f}"]
+        meta = [
+            f"#{memory.id}",
+            memory.namespace,
+            memory.type.value,
+            (iso(memory.created_at) or "")[:10],
+            f"score {hit.score:.4f}",
+        ]
         if memory.tags:
             meta.append("tags: " + ", ".join(memory.tags))
         body = "\n  ".join(memory.content.splitlines())
@@ -176,8 +217,10 @@ def recall_text(result: RecallResult) -> str:
 
 
 def message_text(message: Message) -> str:
-    head = [f"Message #{message.id}: {message.type.value} from {message.from_agent} to {message.to_agent}",
-            f"priority {message.priority.label}, sent {iso(message.created_at)}"]
+    head = [
+        f"Message #{message.id}: {message.type.value} from {message.from_agent} to {message.to_agent}",
+        f"priority {message.priority.label}, sent {iso(message.created_at)}",
+    ]
     if message.reply_to:
         head.append(f"in reply to #{message.reply_to}")
     return "; ".join(head) + "\n\n" + message.payload

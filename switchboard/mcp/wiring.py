@@ -74,8 +74,13 @@ def entry(settings: Settings, runner: str) -> dict[str, Any]:
         env["SWITCHBOARD_DATABASE_URL"] = settings.database_url
     if model_id(settings.memory_model) != DEFAULT_MODEL:
         env["SWITCHBOARD_MEMORY_MODEL"] = settings.memory_model
-    return {"type": "local", "command": [sys.executable, "-m", "switchboard", "mcp"], "environment": env,
-            "enabled": True, "timeout": START_TIMEOUT_MS}
+    return {
+        "type": "local",
+        "command": [sys.executable, "-m", "switchboard", "mcp"],
+        "environment": env,
+        "enabled": True,
+        "timeout": START_TIMEOUT_MS,
+    }
 
 
 def target(runner: str, database_url: str, memory_model: str) -> str:
@@ -87,8 +92,9 @@ def config_path(workdir: str | Path) -> Path:
     return Path(workdir).expanduser().resolve() / CONFIG_FILE
 
 
-def wire(settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None,
-         steps: int | None = None) -> bool:
+def wire(
+    settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None, steps: int | None = None
+) -> bool:
     """Put the runner's entry into `workdir/opencode.json`; True if the file changed.
 
     `steps` also becomes its agent's OpenCode `steps` limit (past it the model is told to
@@ -126,9 +132,12 @@ def _same_target(current: Any, wanted: dict[str, Any]) -> bool:
     if not isinstance(current, dict) or current.get("enabled") is False:
         return False
     have, want = current.get("environment") or {}, wanted["environment"]
-    return all(current.get(k) == wanted[k] for k in ("type", "command", "timeout")) and \
-        all(have.get(k) == want.get(k) for k in ("SWITCHBOARD_AGENT", "SWITCHBOARD_MEMORY_MODEL")) and \
-        database_url(have) is not None and database_url(have) == database_url(want)
+    return (
+        all(current.get(k) == wanted[k] for k in ("type", "command", "timeout"))
+        and all(have.get(k) == want.get(k) for k in ("SWITCHBOARD_AGENT", "SWITCHBOARD_MEMORY_MODEL"))
+        and database_url(have) is not None
+        and database_url(have) == database_url(want)
+    )
 
 
 def database_url(env: dict[str, str]) -> str | None:
@@ -161,8 +170,9 @@ def _keep_private(path: Path, text: str) -> None:
     _write_private(path, text)
 
 
-def unwire(settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None,
-           steps: int | None = None) -> bool:
+def unwire(
+    settings: Settings, runner: str, workdir: str | Path, *, agent: str | None = None, steps: int | None = None
+) -> bool:
     """Remove the runner's entry from `workdir/opencode.json`; True if there was one. The
     last runner to leave takes back the `steps` limit `wire` wrote (if it still reads the same)."""
     if not config_path(workdir).exists():
@@ -252,8 +262,10 @@ async def connect(client: OpenCodeClient, settings: Settings, runner: str, workd
     state = (answer or {}).get(name) or {}
     if state.get("status") == "connected":
         return None
-    return (f"OpenCode could not start switchboard's MCP server {name} in {workdir} "
-            f"({state.get('error') or state.get('status') or 'no status'}): the session runs without its tools")
+    return (
+        f"OpenCode could not start switchboard's MCP server {name} in {workdir} "
+        f"({state.get('error') or state.get('status') or 'no status'}): the session runs without its tools"
+    )
 
 
 async def _live_target(client: OpenCodeClient, workdir: str, name: str) -> str | None:

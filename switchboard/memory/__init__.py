@@ -12,5 +12,15 @@ from switchboard.memory.models import (
 )
 from switchboard.memory.service import SHARED, Memory
 
-__all__ = ["SHARED", "Confidence", "Hit", "Memory", "MemoryRecord", "MemoryType", "Mode", "RecallResult",
-           "Relation", "StoreResult"]
+__all__ = [
+    "SHARED",
+    "Confidence",
+    "Hit",
+    "Memory",
+    "MemoryRecord",
+    "MemoryType",
+    "Mode",
+    "RecallResult",
+    "Relation",
+    "StoreResult",
+]

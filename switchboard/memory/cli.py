@@ -16,7 +16,18 @@ import typer
 from switchboard import validate
 from switchboard.errors import InvalidInput
 from switchboard.cliopts import (
-    COUNT, DAYS, FRACTION, ID, Checked, DryRunOpt, ForceOpt, JsonFlag, acting, part_app, settings, text_arg,
+    COUNT,
+    DAYS,
+    FRACTION,
+    ID,
+    Checked,
+    DryRunOpt,
+    ForceOpt,
+    JsonFlag,
+    acting,
+    part_app,
+    settings,
+    text_arg,
 )
 from switchboard.memory.models import MemoryRecord
 from switchboard.memory.service import Memory, dump_export, parse_export
@@ -39,12 +50,13 @@ IMPORT_LIMIT = 256 * 1024 * 1024  # bytes of export read at most (vectors includ
 TOKENS = Checked("n", lambda value, what: validate.integer(value, what, minimum=50))
 
 IdArg = Annotated[int, typer.Argument(help="Memory id.", click_type=ID)]
-NamespaceOpt = Annotated[Optional[str], typer.Option(
-    "--namespace", "-n", help="Namespace (default: SWITCHBOARD_AGENT, else 'default').")]
-ScopeOpt = Annotated[Optional[str], typer.Option(
-    "--namespace", "-n", help="Only this namespace (default: all).")]
-ProjectOpt = Annotated[Optional[Path], typer.Option(
-    "--project", help="The project directory it is about: a scope within the namespace.")]
+NamespaceOpt = Annotated[
+    Optional[str], typer.Option("--namespace", "-n", help="Namespace (default: SWITCHBOARD_AGENT, else 'default').")
+]
+ScopeOpt = Annotated[Optional[str], typer.Option("--namespace", "-n", help="Only this namespace (default: all).")]
+ProjectOpt = Annotated[
+    Optional[Path], typer.Option("--project", help="The project directory it is about: a scope within the namespace.")
+]
 
 
 @app.callback()
@@ -74,9 +86,18 @@ def _memories_table(memories: list[MemoryRecord], empty: str) -> None:
     now = time.time()
     print_table(
         ["id", "namespace", "type", "tags", "age", "expires", "memory"],
-        [(m.id, m.namespace, m.type.value, ",".join(m.tags), age(m.created_at, now),
-          ("in " + age(now, m.expires_at) if m.expires_at > now else "expired") if m.expires_at else "",
-          preview(m.content)) for m in memories],
+        [
+            (
+                m.id,
+                m.namespace,
+                m.type.value,
+                ",".join(m.tags),
+                age(m.created_at, now),
+                ("in " + age(now, m.expires_at) if m.expires_at > now else "expired") if m.expires_at else "",
+                preview(m.content),
+            )
+            for m in memories
+        ],
         empty=empty,
     )
 
@@ -86,15 +107,29 @@ def _memory_out(memory: MemoryRecord, as_json: bool) -> None:
         print_json(memory.to_dict())
         return
     print_fields(
-        [("id", memory.id), ("namespace", memory.namespace), ("type", memory.type.value),
-         ("tags", ", ".join(memory.tags) or None), ("confidence", memory.confidence.value),
-         ("source", memory.source), ("project", memory.project), ("happened", iso(memory.event_date)),
-         ("supersedes", f"{memory.supersedes} ({memory.relation.value})" if memory.supersedes and memory.relation
-          else None),
-         ("accessed", f"{memory.access_count} time(s), last {iso(memory.accessed_at)}" if memory.accessed_at
-          else f"{memory.access_count} time(s)"),
-         ("created", iso(memory.created_at)), ("updated", iso(memory.updated_at)),
-         ("expires", iso(memory.expires_at))],
+        [
+            ("id", memory.id),
+            ("namespace", memory.namespace),
+            ("type", memory.type.value),
+            ("tags", ", ".join(memory.tags) or None),
+            ("confidence", memory.confidence.value),
+            ("source", memory.source),
+            ("project", memory.project),
+            ("happened", iso(memory.event_date)),
+            (
+                "supersedes",
+                f"{memory.supersedes} ({memory.relation.value})" if memory.supersedes and memory.relation else None,
+            ),
+            (
+                "accessed",
+                f"{memory.access_count} time(s), last {iso(memory.accessed_at)}"
+                if memory.accessed_at
+                else f"{memory.access_count} time(s)",
+            ),
+            ("created", iso(memory.created_at)),
+            ("updated", iso(memory.updated_at)),
+            ("expires", iso(memory.expires_at)),
+        ],
         body=memory.content,
     )
 
@@ -103,27 +138,42 @@ def _memory_out(memory: MemoryRecord, as_json: bool) -> None:
 def store(
     ctx: typer.Context,
     content: Annotated[str, typer.Option("--content", "-c", help="The memory; '-' reads standard input.")],
-    type: Annotated[str, typer.Option("--type", "-t", help="WORKING_SOLUTION, DECISION, ERROR_FIX ... (see docs).")]
-    = "WORKING_SOLUTION",
+    type: Annotated[
+        str, typer.Option("--type", "-t", help="WORKING_SOLUTION, DECISION, ERROR_FIX ... (see docs).")
+    ] = "WORKING_SOLUTION",
     tags: Annotated[Optional[str], typer.Option(help="Comma-separated tags.")] = None,
     namespace: NamespaceOpt = None,
     confidence: Annotated[str, typer.Option(help="high, medium or low.")] = "medium",
     supersedes: Annotated[Optional[int], typer.Option(help="Id of a memory this one replaces.", click_type=ID)] = None,
-    relation: Annotated[str, typer.Option(help="How it supersedes: updates (hides the old one), extends, derives.")]
-    = "updates",
-    ttl_days: Annotated[Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.",
-                                                      click_type=DAYS)] = None,
+    relation: Annotated[
+        str, typer.Option(help="How it supersedes: updates (hides the old one), extends, derives.")
+    ] = "updates",
+    ttl_days: Annotated[
+        Optional[float], typer.Option("--ttl-days", help="Forget it after this many days.", click_type=DAYS)
+    ] = None,
     source: Annotated[Optional[str], typer.Option(help="Where it came from (a run, a file, a person).")] = None,
-    event_date: Annotated[Optional[str], typer.Option(
-        "--event-date", help="When it happened (ISO 8601, e.g. 2026-11-30 or 2026-11-30T14:00Z) [when stored].")] = None,
+    event_date: Annotated[
+        Optional[str],
+        typer.Option(
+            "--event-date", help="When it happened (ISO 8601, e.g. 2026-11-30 or 2026-11-30T14:00Z) [when stored]."
+        ),
+    ] = None,
     project: ProjectOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Store a memory; storing the same content again merges into the first."""
     text = text_arg(ctx, content, "content")  # before the embedding service is asked for
     result = _memory(ctx).store(
-        text, namespace=_ns(ctx, namespace), type=type, tags=tags, confidence=confidence,
-        supersedes=supersedes, relation=relation, ttl_days=ttl_days, source=source, event_date=event_date,
+        text,
+        namespace=_ns(ctx, namespace),
+        type=type,
+        tags=tags,
+        confidence=confidence,
+        supersedes=supersedes,
+        relation=relation,
+        ttl_days=ttl_days,
+        source=source,
+        event_date=event_date,
         project=project,
     )
     memory = result.memory
@@ -140,17 +190,20 @@ def store(
 def recall(
     ctx: typer.Context,
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="What to look for, in any words.")] = None,
-    recent: Annotated[Optional[int], typer.Option(
-        "--recent", help="Instead of a query: the N most recent memories (as `memory list`).", click_type=COUNT)] = None,
+    recent: Annotated[
+        Optional[int],
+        typer.Option(
+            "--recent", help="Instead of a query: the N most recent memories (as `memory list`).", click_type=COUNT
+        ),
+    ] = None,
     namespace: NamespaceOpt = None,
     shared: Annotated[bool, typer.Option("--shared", help="Search the shared namespace too.")] = False,
     limit: Annotated[int, typer.Option(help="At most this many.", click_type=COUNT)] = 5,
     type: Annotated[Optional[str], typer.Option("--type", "-t", help="Only memories of this type.")] = None,
-    tags: Annotated[Optional[str], typer.Option(help="Only memories with all these tags (comma-separated).")]
-    = None,
-    max_age_days: Annotated[Optional[float], typer.Option("--max-age-days", help="Only memories this recent.",
-                                                          click_type=DAYS)]
-    = None,
+    tags: Annotated[Optional[str], typer.Option(help="Only memories with all these tags (comma-separated).")] = None,
+    max_age_days: Annotated[
+        Optional[float], typer.Option("--max-age-days", help="Only memories this recent.", click_type=DAYS)
+    ] = None,
     mode: Annotated[str, typer.Option(help="hybrid, semantic or keyword.")] = "hybrid",
     project: ProjectOpt = None,
     as_json: JsonFlag = False,
@@ -167,8 +220,15 @@ def recall(
         return
     assert query is not None  # one of --query and --recent, checked above
     result = _memory(ctx).recall(
-        query, namespace=_ns(ctx, namespace), shared=shared, limit=limit, type=type, tags=tags,
-        max_age_days=max_age_days, mode=mode, project=project,
+        query,
+        namespace=_ns(ctx, namespace),
+        shared=shared,
+        limit=limit,
+        type=type,
+        tags=tags,
+        max_age_days=max_age_days,
+        mode=mode,
+        project=project,
     )
     if as_json:
         print_json(result.to_dict())
@@ -178,8 +238,18 @@ def recall(
     now = time.time()
     print_table(
         ["id", "score", "found by", "namespace", "type", "age", "memory"],
-        [(h.memory.id, f"{h.score:.4f}", "+".join(h.found_by), h.memory.namespace, h.memory.type.value,
-          age(h.memory.created_at, now), preview(h.memory.content, 70)) for h in result.hits],
+        [
+            (
+                h.memory.id,
+                f"{h.score:.4f}",
+                "+".join(h.found_by),
+                h.memory.namespace,
+                h.memory.type.value,
+                age(h.memory.created_at, now),
+                preview(h.memory.content, 70),
+            )
+            for h in result.hits
+        ],
         empty="no memories found",
     )
 
@@ -189,8 +259,9 @@ def context(
     ctx: typer.Context,
     query: Annotated[str, typer.Option("--query", "-q", help="The task to find memories for.")],
     namespace: NamespaceOpt = None,
-    budget_tokens: Annotated[int, typer.Option("--budget-tokens", help="Size limit, in tokens (about 4 chars).",
-                                               click_type=TOKENS)] = 1500,
+    budget_tokens: Annotated[
+        int, typer.Option("--budget-tokens", help="Size limit, in tokens (about 4 chars).", click_type=TOKENS)
+    ] = 1500,
     shared: Annotated[bool, typer.Option("--shared/--no-shared", help="Include the shared namespace.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -214,8 +285,9 @@ def list_(
     as_json: JsonFlag = False,
 ) -> None:
     """The most recent memories of a namespace, newest first."""
-    memories = _memory(ctx).list(_ns(ctx, namespace), recent=recent, all_namespaces=all_namespaces,
-                                 include_expired=include_expired)
+    memories = _memory(ctx).list(
+        _ns(ctx, namespace), recent=recent, all_namespaces=all_namespaces, include_expired=include_expired
+    )
     if as_json:
         print_json([m.to_dict() for m in memories])
     else:
@@ -254,9 +326,17 @@ def history(ctx: typer.Context, memory_id: IdArg, as_json: JsonFlag = False) -> 
     now = time.time()
     print_table(
         ["", "id", "supersedes", "type", "age", "memory"],
-        [("→" if m.id == memory_id else "", m.id,
-          f"{m.supersedes} ({m.relation.value})" if m.supersedes and m.relation else "",
-          m.type.value, age(m.created_at, now), preview(m.content)) for m, depth in chain],
+        [
+            (
+                "→" if m.id == memory_id else "",
+                m.id,
+                f"{m.supersedes} ({m.relation.value})" if m.supersedes and m.relation else "",
+                m.type.value,
+                age(m.created_at, now),
+                preview(m.content),
+            )
+            for m, depth in chain
+        ],
     )
 
 
@@ -274,16 +354,19 @@ def stats(ctx: typer.Context, namespace: ScopeOpt = None, as_json: JsonFlag = Fa
         print_json(report)
         return
     typer.echo(f"database: {report['database']}")
-    typer.echo(f"memories: {report['memories']}   expired: {report['expired']}   "
-               f"superseded: {report['superseded']}")
-    typer.echo(f"model:    {report['model']}" + (f"   ({report['needs_reindex']} need `memory reindex`)"
-                                                  if report["needs_reindex"] else ""))
+    typer.echo(f"memories: {report['memories']}   expired: {report['expired']}   superseded: {report['superseded']}")
+    typer.echo(
+        f"model:    {report['model']}"
+        + (f"   ({report['needs_reindex']} need `memory reindex`)" if report["needs_reindex"] else "")
+    )
     if report["pending"]:
         typer.echo(f"pending:  {report['pending']} memories wait for their vector (keyword recall finds them)")
     typer.echo(f"index:    {report['index']}")
-    print_table(["namespace", "memories", "expired", "newest"],
-                [(ns, e["memories"], e["expired"], e["newest"]) for ns, e in report["namespaces"].items()],
-                empty="no memories")
+    print_table(
+        ["namespace", "memories", "expired", "newest"],
+        [(ns, e["memories"], e["expired"], e["newest"]) for ns, e in report["namespaces"].items()],
+        empty="no memories",
+    )
     if report["by_type"]:
         print_table(["type", "memories"], report["by_type"].items())
 
@@ -291,9 +374,9 @@ def stats(ctx: typer.Context, namespace: ScopeOpt = None, as_json: JsonFlag = Fa
 @app.command()
 def prune(
     ctx: typer.Context,
-    older_than_days: Annotated[float, typer.Option("--older-than-days", help="Unused for this many days.",
-                                                   click_type=DAYS)]
-    = 90,
+    older_than_days: Annotated[
+        float, typer.Option("--older-than-days", help="Unused for this many days.", click_type=DAYS)
+    ] = 90,
     namespace: ScopeOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
@@ -304,29 +387,33 @@ def prune(
         print_json(report.to_dict())
         return
     verb = "would delete" if dry_run else "deleted"
-    typer.echo(f"{verb} {report.total} memories: {len(report.expired)} expired, "
-               f"{len(report.unused)} unused for {older_than_days:g} day(s)")
+    typer.echo(
+        f"{verb} {report.total} memories: {len(report.expired)} expired, "
+        f"{len(report.unused)} unused for {older_than_days:g} day(s)"
+    )
 
 
 @app.command()
 def consolidate(
     ctx: typer.Context,
-    threshold: Annotated[float, typer.Option(help="Cosine similarity from which memories merge.",
-                                             click_type=FRACTION)] = 0.95,
+    threshold: Annotated[
+        float, typer.Option(help="Cosine similarity from which memories merge.", click_type=FRACTION)
+    ] = 0.95,
     namespace: ScopeOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Merge near-duplicate memories (by cosine similarity of their vectors)."""
     with bar("comparing memories") as progress:
-        groups = _memory(ctx).consolidate(threshold, namespace=_ns(ctx, namespace), dry_run=dry_run,
-                                          progress=progress)
+        groups = _memory(ctx).consolidate(threshold, namespace=_ns(ctx, namespace), dry_run=dry_run, progress=progress)
     if as_json:
         print_json({"groups": [g.to_dict() for g in groups], "merged": not dry_run})
         return
-    print_table(["namespace", "keep", "merge", "similarity ≥"],
-                [(g.namespace, g.keep, ", ".join(map(str, g.merged)), f"{g.similarity:.3f}") for g in groups],
-                empty="no near-duplicates")
+    print_table(
+        ["namespace", "keep", "merge", "similarity ≥"],
+        [(g.namespace, g.keep, ", ".join(map(str, g.merged)), f"{g.similarity:.3f}") for g in groups],
+        empty="no near-duplicates",
+    )
     if groups:
         n = sum(len(g.merged) for g in groups)
         typer.echo(f"{'would merge' if dry_run else 'merged'} {n} near-duplicate(s) into {len(groups)} memory(ies)")
@@ -337,10 +424,8 @@ def export(
     ctx: typer.Context,
     format: Annotated[str, typer.Option("--format", "-f", help="json or jsonl.")] = "json",
     namespace: ScopeOpt = None,
-    vectors: Annotated[bool, typer.Option("--vectors", help="Include vectors (import then skips embedding).")]
-    = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file, not stdout.")]
-    = None,
+    vectors: Annotated[bool, typer.Option("--vectors", help="Include vectors (import then skips embedding).")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file, not stdout.")] = None,
 ) -> None:
     """Export memories as JSON (an array) or JSON lines."""
     chunks = dump_export(_memory(ctx).export(_ns(ctx, namespace), vectors=vectors), format)
@@ -374,8 +459,7 @@ def import_(
 @app.command()
 def reindex(
     ctx: typer.Context,
-    all_memories: Annotated[bool, typer.Option("--all", help="Re-embed every memory, not only stale ones.")]
-    = False,
+    all_memories: Annotated[bool, typer.Option("--all", help="Re-embed every memory, not only stale ones.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Embed memories with the configured model and rebuild the vector index."""
@@ -402,8 +486,18 @@ def log(
     now = time.time()
     print_table(
         ["when", "action", "namespace", "agent", "memory", "hits", "stored or asked"],
-        [(age(e.at, now) + " ago", e.action, e.namespace, e.agent or "", e.memory_id or "",
-          "" if e.hits is None else e.hits, preview(e.text, 60)) for e in entries],
+        [
+            (
+                age(e.at, now) + " ago",
+                e.action,
+                e.namespace,
+                e.agent or "",
+                e.memory_id or "",
+                "" if e.hits is None else e.hits,
+                preview(e.text, 60),
+            )
+            for e in entries
+        ],
         empty="nothing stored or recalled yet",
     )
 
@@ -419,18 +513,20 @@ _PROBLEMS = {
 }
 _FTS_REBUILT = "rebuilt the full-text index"
 _REPAIRS = {
-    "fts_missing": _FTS_REBUILT, "fts_extra": _FTS_REBUILT, "fts_content": _FTS_REBUILT,
+    "fts_missing": _FTS_REBUILT,
+    "fts_extra": _FTS_REBUILT,
+    "fts_content": _FTS_REBUILT,
     "vector_orphans": "dropped orphan vectors",
     "vector_malformed": "dropped malformed vectors: their memories are pending (the embedding service re-embeds)",
-    "index_mismatch": "rebuilt the vector index", "index_missing": "created the HNSW index",
+    "index_mismatch": "rebuilt the vector index",
+    "index_missing": "created the HNSW index",
 }
 
 
 @app.command("validate")
 def validate_(
     ctx: typer.Context,
-    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed, and say what was done.")]
-    = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed, and say what was done.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Check that the full-text index, the vectors and the vector index agree with the
@@ -439,8 +535,9 @@ def validate_(
     if as_json:
         print_json(report.to_dict())
     else:
-        print_table(["problem", "found", "left"],
-                    [(_PROBLEMS[k], n, report.remaining[k]) for k, n in report.problems.items()])
+        print_table(
+            ["problem", "found", "left"], [(_PROBLEMS[k], n, report.remaining[k]) for k, n in report.problems.items()]
+        )
         for kind, n in report.repaired.items():
             typer.echo(f"repaired {n} ({_PROBLEMS[kind]}): {_REPAIRS[kind]}")
         if report.pending:
@@ -457,8 +554,11 @@ def namespaces_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(rows)
     else:
-        print_table(["namespace", "memories", "latest"], [(r["namespace"], r["memories"], r["latest"]) for r in rows],
-                    empty="no namespaces")
+        print_table(
+            ["namespace", "memories", "latest"],
+            [(r["namespace"], r["memories"], r["latest"]) for r in rows],
+            empty="no namespaces",
+        )
 
 
 @namespaces_app.command("rename")
@@ -472,13 +572,14 @@ def namespaces_rename(
     """Rename a namespace (or merge it into another)."""
     if dry_run:
         held = {r["namespace"]: r["memories"] for r in _memory(ctx).namespaces()}
-        report = {"old": old, "new": new, "memories": held.get(old, 0), "new_holds": held.get(new, 0),
-                  "renamed": False}
+        report = {"old": old, "new": new, "memories": held.get(old, 0), "new_holds": held.get(new, 0), "renamed": False}
         if as_json:
             print_json(report)
         else:
-            typer.echo(f"would rename {old} to {new}: {report['memories']} memories"
-                       + (f" into the {report['new_holds']} it holds (repeats merge)" if report["new_holds"] else ""))
+            typer.echo(
+                f"would rename {old} to {new}: {report['memories']} memories"
+                + (f" into the {report['new_holds']} it holds (repeats merge)" if report["new_holds"] else "")
+            )
         return
     report = _memory(ctx).rename_namespace(old, new)
     if as_json:
@@ -488,8 +589,9 @@ def namespaces_rename(
 
 
 @namespaces_app.command("prune")
-def namespaces_prune(ctx: typer.Context, force: ForceOpt = False, dry_run: DryRunOpt = False,
-                     as_json: JsonFlag = False) -> None:
+def namespaces_prune(
+    ctx: typer.Context, force: ForceOpt = False, dry_run: DryRunOpt = False, as_json: JsonFlag = False
+) -> None:
     """Report the namespaces no runner or mailbox agent owns (left by destroyed runners,
     deregistered agents); with --force, delete them and their memories. shared and default stay."""
     from switchboard.mailbox import Mailbox
@@ -497,8 +599,7 @@ def namespaces_prune(ctx: typer.Context, force: ForceOpt = False, dry_run: DryRu
 
     force = acting(force, dry_run)
     config = settings(ctx)
-    owners = {r.name for r, _n, _last in Runners.open(config).list()} | \
-        {a.name for a in Mailbox.open(config).agents()}
+    owners = {r.name for r, _n, _last in Runners.open(config).list()} | {a.name for a in Mailbox.open(config).agents()}
     orphans = _memory(ctx).prune_namespaces(owners, dry_run=not force)
     if as_json:
         print_json({"namespaces": orphans, "deleted": force})
@@ -537,14 +638,24 @@ def service_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(report)
     elif not report["running"]:
-        typer.echo(f"not running (starts on the next memory command that embeds; idle exit after "
-                   f"{report['idle_timeout_minutes']:g} min)" + ("" if report["enabled"] else "; turned off"))
+        typer.echo(
+            f"not running (starts on the next memory command that embeds; idle exit after "
+            f"{report['idle_timeout_minutes']:g} min)" + ("" if report["enabled"] else "; turned off")
+        )
     else:
-        print_fields([("pid", report.get("pid")), ("model", report.get("model")),
-                      ("loaded", report.get("loaded")), ("socket", report["socket"]),
-                      ("started", iso(report.get("started_at"))), ("idle", f"{report.get('idle_seconds', 0):g}s"),
-                      ("idle exit", f"after {report['idle_timeout_minutes']:g} min"),
-                      ("peak RSS", f"{report.get('peak_rss_mb')} MB"), ("error", report.get("error"))])
+        print_fields(
+            [
+                ("pid", report.get("pid")),
+                ("model", report.get("model")),
+                ("loaded", report.get("loaded")),
+                ("socket", report["socket"]),
+                ("started", iso(report.get("started_at"))),
+                ("idle", f"{report.get('idle_seconds', 0):g}s"),
+                ("idle exit", f"after {report['idle_timeout_minutes']:g} min"),
+                ("peak RSS", f"{report.get('peak_rss_mb')} MB"),
+                ("error", report.get("error")),
+            ]
+        )
 
 
 @service_app.command("stop")

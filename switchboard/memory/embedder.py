@@ -124,8 +124,13 @@ class Embedder:
 
         with self._running:
             torch.set_num_threads(self.threads)  # others in this process may have changed it
-            vectors = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_one(self, text: str) -> np.ndarray:

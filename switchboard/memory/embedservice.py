@@ -64,7 +64,8 @@ def service_enabled(settings: Settings) -> bool:
 
 def idle_seconds(settings: Settings) -> float:
     raw = os.environ.get("SWITCHBOARD_MEMORY_SERVICE_IDLE_MINUTES") or _memory_table(settings).get(
-        "service_idle_minutes", IDLE_MINUTES)
+        "service_idle_minutes", IDLE_MINUTES
+    )
     try:
         minutes = float(raw)
     except (TypeError, ValueError):
@@ -106,9 +107,15 @@ def ensure(settings: Settings) -> str | None:
         env = {**os.environ, _LOCK_FD_VAR: str(lock), _DATABASE_VAR: settings.database_url}
         try:
             with (settings.home / LOG_FILE).open("ab") as out:
-                child = subprocess.Popen([sys.executable, "-m", "switchboard.memory.embedservice",
-                                          str(settings.home)], env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=out, pass_fds=(lock,), start_new_session=True)
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "switchboard.memory.embedservice", str(settings.home)],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    pass_fds=(lock,),
+                    start_new_session=True,
+                )
         except OSError as exc:
             return f"cannot start it: {exc}"
         _loading(settings, child.pid)  # before it has even started Python: `stop` must reach it
@@ -146,9 +153,12 @@ def status(settings: Settings) -> dict[str, Any]:
     """The home's service: running or not, and what it reports about itself."""
     from switchboard.memory.warm import WarmClient, WarmUnavailable, socket_path
 
-    report: dict[str, Any] = {"running": False, "socket": str(socket_path(settings)),
-                              "idle_timeout_minutes": idle_seconds(settings) / 60,
-                              "enabled": service_enabled(settings)}
+    report: dict[str, Any] = {
+        "running": False,
+        "socket": str(socket_path(settings)),
+        "idle_timeout_minutes": idle_seconds(settings) / 60,
+        "enabled": service_enabled(settings),
+    }
     if not running(settings):
         return report
     client = WarmClient(socket_path(settings), connect_timeout=0.5, timeout=5.0)
@@ -213,8 +223,12 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
             server.fill(database)
         except Exception:  # noqa: BLE001 - the fill loop retries
             log.exception("filling pending vectors in %s failed; retrying later", database)
-    state = {"pid": os.getpid(), "model": server.model.model_id, "started_at": time.time(),
-             "idle_timeout_minutes": idle / 60}
+    state = {
+        "pid": os.getpid(),
+        "model": server.model.model_id,
+        "started_at": time.time(),
+        "idle_timeout_minutes": idle / 60,
+    }
     (settings.home / STATE_FILE).write_text(json.dumps(state) + "\n")
     try:
         server.start(preload=False)
@@ -226,8 +240,13 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
     server.last_used = time.monotonic()  # idle from now, not from before the model load
     signal.signal(signal.SIGTERM, lambda *_: server.stopping.set())
     server.fill_soon("")  # and what was stored since
-    log.info("embedding service %d serving %s at %s (idle exit after %g min)", os.getpid(),
-             server.model.model_id, server.path, idle / 60)
+    log.info(
+        "embedding service %d serving %s at %s (idle exit after %g min)",
+        os.getpid(),
+        server.model.model_id,
+        server.path,
+        idle / 60,
+    )
     try:
         while not server.stopping.wait(1.0):
             if server.idle_for() > idle:
@@ -241,8 +260,12 @@ def run(settings: Settings, lock_fd: int | None, database: str | None) -> int:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s",
-                        datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
     home = Path(sys.argv[1])
     lock_fd = os.environ.pop(_LOCK_FD_VAR, None)
     database = os.environ.pop(_DATABASE_VAR, None)

@@ -74,8 +74,10 @@ def _fts_content(memory: Target) -> int:
 
 def _index_mismatch(memory: Target, tx: Tx) -> int:
     """Memories the in-memory vector index holds wrongly: missing, extra, or in another namespace."""
-    truth = {r["id"]: r["namespace"] for r in tx.all(
-        "memory.vectors", {"namespace": None, "shared": None, "model": memory.model_id})}
+    truth = {
+        r["id"]: r["namespace"]
+        for r in tx.all("memory.vectors", {"namespace": None, "shared": None, "model": memory.model_id})
+    }
     index = index_for(memory.db, memory.model_id)
     try:
         with index.lock:
@@ -88,8 +90,9 @@ def _index_mismatch(memory: Target, tx: Tx) -> int:
 
 def _missing_hnsw(memory: Target, tx: Tx) -> list[int]:
     dims = [r["dim"] for r in tx.all("memory.vector_dims_sound", {"model": memory.model_id})]
-    return sorted(d for d in dims if not tx.scalar("memory.vector_index_present",
-                                                   {"name": f"memory_vectors_hnsw_{int(d)}"}))
+    return sorted(
+        d for d in dims if not tx.scalar("memory.vector_index_present", {"name": f"memory_vectors_hnsw_{int(d)}"})
+    )
 
 
 def _repair(memory: Target, found: dict[str, int]) -> dict[str, int]:

@@ -141,8 +141,11 @@ class Hit(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.memory.to_dict(), "score": round(self.score, 6), "found_by": list(self.found_by),
-            "keyword_rank": self.keyword_rank, "semantic_rank": self.semantic_rank,
+            **self.memory.to_dict(),
+            "score": round(self.score, 6),
+            "found_by": list(self.found_by),
+            "keyword_rank": self.keyword_rank,
+            "semantic_rank": self.semantic_rank,
             "similarity": None if self.similarity is None else round(self.similarity, 4),
         }
 
@@ -155,8 +158,13 @@ class RecallResult(NamedTuple):
     warnings: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "mode": self.mode.value, "namespaces": list(self.namespaces),
-                "hits": [h.to_dict() for h in self.hits], "warnings": self.warnings}
+        return {
+            "query": self.query,
+            "mode": self.mode.value,
+            "namespaces": list(self.namespaces),
+            "hits": [h.to_dict() for h in self.hits],
+            "warnings": self.warnings,
+        }
 
 
 class PruneReport(NamedTuple):
@@ -170,8 +178,13 @@ class PruneReport(NamedTuple):
         return len(self.expired) + len(self.unused)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cutoff": iso(self.cutoff), "expired": self.expired, "unused": self.unused,
-                "total": self.total, "deleted": self.deleted}
+        return {
+            "cutoff": iso(self.cutoff),
+            "expired": self.expired,
+            "unused": self.unused,
+            "total": self.total,
+            "deleted": self.deleted,
+        }
 
 
 class MergeGroup(NamedTuple):
@@ -183,8 +196,12 @@ class MergeGroup(NamedTuple):
     similarity: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "keep": self.keep, "merged": self.merged,
-                "similarity": round(self.similarity, 4)}
+        return {
+            "namespace": self.namespace,
+            "keep": self.keep,
+            "merged": self.merged,
+            "similarity": round(self.similarity, 4),
+        }
 
 
 class ImportReport(NamedTuple):

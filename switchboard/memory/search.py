@@ -27,11 +27,13 @@ _EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w*]+$", re.UNICODE)
 
 # Words too common to say anything about which memory is meant: they would turn
 # nearly every memory into a keyword match, and rank fusion ignores how weak it is.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an and are as at be but by can could did do does for from had has have how i if in
 into is it its me my no not of on or our should so that the their them then there these
 they this to was we were what when where which who why will with would you your
-""".split())
+""".split()
+)
 
 
 def fts_query(text: str) -> str | None:
@@ -76,8 +78,10 @@ def fuse(rankings: dict[str, Sequence[int]], k: int = RRF_K) -> list[tuple[int, 
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
             ranks.setdefault(item, {})[name] = rank
     order_of = {name: n for n, name in enumerate(rankings)}
-    order = sorted(scores, key=lambda i: (-scores[i], -len(ranks[i]), min(order_of[r] for r in ranks[i]),
-                                          min(ranks[i].values()), i))
+    order = sorted(
+        scores,
+        key=lambda i: (-scores[i], -len(ranks[i]), min(order_of[r] for r in ranks[i]), min(ranks[i].values()), i),
+    )
     return [(i, scores[i], ranks[i]) for i in order]
 
 

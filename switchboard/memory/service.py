@@ -91,9 +91,7 @@ def parse_tags(tags: str | Iterable[str] | None) -> tuple[str, ...]:
         if not tag:
             continue
         if len(tag) > 40 or not set(tag) <= _TAG_CHARS:
-            raise InvalidInput(
-                f"invalid tag {raw!r}: use up to 40 letters, digits and _ . : / + -"
-            )
+            raise InvalidInput(f"invalid tag {raw!r}: use up to 40 letters, digits and _ . : / + -")
         if tag not in out:
             out.append(tag)
     if len(out) > MAX_TAGS:
@@ -161,8 +159,14 @@ class Memory:
     agent's session. Commands that do not embed never load the model.
     """
 
-    def __init__(self, store: Store, settings: Settings, embedder: Embedder | WarmEmbedder | None = None, *,
-                 make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        embedder: Embedder | WarmEmbedder | None = None,
+        *,
+        make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None,
+    ) -> None:
         self.db = store
         self.settings = settings
         self._embedder = embedder
@@ -170,8 +174,13 @@ class Memory:
         self.model_id = embedder.model_id if embedder is not None else model_id(settings.memory_model)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder: Embedder | WarmEmbedder | None = None, *,
-             make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None) -> Memory:
+    def open(
+        cls,
+        settings: Settings | None = None,
+        embedder: Embedder | WarmEmbedder | None = None,
+        *,
+        make_embedder: Callable[[], Embedder | WarmEmbedder] | None = None,
+    ) -> Memory:
         settings = settings or Settings.load()
         return cls(open_store(settings), settings, embedder, make_embedder=make_embedder)
 
@@ -212,11 +221,23 @@ class Memory:
         normalising case, spacing and final punctuation) merges tags and counts an access.
         `event_date` (ISO 8601 or epoch seconds) says when it happened; `project` (a
         directory) scopes it within the namespace, for `recall(project=...)`."""
-        return self.store_many([{
-            "content": content, "namespace": namespace, "type": type, "tags": tags,
-            "confidence": confidence, "supersedes": supersedes, "relation": relation,
-            "ttl_days": ttl_days, "source": source, "event_date": event_date, "project": project,
-        }])[0]
+        return self.store_many(
+            [
+                {
+                    "content": content,
+                    "namespace": namespace,
+                    "type": type,
+                    "tags": tags,
+                    "confidence": confidence,
+                    "supersedes": supersedes,
+                    "relation": relation,
+                    "ttl_days": ttl_days,
+                    "source": source,
+                    "event_date": event_date,
+                    "project": project,
+                }
+            ]
+        )[0]
 
     def store_many(self, items: Iterable[dict[str, Any]]) -> list[StoreResult]:
         """Store several memories (keys as `store`'s arguments) with one batched
@@ -262,8 +283,9 @@ class Memory:
             vector=item.get("vector"),
         )
 
-    def _write_all(self, drafts: list[_Draft], now: float, remap: bool = False,
-                   progress: Progress | None = None, log: bool = False) -> list[StoreResult]:
+    def _write_all(
+        self, drafts: list[_Draft], now: float, remap: bool = False, progress: Progress | None = None, log: bool = False
+    ) -> list[StoreResult]:
         """Embed what is new (not a repeat, no vector of the current model) and write all.
 
         With `remap`, `supersedes` holds ids from an export, mapped to the new ids as
@@ -273,8 +295,11 @@ class Memory:
         if not drafts:
             return []
         with self.db.transaction() as tx:
-            repeats = {i for i, d in enumerate(drafts) if tx.one("memory.find_duplicate", {
-                "namespace": d.namespace, "content_hash": d.content_hash})}
+            repeats = {
+                i
+                for i, d in enumerate(drafts)
+                if tx.one("memory.find_duplicate", {"namespace": d.namespace, "content_hash": d.content_hash})
+            }
         todo = [i for i, d in enumerate(drafts) if i not in repeats and d.vector is None]
         vectors: dict[int, Any] = {i: d.vector for i, d in enumerate(drafts) if d.vector is not None}
         pending = False
@@ -296,8 +321,13 @@ class Memory:
                     self._check_supersedes(tx, draft)
                 result = self._write(tx, draft, vectors.get(i), now)
                 if log:
-                    self._log(tx, "merge" if result.merged else "store", draft.namespace, draft.content,
-                              memory_id=result.memory.id)
+                    self._log(
+                        tx,
+                        "merge" if result.merged else "store",
+                        draft.namespace,
+                        draft.content,
+                        memory_id=result.memory.id,
+                    )
                 if draft.ref is not None:
                     id_map[draft.ref] = result.memory.id
                 results.append(result)
@@ -314,7 +344,7 @@ class Memory:
         progress.total(len(texts))
         parts = []
         for start in range(0, len(texts), 256):
-            part = self.embedder.embed_now(texts[start:start + 256])
+            part = self.embedder.embed_now(texts[start : start + 256])
             if part is None:
                 return None
             parts.append(part)
@@ -335,37 +365,75 @@ class Memory:
         key = {"namespace": draft.namespace, "content_hash": draft.content_hash}
         existing = tx.one("memory.find_duplicate", key)
         # The insert guards against a concurrent writer (PostgreSQL) all the same.
-        row = None if existing is not None else tx.one("memory.insert", {
-            "namespace": draft.namespace, "content": draft.content, "content_hash": draft.content_hash,
-            "type": draft.type.value, "tags": join_tags(draft.tags), "confidence": draft.confidence.value,
-            "source": draft.source, "supersedes": draft.supersedes,
-            "relation": draft.relation.value if draft.relation and draft.supersedes else None,
-            "access_count": draft.access_count, "created_at": draft.created_at or now,
-            "updated_at": draft.updated_at or draft.created_at or now, "accessed_at": draft.accessed_at,
-            "expires_at": draft.expires_at, "event_date": draft.event_date, "project": draft.project,
-        })
+        row = (
+            None
+            if existing is not None
+            else tx.one(
+                "memory.insert",
+                {
+                    "namespace": draft.namespace,
+                    "content": draft.content,
+                    "content_hash": draft.content_hash,
+                    "type": draft.type.value,
+                    "tags": join_tags(draft.tags),
+                    "confidence": draft.confidence.value,
+                    "source": draft.source,
+                    "supersedes": draft.supersedes,
+                    "relation": draft.relation.value if draft.relation and draft.supersedes else None,
+                    "access_count": draft.access_count,
+                    "created_at": draft.created_at or now,
+                    "updated_at": draft.updated_at or draft.created_at or now,
+                    "accessed_at": draft.accessed_at,
+                    "expires_at": draft.expires_at,
+                    "event_date": draft.event_date,
+                    "project": draft.project,
+                },
+            )
+        )
         if row is None:  # the namespace holds this content already
             kept = MemoryRecord.from_row(existing or tx.row("memory.find_duplicate", key))
-            merged = self._merge(tx, kept, draft.tags, max(1, draft.access_count), draft.confidence,
-                                 draft.expires_at, now)
+            merged = self._merge(
+                tx, kept, draft.tags, max(1, draft.access_count), draft.confidence, draft.expires_at, now
+            )
             return StoreResult(merged, merged=True)
         memory = MemoryRecord.from_row(row)
         if vector is not None:
-            tx.execute("memory.vector_upsert", {
-                "id": memory.id, "model": self.model_id, "dim": int(vector.shape[0]),
-                "embedding": self._vector_param(vector),
-            })
+            tx.execute(
+                "memory.vector_upsert",
+                {
+                    "id": memory.id,
+                    "model": self.model_id,
+                    "dim": int(vector.shape[0]),
+                    "embedding": self._vector_param(vector),
+                },
+            )
         return StoreResult(memory, merged=False)
 
-    def _merge(self, tx: Tx, keep: MemoryRecord, tags: Iterable[str], accesses: int,
-               confidence: Confidence, expires_at: float | None, now: float) -> MemoryRecord:
+    def _merge(
+        self,
+        tx: Tx,
+        keep: MemoryRecord,
+        tags: Iterable[str],
+        accesses: int,
+        confidence: Confidence,
+        expires_at: float | None,
+        now: float,
+    ) -> MemoryRecord:
         """Fold other copies into `keep`: their tags, accesses, confidence and expiry."""
         all_tags = tuple(dict.fromkeys([*keep.tags, *tags]))[: MAX_TAGS * 2]
-        return MemoryRecord.from_row(tx.row("memory.merge", {
-            "id": keep.id, "tags": join_tags(all_tags), "accesses": accesses,
-            "confidence": _higher(keep.confidence, confidence).value,
-            "expires_at": expires_at, "now": now,
-        }))
+        return MemoryRecord.from_row(
+            tx.row(
+                "memory.merge",
+                {
+                    "id": keep.id,
+                    "tags": join_tags(all_tags),
+                    "accesses": accesses,
+                    "confidence": _higher(keep.confidence, confidence).value,
+                    "expires_at": expires_at,
+                    "now": now,
+                },
+            )
+        )
 
     # -- vectors and the vector index ---------------------------------------------
 
@@ -398,9 +466,15 @@ class Memory:
             vectors = self.embedder.embed([r["content"] for r in rows])
             with self.db.transaction(write=True) as tx:
                 for row, vector in zip(rows, vectors):
-                    tx.execute("memory.vector_fill", {"id": row["id"], "model": self.model_id,
-                                                      "dim": int(vector.shape[0]),
-                                                      "embedding": self._vector_param(vector)})
+                    tx.execute(
+                        "memory.vector_fill",
+                        {
+                            "id": row["id"],
+                            "model": self.model_id,
+                            "dim": int(vector.shape[0]),
+                            "embedding": self._vector_param(vector),
+                        },
+                    )
             filled += len(rows)
             after = rows[-1]["id"]
             if progress:
@@ -443,7 +517,8 @@ class Memory:
         namespaces = (ns,) if shared_ns is None else (ns, shared_ns)
         now = time.time()
         filters = {
-            "now": now, "type": parse_type(type).value if type is not None else None,
+            "now": now,
+            "type": parse_type(type).value if type is not None else None,
             "tags": json.dumps(list(parse_tags(tags))),
             "since": now - max_age_days * 86400 if max_age_days is not None else None,
             "project": project_key(project),
@@ -462,12 +537,17 @@ class Memory:
         pool = max(4 * limit, 20)
         while True:
             with self.db.transaction() as tx:
-                keyword = [r["id"] for r in tx.all("memory.search_keyword", {**scope, "match": match, "k": pool})] \
-                    if match else []
+                keyword = (
+                    [r["id"] for r in tx.all("memory.search_keyword", {**scope, "match": match, "k": pool})]
+                    if match
+                    else []
+                )
                 semantic = [] if not semantic_on else self._semantic(tx, text, query_vector, namespaces, pool)
                 candidates = {*keyword, *(i for i, _ in semantic)}
-                visible = {r["id"]: MemoryRecord.from_row(r) for r in tx.all(
-                    "memory.visible", {**filters, "ids": json.dumps(sorted(candidates))})}
+                visible = {
+                    r["id"]: MemoryRecord.from_row(r)
+                    for r in tx.all("memory.visible", {**filters, "ids": json.dumps(sorted(candidates))})
+                }
             exhausted = len(keyword) < pool and len(semantic) < pool
             if len(visible) >= limit or exhausted or pool >= MAX_POOL:
                 break
@@ -479,8 +559,14 @@ class Memory:
             "semantic": [i for i, s in semantic if i in visible and s >= floor],
         }
         hits = [
-            Hit(visible[i], score, tuple(name for name in ("keyword", "semantic") if name in ranks),
-                ranks.get("keyword"), ranks.get("semantic"), similarity.get(i))
+            Hit(
+                visible[i],
+                score,
+                tuple(name for name in ("keyword", "semantic") if name in ranks),
+                ranks.get("keyword"),
+                ranks.get("semantic"),
+                similarity.get(i),
+            )
             for i, score, ranks in search.fuse(rankings)[:limit]
         ]
         with self.db.transaction(write=True) as tx:
@@ -509,21 +595,30 @@ class Memory:
         """The embedding service's search (it holds the model and a warm index), if one serves us."""
         return getattr(self.embedder, "search", None)
 
-    def _semantic(self, tx: Tx, text: str, vector: np.ndarray | None, namespaces: tuple[str, ...],
-                  k: int) -> list[tuple[int, float]]:
+    def _semantic(
+        self, tx: Tx, text: str, vector: np.ndarray | None, namespaces: tuple[str, ...], k: int
+    ) -> list[tuple[int, float]]:
         """(id, cosine similarity) of the k nearest memories, nearest first."""
         if vector is None:  # SQLite with a warm service: it embeds and searches in one call
-            found: list[tuple[int, float]] | None = self._remote_search(self.settings.database_url, text,
-                                                                        namespaces, k)
+            found: list[tuple[int, float]] | None = self._remote_search(self.settings.database_url, text, namespaces, k)
             if found is not None:
                 return found
             vector = self.embedder.embed_one(text)  # the service went away: do it here
         if self.db.connector.vector_index_table:
             return index_for(self.db, self.model_id).search(tx, vector, namespaces, k)
         tx.one("memory.semantic_settings")
-        rows = self._pgvector(tx, "memory.search_semantic", int(vector.shape[0]), {
-            "namespace": namespaces[0], "shared": namespaces[-1] if len(namespaces) > 1 else None,
-            "embedding": self._vector_param(vector), "k": k, "model": self.model_id})
+        rows = self._pgvector(
+            tx,
+            "memory.search_semantic",
+            int(vector.shape[0]),
+            {
+                "namespace": namespaces[0],
+                "shared": namespaces[-1] if len(namespaces) > 1 else None,
+                "embedding": self._vector_param(vector),
+                "k": k,
+                "model": self.model_id,
+            },
+        )
         return [(r["id"], 1.0 - float(r["distance"])) for r in rows]
 
     def _load_vectors(self, tx: Tx, scope: dict[str, Any]) -> tuple[list[int], np.ndarray]:
@@ -538,12 +633,13 @@ class Memory:
         with self.db.transaction() as tx:
             if not tx.scalar("memory.other_model", {"model": self.model_id}):
                 return []
-            stale = tx.scalar("memory.stale_count", {
-                "model": self.model_id, "namespace": namespace, "shared": shared})
+            stale = tx.scalar("memory.stale_count", {"model": self.model_id, "namespace": namespace, "shared": shared})
         if not stale:
             return []
-        return [f"{stale} memories have no vector from {self.model_id} and were searched by "
-                "keyword only: run `switchboard memory reindex`"]
+        return [
+            f"{stale} memories have no vector from {self.model_id} and were searched by "
+            "keyword only: run `switchboard memory reindex`"
+        ]
 
     def context(
         self,
@@ -600,8 +696,10 @@ class Memory:
             raise InvalidInput("recent must be at least 1")
         ns = None if all_namespaces else self.namespace(namespace)
         with self.db.transaction() as tx:
-            rows = tx.all("memory.list", {"namespace": ns, "limit": recent, "now": time.time(),
-                                          "include_expired": include_expired})
+            rows = tx.all(
+                "memory.list",
+                {"namespace": ns, "limit": recent, "now": time.time(), "include_expired": include_expired},
+            )
         return [MemoryRecord.from_row(r) for r in rows]
 
     def history(self, memory_id: int) -> builtins.list[tuple[MemoryRecord, int]]:
@@ -635,8 +733,9 @@ class Memory:
         namespaces: dict[str, dict[str, Any]] = {}
         by_type: dict[str, int] = {}
         for row in counts:
-            entry = namespaces.setdefault(row["namespace"], {"memories": 0, "expired": 0, "oldest": None,
-                                                             "newest": None})
+            entry = namespaces.setdefault(
+                row["namespace"], {"memories": 0, "expired": 0, "oldest": None, "newest": None}
+            )
             entry["memories"] += row["n"]
             entry["expired"] += row["expired"] or 0
             entry["oldest"] = min(filter(None, [entry["oldest"], row["oldest"]]))
@@ -679,8 +778,7 @@ class Memory:
         if ids:
             tx.execute("memory.delete_many", {"ids": json.dumps(ids)})
 
-    def prune(self, older_than_days: float = 90, *, namespace: str | None = None,
-              dry_run: bool = False) -> PruneReport:
+    def prune(self, older_than_days: float = 90, *, namespace: str | None = None, dry_run: bool = False) -> PruneReport:
         """Delete expired memories, and those neither stored, repeated nor recalled for
         `older_than_days`. With `dry_run`, only report them."""
         if older_than_days < 0:
@@ -699,8 +797,14 @@ class Memory:
             deleted=not dry_run,
         )
 
-    def consolidate(self, threshold: float = 0.95, *, namespace: str | None = None,
-                    dry_run: bool = False, progress: Progress | None = None) -> builtins.list[MergeGroup]:
+    def consolidate(
+        self,
+        threshold: float = 0.95,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> builtins.list[MergeGroup]:
         """Merge near-duplicates: memories of one namespace whose vectors have cosine
         similarity >= `threshold` fold into one (the most used, then the oldest),
         which takes their tags and access counts. Memories replaced by an update are
@@ -711,16 +815,24 @@ class Memory:
         now = time.time()
         with self.db.transaction(write=not dry_run) as tx:
             ids, matrix = self._load_vectors(tx, {"namespace": ns, "shared": None})
-            records = {r["id"]: MemoryRecord.from_row(r) for r in tx.all(
-                "memory.visible", {"ids": json.dumps(ids), "now": now, "type": None,
-                                   "since": None, "tags": "[]", "project": None})}
+            records = {
+                r["id"]: MemoryRecord.from_row(r)
+                for r in tx.all(
+                    "memory.visible",
+                    {"ids": json.dumps(ids), "now": now, "type": None, "since": None, "tags": "[]", "project": None},
+                )
+            }
             keep_rows = [n for n, i in enumerate(ids) if i in records]
-            groups = _near_duplicates([ids[n] for n in keep_rows], matrix[keep_rows] if keep_rows else matrix,
-                                      [records[ids[n]].namespace for n in keep_rows], threshold, progress)
+            groups = _near_duplicates(
+                [ids[n] for n in keep_rows],
+                matrix[keep_rows] if keep_rows else matrix,
+                [records[ids[n]].namespace for n in keep_rows],
+                threshold,
+                progress,
+            )
             merges = []
             for members, similarity in groups:
-                group = sorted((records[i] for i in members),
-                               key=lambda m: (-m.access_count, m.created_at, m.id))
+                group = sorted((records[i] for i in members), key=lambda m: (-m.access_count, m.created_at, m.id))
                 keep, others = group[0], group[1:]
                 merges.append(MergeGroup(keep.namespace, keep.id, [m.id for m in others], similarity))
                 if not dry_run:
@@ -735,14 +847,22 @@ class Memory:
             expires = _later_expiry(expires, other.expires_at)
             confidence = _higher(confidence, other.confidence)
         # Each folded memory counts as one more store of the survivor, plus its own accesses.
-        self._merge(tx, keep, [t for o in others for t in o.tags], sum(o.access_count + 1 for o in others),
-                    confidence, expires, now)
+        self._merge(
+            tx,
+            keep,
+            [t for o in others for t in o.tags],
+            sum(o.access_count + 1 for o in others),
+            confidence,
+            expires,
+            now,
+        )
         ids = [o.id for o in others]
         tx.execute("memory.repoint_supersedes", {"ids": json.dumps(ids), "keep": keep.id})
         self._delete(tx, ids)
 
-    def reindex(self, *, all_memories: bool = False, batch_size: int = 256,
-                progress: Progress | None = None) -> dict[str, Any]:
+    def reindex(
+        self, *, all_memories: bool = False, batch_size: int = 256, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Embed every memory that has no vector from the current model (every memory,
         with `all_memories`). On PostgreSQL, also make sure the model's dimension has
         its HNSW index; on SQLite each process's index catches up by itself."""
@@ -750,22 +870,32 @@ class Memory:
         after = 0
         model = self.model_id
         with self.db.transaction() as tx:
-            total = tx.scalar("memory.count_all") if all_memories else tx.scalar(
-                "memory.stale_count", {"model": model, "namespace": None, "shared": None})
+            total = (
+                tx.scalar("memory.count_all")
+                if all_memories
+                else tx.scalar("memory.stale_count", {"model": model, "namespace": None, "shared": None})
+            )
         if progress:
             progress.total(total or 0)
         while True:
             with self.db.transaction() as tx:
-                rows = tx.all("memory.stale", {"model": "" if all_memories else model, "after": after,
-                                               "limit": batch_size})
+                rows = tx.all(
+                    "memory.stale", {"model": "" if all_memories else model, "after": after, "limit": batch_size}
+                )
             if not rows:
                 break
             embedded_rows = self.embedder.embed([r["content"] for r in rows])
             with self.db.transaction(write=True) as tx:
                 for row, vector in zip(rows, embedded_rows):
-                    tx.execute("memory.vector_upsert", {
-                        "id": row["id"], "model": model, "dim": int(vector.shape[0]),
-                        "embedding": self._vector_param(vector)})
+                    tx.execute(
+                        "memory.vector_upsert",
+                        {
+                            "id": row["id"],
+                            "model": model,
+                            "dim": int(vector.shape[0]),
+                            "embedding": self._vector_param(vector),
+                        },
+                    )
             embedded += len(rows)
             after = rows[-1]["id"]
             if progress:
@@ -778,8 +908,13 @@ class Memory:
         """PostgreSQL: give each dimension of the model's vectors its HNSW index (an
         HNSW index needs a fixed dimension). Returns the dimensions seen."""
         with self.db.transaction(write=True) as tx:
-            dims = sorted({r["dim"] for r in tx.all("memory.vectors_by_model", {"namespace": None})
-                           if r["model"] == self.model_id})
+            dims = sorted(
+                {
+                    r["dim"]
+                    for r in tx.all("memory.vectors_by_model", {"namespace": None})
+                    if r["model"] == self.model_id
+                }
+            )
             for dim in dims:
                 ddl = self.db.sql("memory.vector_index_create").replace("{dim}", str(int(dim)))
                 self.db.connector.run_script(self.db.connection(), ddl)
@@ -787,13 +922,22 @@ class Memory:
 
     # -- the log and integrity ---------------------------------------------------------
 
-    def _log(self, tx: Tx, action: str, namespace: str, text: str, *, memory_id: int | None = None,
-             hits: int | None = None) -> None:
+    def _log(
+        self, tx: Tx, action: str, namespace: str, text: str, *, memory_id: int | None = None, hits: int | None = None
+    ) -> None:
         """Record a store or recall for `log`: one insert, and a trim that keeps it bounded."""
-        row = tx.row("memory.log_add", {"at": time.time(), "action": action, "namespace": namespace,
-                                        "agent": self.settings.agent,
-                                        "text": text.replace("\x00", "")[:LOG_TEXT],  # PostgreSQL text holds no NUL
-                                        "memory_id": memory_id, "hits": hits})
+        row = tx.row(
+            "memory.log_add",
+            {
+                "at": time.time(),
+                "action": action,
+                "namespace": namespace,
+                "agent": self.settings.agent,
+                "text": text.replace("\x00", "")[:LOG_TEXT],  # PostgreSQL text holds no NUL
+                "memory_id": memory_id,
+                "hits": hits,
+            },
+        )
         if row["id"] > LOG_KEEP:
             tx.execute("memory.log_trim", {"id": row["id"], "keep": LOG_KEEP})
 
@@ -818,8 +962,7 @@ class Memory:
     def namespaces(self) -> builtins.list[dict[str, Any]]:
         with self.db.transaction() as tx:
             rows = tx.all("memory.namespaces")
-        return [{"namespace": r["namespace"], "memories": r["memories"], "latest": iso(r["latest"])}
-                for r in rows]
+        return [{"namespace": r["namespace"], "memories": r["memories"], "latest": iso(r["latest"])} for r in rows]
 
     def rename_namespace(self, old: str, new: str) -> dict[str, int]:
         """Move every memory of `old` to `new`; content `new` already holds merges."""
@@ -873,8 +1016,9 @@ class Memory:
                 data["embedding"] = base64.b64encode(raw).decode("ascii")
             yield data
 
-    def import_records(self, records: Iterable[dict[str, Any]], *, namespace: str | None = None,
-                       progress: Progress | None = None) -> ImportReport:
+    def import_records(
+        self, records: Iterable[dict[str, Any]], *, namespace: str | None = None, progress: Progress | None = None
+    ) -> ImportReport:
         """Store exported memories, keeping their times, counts and supersede links (ids
         are new). A record that is invalid or holds a secret is skipped and reported;
         content a namespace already holds merges."""
@@ -885,15 +1029,31 @@ class Memory:
             try:
                 if not isinstance(record, dict):
                     raise InvalidInput("not an object")
-                item = {k: record.get(k) for k in ("content", "type", "tags", "confidence", "source",
-                                                   "supersedes", "relation", "expires_at", "created_at",
-                                                   "updated_at", "accessed_at", "access_count", "id")}
+                item = {
+                    k: record.get(k)
+                    for k in (
+                        "content",
+                        "type",
+                        "tags",
+                        "confidence",
+                        "source",
+                        "supersedes",
+                        "relation",
+                        "expires_at",
+                        "created_at",
+                        "updated_at",
+                        "accessed_at",
+                        "access_count",
+                        "id",
+                    )
+                }
                 item["namespace"] = namespace or record.get("namespace")
                 item["vector"] = self._imported_vector(record)
                 drafts.append(self._draft(item, now))
             except (InvalidInput, NotFound, ValueError, TypeError) as exc:
-                skipped.append({"record": n, "id": record.get("id") if isinstance(record, dict) else None,
-                                "reason": str(exc)})
+                skipped.append(
+                    {"record": n, "id": record.get("id") if isinstance(record, dict) else None, "reason": str(exc)}
+                )
         results = self._write_all(drafts, now, remap=True, progress=progress)
         merged = sum(r.merged for r in results)
         return ImportReport(imported=len(results) - merged, merged=merged, skipped=skipped)
@@ -923,8 +1083,9 @@ def _context_entry(memory: MemoryRecord) -> str:
     return f"- {body} ({'; '.join(meta)})"
 
 
-def _near_duplicates(ids: list[int], matrix: np.ndarray, namespaces: list[str], threshold: float,
-                     progress: Progress | None = None) -> list[tuple[list[int], float]]:
+def _near_duplicates(
+    ids: list[int], matrix: np.ndarray, namespaces: list[str], threshold: float, progress: Progress | None = None
+) -> list[tuple[list[int], float]]:
     """Groups of ids (per namespace) linked by cosine >= threshold, with each group's
     lowest linking similarity. Compares in blocks, so memory stays bounded."""
     import numpy as np
@@ -948,7 +1109,7 @@ def _near_duplicates(ids: list[int], matrix: np.ndarray, namespaces: list[str], 
         for start in range(0, len(rows), 1024):
             if progress:
                 progress.advance(min(1024, len(rows) - start))
-            sims = sub[start:start + 1024] @ sub.T
+            sims = sub[start : start + 1024] @ sub.T
             for a, b in zip(*np.nonzero(sims >= threshold)):
                 i, j = rows[start + a], rows[b]
                 if i < j:
@@ -1000,5 +1161,13 @@ def dump_export(records: Iterable[dict[str, Any]], format: str = "json") -> Iter
     yield "[]\n" if first else "\n]\n"
 
 
-__all__ = ["DEFAULT_NAMESPACE", "SHARED", "Memory", "content_hash", "dump_export", "normalise",
-           "parse_export", "parse_tags"]
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "SHARED",
+    "Memory",
+    "content_hash",
+    "dump_export",
+    "normalise",
+    "parse_export",
+    "parse_tags",
+]

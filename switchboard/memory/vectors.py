@@ -74,8 +74,12 @@ class _Graph:
 
         self.dim = dim
         self.graph = hnswlib.Index(space="cosine", dim=dim)
-        self.graph.init_index(max_elements=max(1024, int(len(rows) * 1.25)), M=HNSW_M,
-                              ef_construction=HNSW_EF_CONSTRUCTION, allow_replace_deleted=True)
+        self.graph.init_index(
+            max_elements=max(1024, int(len(rows) * 1.25)),
+            M=HNSW_M,
+            ef_construction=HNSW_EF_CONSTRUCTION,
+            allow_replace_deleted=True,
+        )
         self.live: set[int] = set(rows)
         self.deleted: set[int] = set()
         if rows:
@@ -135,8 +139,9 @@ class VectorIndex:
         """(id, cosine similarity) of the k nearest memories of `namespaces`, nearest first."""
         with self.lock:
             self.refresh(tx)
-            found = [hit for ns in dict.fromkeys(namespaces) if ns in self.parts
-                     for hit in self.parts[ns].search(vector, k)]
+            found = [
+                hit for ns in dict.fromkeys(namespaces) if ns in self.parts for hit in self.parts[ns].search(vector, k)
+            ]
         return sorted(found, key=lambda hit: -hit[1])[:k]
 
     def refresh(self, tx: Tx) -> None:

@@ -94,8 +94,9 @@ def _peer_uid(sock: socket.socket) -> int | None:
 class WarmClient:
     """One connection to a warm server, reopened once if it broke. Threads take turns."""
 
-    def __init__(self, path: Path, *, connect_timeout: float = CONNECT_TIMEOUT,
-                 timeout: float = ANSWER_TIMEOUT) -> None:
+    def __init__(
+        self, path: Path, *, connect_timeout: float = CONNECT_TIMEOUT, timeout: float = ANSWER_TIMEOUT
+    ) -> None:
         self.path = path
         self.connect_timeout = connect_timeout
         self.timeout = timeout
@@ -169,13 +170,20 @@ class WarmClient:
     def info(self) -> dict[str, Any]:
         return self.request({"op": "info"})
 
+
 class WarmEmbedder:
     """An `Embedder` for one model that asks the embedding service, starting it when none
     answers (with `start`), and loads the model in this process only when the service
     cannot be had (one warning line). Once loaded here, the model is used here."""
 
-    def __init__(self, settings: Settings, *, start: bool = True, timeout: float = ANSWER_TIMEOUT,
-                 on_wait: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        start: bool = True,
+        timeout: float = ANSWER_TIMEOUT,
+        on_wait: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+    ) -> None:
         self.settings = settings
         self.model_id = model_id(settings.memory_model)
         self.threads = max(1, int(settings.memory_threads))
@@ -270,10 +278,20 @@ class WarmEmbedder:
             with contextlib.suppress(WarmUnavailable):
                 self._client.request({"op": "fill", "database": database_url, "wait": True})
 
-    def search(self, database_url: str, text: str, namespaces: tuple[str, ...], k: int) -> list[tuple[int, float]] | None:
+    def search(
+        self, database_url: str, text: str, namespaces: tuple[str, ...], k: int
+    ) -> list[tuple[int, float]] | None:
         """The service embeds `text` and searches its warm index; None if it cannot."""
-        answer = self._ask({"op": "search", "model": self.model_id, "database": database_url, "text": text,
-                            "namespaces": list(namespaces), "k": k})
+        answer = self._ask(
+            {
+                "op": "search",
+                "model": self.model_id,
+                "database": database_url,
+                "text": text,
+                "namespaces": list(namespaces),
+                "k": k,
+            }
+        )
         return None if answer is None else [(int(i), float(sim)) for i, sim in answer["hits"]]
 
     @property
@@ -291,8 +309,13 @@ def _vectors(answer: dict[str, Any], count: int) -> np.ndarray:
     return raw.reshape(count, dim).astype(np.float32)
 
 
-def embedder(settings: Settings, *, start: bool | None = None, timeout: float = ANSWER_TIMEOUT,
-             on_wait: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> Embedder | WarmEmbedder:
+def embedder(
+    settings: Settings,
+    *,
+    start: bool | None = None,
+    timeout: float = ANSWER_TIMEOUT,
+    on_wait: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+) -> Embedder | WarmEmbedder:
     """The embedder for `settings.memory_model` in this process: the embedding service's
     (started on demand unless `start` is False or the service is turned off), else the
     in-process one. A process that serves the model itself gets its own loaded model."""
@@ -301,8 +324,7 @@ def embedder(settings: Settings, *, start: bool | None = None, timeout: float = 
     name = model_id(settings.memory_model)
     if start is None:
         start = embedservice.service_enabled(settings)
-    if name in _serving or (not start and not socket_path(settings).exists()
-                            and not embedservice.running(settings)):
+    if name in _serving or (not start and not socket_path(settings).exists() and not embedservice.running(settings)):
         return get_embedder(name, settings.memory_threads)
     return WarmEmbedder(settings, start=start, timeout=timeout, on_wait=on_wait)
 
@@ -382,8 +404,9 @@ class WarmServer:
         server.warm = self
         self._server = server
         _serving.add(self.model.model_id)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5},
-                         name="warm-embedder", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="warm-embedder", daemon=True
+        ).start()
         threading.Thread(target=self._fill_loop, name="warm-embedder-fill", daemon=True).start()
         if preload:
             self._preload_soon()
@@ -444,23 +467,32 @@ class WarmServer:
         if op not in ("embed", "search"):
             return {"ok": False, "error": f"unknown op {op!r}"}
         if request.get("model") != self.model.model_id:
-            return {"ok": False, "error": f"this server embeds with {self.model.model_id}, "
-                                          f"not {request.get('model')}"}
+            return {"ok": False, "error": f"this server embeds with {self.model.model_id}, not {request.get('model')}"}
         if op == "search":
             return self._search(request)
         texts = request.get("texts")
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not texts:
             return {"ok": False, "error": "texts must be a non-empty list of strings"}
         vectors = self.model.embed(texts)
-        return {"ok": True, "model": self.model.model_id, "dim": int(vectors.shape[1]),
-                "vectors": base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii")}
+        return {
+            "ok": True,
+            "model": self.model.model_id,
+            "dim": int(vectors.shape[1]),
+            "vectors": base64.b64encode(vectors.astype("<f4").tobytes()).decode("ascii"),
+        }
 
     def _info(self) -> dict[str, Any]:
         import resource
 
-        return {"ok": True, "model": self.model.model_id, "loaded": self.model.loaded, "pid": os.getpid(),
-                "idle_seconds": round(self.idle_for(), 1), "databases": sorted(self.databases),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        return {
+            "ok": True,
+            "model": self.model.model_id,
+            "loaded": self.model.loaded,
+            "pid": os.getpid(),
+            "idle_seconds": round(self.idle_for(), 1),
+            "databases": sorted(self.databases),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }
 
     def _store(self, database: str) -> Any:
         from switchboard.store import open_store
@@ -556,6 +588,4 @@ def _answers(path: Path) -> bool:
         client.close()
 
 
-__all__ = ["SOCKET_FILE", "WarmClient", "WarmEmbedder", "WarmServer", "WarmUnavailable", "embedder",
-           "socket_path"]
-
+__all__ = ["SOCKET_FILE", "WarmClient", "WarmEmbedder", "WarmServer", "WarmUnavailable", "embedder", "socket_path"]

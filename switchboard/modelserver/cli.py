@@ -35,8 +35,10 @@ def serve(
     script: ScriptOpt = None,
     port: Annotated[int, typer.Option(help="Port; 0 picks a free one.", min=0, max=65535)] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    configure: Annotated[Optional[list[Path]], typer.Option(
-        "--configure", help="Also point this project directory at the server (repeatable).")] = None,
+    configure: Annotated[
+        Optional[list[Path]],
+        typer.Option("--configure", help="Also point this project directory at the server (repeatable)."),
+    ] = None,
     provider: ProviderOpt = PROVIDER,
     model: ModelOpt = MODEL,
     verbose: VerboseOpt = 0,
@@ -53,8 +55,16 @@ def serve(
     for directory in configure or []:
         write_config(directory, server.base_url, provider=provider, model=model)
     if as_json:  # one line, so that a parent process can read it before the server blocks
-        typer.echo(json.dumps({"base_url": server.base_url, "port": server.port,
-                               "rules": len(server.script.rules), "model": f"{provider}/{model}"}))
+        typer.echo(
+            json.dumps(
+                {
+                    "base_url": server.base_url,
+                    "port": server.port,
+                    "rules": len(server.script.rules),
+                    "model": f"{provider}/{model}",
+                }
+            )
+        )
     else:
         typer.echo(f"scripted model at {server.base_url} ({len(server.script.rules)} rules + echo); Ctrl-C stops")
     sys.stdout.flush()
@@ -73,8 +83,9 @@ def _exit(signum: int, frame: object) -> None:
 def configure(
     directory: Annotated[Path, typer.Argument(help="Project directory; its opencode.json is created or updated.")],
     url: Annotated[Optional[str], typer.Option(help="The model server's base URL, ending in /v1.")] = None,
-    port: Annotated[int, typer.Option(help="Port of a local model server (when no --url).", min=1,
-                                      max=65535)] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(help="Port of a local model server (when no --url).", min=1, max=65535)
+    ] = DEFAULT_PORT,
     provider: ProviderOpt = PROVIDER,
     model: ModelOpt = MODEL,
     as_json: JsonFlag = False,
@@ -108,6 +119,11 @@ def answer(
     if as_json:
         print_json({"rule": chosen.rule, "text": chosen.text, "tool_calls": calls, "delay": chosen.delay})
     else:
-        print_fields([("rule", chosen.rule), ("delay", chosen.delay or None),
-                      *[("tool", f"{c['name']} {json.dumps(c['arguments'])}") for c in calls]],
-                     body=chosen.text or None)
+        print_fields(
+            [
+                ("rule", chosen.rule),
+                ("delay", chosen.delay or None),
+                *[("tool", f"{c['name']} {json.dumps(c['arguments'])}") for c in calls],
+            ],
+            body=chosen.text or None,
+        )

@@ -99,8 +99,16 @@ class Rule:
             turn = None if raw.get("turn") is None else int(raw["turn"])
         except (TypeError, ValueError):
             raise InvalidInput(f"{where}: delay must be a number and turn an integer") from None
-        return cls(pattern, role, turn, None if reply is None else str(reply), tuple(calls), max(delay, 0.0),
-                   str(raw.get("name") or where), bool(raw.get("drop", False)))
+        return cls(
+            pattern,
+            role,
+            turn,
+            None if reply is None else str(reply),
+            tuple(calls),
+            max(delay, 0.0),
+            str(raw.get("name") or where),
+            bool(raw.get("drop", False)),
+        )
 
     def answer(self, latest: Latest) -> Answer | None:
         if self.role is not None and self.role != latest.role:
@@ -127,7 +135,7 @@ class Latest:
 
     @classmethod
     def of(cls, messages: Sequence[Mapping[str, Any]]) -> Latest:
-        turn = sum(1 for m in messages[_last_user(messages):] if m.get("role") == "assistant")
+        turn = sum(1 for m in messages[_last_user(messages) :] if m.get("role") == "assistant")
         for message in reversed(messages):
             if message.get("role") in ("user", "tool"):
                 return cls(str(message["role"]), content_text(message.get("content")), turn)

@@ -34,8 +34,15 @@ class ScriptedModel:
     recent request bodies (newest last) for tests to inspect.
     """
 
-    def __init__(self, script: Script | str | Path | list[Any] | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, models: Sequence[str] = DEFAULT_MODELS, keep_requests: int = 200) -> None:
+    def __init__(
+        self,
+        script: Script | str | Path | list[Any] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        models: Sequence[str] = DEFAULT_MODELS,
+        keep_requests: int = 200,
+    ) -> None:
         if isinstance(script, (str, Path)):
             script = Script.load(script)
         elif not isinstance(script, Script):
@@ -117,8 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         path = self.path.split("?", 1)[0].rstrip("/")
         if path in ("/v1/models", "/models"):
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "switchboard"}
-                    for m in self.server.model.models]
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "switchboard"} for m in self.server.model.models
+            ]
             self._json(200, {"object": "list", "data": data})
         elif path in ("/health", ""):
             self._json(200, {"ok": True})
@@ -183,8 +191,11 @@ class _Completion:
         self.id = "chatcmpl-" + uuid.uuid4().hex[:24]
         self.created = int(time.time())
         self.calls: list[dict[str, Any]] = [
-            {"id": "call_" + uuid.uuid4().hex[:20], "type": "function",
-             "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            {
+                "id": "call_" + uuid.uuid4().hex[:20],
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+            }
             for c in answer.tool_calls
         ]
         self.finish = "tool_calls" if self.calls else "stop"
@@ -198,15 +209,20 @@ class _Completion:
         message: dict[str, Any] = {"role": "assistant", "content": self.answer.text or None}
         if self.calls:
             message["tool_calls"] = self.calls
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": self.finish}],
-                "usage": self.usage}
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish}],
+            "usage": self.usage,
+        }
 
     def chunks(self) -> Iterator[dict[str, Any]]:
         yield self._chunk({"role": "assistant", "content": ""})
         text = self.answer.text
         for start in range(0, len(text), _CHUNK):
-            yield self._chunk({"content": text[start:start + _CHUNK]})
+            yield self._chunk({"content": text[start : start + _CHUNK]})
         for index, call in enumerate(self.calls):
             yield self._chunk({"tool_calls": [{"index": index, **call}]})
         yield self._chunk({}, finish=self.finish)
@@ -214,5 +230,10 @@ class _Completion:
             yield {**self._chunk({}), "choices": [], "usage": self.usage}
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }

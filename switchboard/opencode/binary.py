@@ -63,8 +63,7 @@ def install(settings: Settings, version: str = OPENCODE_VERSION) -> Path:
         raise NotInstalled("npm is needed to install OpenCode: install Node.js (which brings npm), then retry")
     target = install_dir(settings)
     target.mkdir(parents=True, exist_ok=True)
-    command = [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(target),
-               f"{PACKAGE}@{version}"]
+    command = [npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(target), f"{PACKAGE}@{version}"]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()

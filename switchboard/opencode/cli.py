@@ -13,8 +13,20 @@ from typing import Annotated, Optional
 import typer
 
 from switchboard.cliopts import (
-    POSITIVE_SECONDS, FilesOpt, FormatOpt, JsonFlag, LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, attachments,
-    json_format, part_app, settings, setup_logging, text_arg,
+    POSITIVE_SECONDS,
+    FilesOpt,
+    FormatOpt,
+    JsonFlag,
+    LogLevel,
+    LogLevelOpt,
+    QuietOpt,
+    VerboseOpt,
+    attachments,
+    json_format,
+    part_app,
+    settings,
+    setup_logging,
+    text_arg,
 )
 from switchboard.errors import InvalidInput
 from switchboard.opencode.server import ManagedServer, ServerInfo, endpoint
@@ -23,9 +35,14 @@ from switchboard.timefmt import iso
 
 app = part_app()
 
-AttachOpt = Annotated[Optional[str], typer.Option(
-    "--attach", help="URL of a running OpenCode server [setting opencode_url, env SWITCHBOARD_OPENCODE_URL]; "
-                     "default: the managed server.")]
+AttachOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--attach",
+        help="URL of a running OpenCode server [setting opencode_url, env SWITCHBOARD_OPENCODE_URL]; "
+        "default: the managed server.",
+    ),
+]
 
 DirOpt = Annotated[Optional[Path], typer.Option("--dir", help="Project directory [default: current].")]
 
@@ -34,8 +51,17 @@ def _info_out(info: ServerInfo, as_json: bool, state: str) -> None:
     if as_json:
         print_json({"state": state, **info.to_dict()})
         return
-    print_fields([("state", state), ("url", info.url), ("pid", info.pid), ("version", info.version),
-                  ("binary", info.binary), ("started", iso(info.started_at)), ("log", info.log)])
+    print_fields(
+        [
+            ("state", state),
+            ("url", info.url),
+            ("pid", info.pid),
+            ("version", info.version),
+            ("binary", info.binary),
+            ("started", iso(info.started_at)),
+            ("log", info.log),
+        ]
+    )
 
 
 @app.command()
@@ -59,10 +85,13 @@ def install(
 @app.command()
 def serve(
     ctx: typer.Context,
-    bin: Annotated[Optional[Path], typer.Option("--bin", help="The opencode binary [env SWITCHBOARD_OPENCODE_BIN].")] = None,
+    bin: Annotated[
+        Optional[Path], typer.Option("--bin", help="The opencode binary [env SWITCHBOARD_OPENCODE_BIN].")
+    ] = None,
     port: Annotated[Optional[int], typer.Option(help="Port [default: a free one].", min=1, max=65535)] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the server to answer.",
-                                       click_type=POSITIVE_SECONDS)] = 60.0,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the server to answer.", click_type=POSITIVE_SECONDS)
+    ] = 60.0,
     verbose: VerboseOpt = 0,
     quiet: QuietOpt = 0,
     log_level: LogLevelOpt = None,
@@ -120,14 +149,16 @@ def run(
     attach: AttachOpt = None,
     directory: DirOpt = None,
     session: Annotated[Optional[str], typer.Option("--session", "-s", help="Continue this session id.")] = None,
-    continue_last: Annotated[bool, typer.Option(
-        "--continue", "-c", help="Continue the project's latest session (a new one if it has none).")] = False,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the project's latest session (a new one if it has none).")
+    ] = False,
     title: Annotated[Optional[str], typer.Option(help="Title of the new session.")] = None,
     agent: Annotated[Optional[str], typer.Option(help="OpenCode agent, e.g. build or plan.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="provider/model.")] = None,
     files: FilesOpt = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Abort after this many seconds.",
-                                                    click_type=POSITIVE_SECONDS)] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Abort after this many seconds.", click_type=POSITIVE_SECONDS)
+    ] = None,
     output: FormatOpt = "text",
     as_json: JsonFlag = False,
 ) -> None:
@@ -164,9 +195,13 @@ def run(
 def fork(
     ctx: typer.Context,
     session: Annotated[str, typer.Argument(help="The session to fork.")],
-    message: Annotated[Optional[str], typer.Option(
-        "--message", help="Fork before this message id (it and later messages stay out) [default: all].")] = None,
-    title: Annotated[Optional[str], typer.Option(help="Title of the fork [default: OpenCode's 'TITLE (fork #N)'].")] = None,
+    message: Annotated[
+        Optional[str],
+        typer.Option("--message", help="Fork before this message id (it and later messages stay out) [default: all]."),
+    ] = None,
+    title: Annotated[
+        Optional[str], typer.Option(help="Title of the fork [default: OpenCode's 'TITLE (fork #N)'].")
+    ] = None,
     attach: AttachOpt = None,
     directory: DirOpt = None,
     as_json: JsonFlag = False,
@@ -218,8 +253,9 @@ app.add_typer(sessions_app, name="sessions")
 def prune(
     ctx: typer.Context,
     attach: AttachOpt = None,
-    older_than: Annotated[float, typer.Option("--older-than", help="Only sessions at least this many seconds old.",
-                                              min=0)] = 60.0,
+    older_than: Annotated[
+        float, typer.Option("--older-than", help="Only sessions at least this many seconds old.", min=0)
+    ] = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Delete the sessions this home's runners left on the server (titled runner/NAME [sb:TAG])

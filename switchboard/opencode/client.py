@@ -38,8 +38,16 @@ DEFAULT_USERNAME = "opencode"
 
 
 class OpenCodeClient:
-    def __init__(self, url: str, *, password: str | None = None, username: str | None = None,
-                 directory: str | Path | None = None, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        password: str | None = None,
+        username: str | None = None,
+        directory: str | Path | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
         self.url = url.rstrip("/")
         self.directory = _abs(directory)
         self.timeout = timeout
@@ -74,9 +82,17 @@ class OpenCodeClient:
             params["directory"] = chosen
         return params
 
-    async def request(self, method: str, path: str, *, json: Any = None, directory: str | Path | None = None,
-                      params: Mapping[str, Any] | None = None, session_id: str | None = None,
-                      timeout: float | None | EllipsisType = ...) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        directory: str | Path | None = None,
+        params: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+        timeout: float | None | EllipsisType = ...,
+    ) -> Any:
         """One call: the decoded JSON answer, or None for an empty one (204)."""
         if session_id is not None and not session_id.startswith("ses"):
             raise SessionNotFound(f"no session {session_id} on {self.url} (session ids start with 'ses')")
@@ -111,78 +127,116 @@ class OpenCodeClient:
 
     # -- sessions -------------------------------------------------------------------------
 
-    async def create_session(self, *, title: str | None = None, parent_id: str | None = None,
-                             directory: str | Path | None = None) -> Session:
+    async def create_session(
+        self, *, title: str | None = None, parent_id: str | None = None, directory: str | Path | None = None
+    ) -> Session:
         body = {k: v for k, v in {"title": title, "parentID": parent_id}.items() if v is not None}
         return Session.from_api(await self.request("POST", "/session", json=body, directory=directory))
 
     async def get_session(self, session_id: str, *, directory: str | Path | None = None) -> Session:
-        return Session.from_api(await self.request("GET", f"/session/{session_id}", directory=directory,
-                                                   session_id=session_id))
+        return Session.from_api(
+            await self.request("GET", f"/session/{session_id}", directory=directory, session_id=session_id)
+        )
 
-    async def list_sessions(self, *, directory: str | Path | None = None, roots: bool = False,
-                            search: str | None = None, limit: int | None = None) -> list[Session]:
+    async def list_sessions(
+        self,
+        *,
+        directory: str | Path | None = None,
+        roots: bool = False,
+        search: str | None = None,
+        limit: int | None = None,
+    ) -> list[Session]:
         """The project's sessions, newest first (`roots`: only those without a parent)."""
         params = {"roots": "true" if roots else None, "search": search, "limit": limit}
-        return [Session.from_api(s) for s in await self.request("GET", "/session", directory=directory,
-                                                                params=params)]
+        return [Session.from_api(s) for s in await self.request("GET", "/session", directory=directory, params=params)]
 
     async def children(self, session_id: str, *, directory: str | Path | None = None) -> list[Session]:
-        data = await self.request("GET", f"/session/{session_id}/children", directory=directory,
-                                  session_id=session_id)
+        data = await self.request("GET", f"/session/{session_id}/children", directory=directory, session_id=session_id)
         return [Session.from_api(s) for s in data]
 
     async def delete_session(self, session_id: str, *, directory: str | Path | None = None) -> bool:
-        return bool(await self.request("DELETE", f"/session/{session_id}", directory=directory,
-                                       session_id=session_id))
+        return bool(await self.request("DELETE", f"/session/{session_id}", directory=directory, session_id=session_id))
 
     async def abort(self, session_id: str, *, directory: str | Path | None = None) -> bool:
         """Stop the session's running turn (true even when nothing was running)."""
-        return bool(await self.request("POST", f"/session/{session_id}/abort", directory=directory,
-                                       session_id=session_id))
+        return bool(
+            await self.request("POST", f"/session/{session_id}/abort", directory=directory, session_id=session_id)
+        )
 
-    async def fork(self, session_id: str, *, message_id: str | None = None, title: str | None = None,
-                   directory: str | Path | None = None) -> Session:
+    async def fork(
+        self,
+        session_id: str,
+        *,
+        message_id: str | None = None,
+        title: str | None = None,
+        directory: str | Path | None = None,
+    ) -> Session:
         """A new session holding copies of this one's messages (those before `message_id`, if
         given); the session forked from is left as it is. OpenCode titles it `TITLE (fork #N)`."""
         body = {"messageID": message_id} if message_id else {}
-        forked = Session.from_api(await self.request("POST", f"/session/{session_id}/fork", json=body,
-                                                     directory=directory, session_id=session_id))
+        forked = Session.from_api(
+            await self.request(
+                "POST", f"/session/{session_id}/fork", json=body, directory=directory, session_id=session_id
+            )
+        )
         return forked if title is None else await self.set_title(forked.id, title, directory=directory)
 
     async def set_title(self, session_id: str, title: str, *, directory: str | Path | None = None) -> Session:
-        await self.request("PATCH", f"/session/{session_id}", json={"title": title}, directory=directory,
-                           session_id=session_id)
+        await self.request(
+            "PATCH", f"/session/{session_id}", json={"title": title}, directory=directory, session_id=session_id
+        )
         return await self.get_session(session_id, directory=directory)
 
     async def status(self, *, directory: str | Path | None = None) -> dict[str, dict[str, Any]]:
         """Busy and retrying sessions by id (idle sessions are absent)."""
         return await self.request("GET", "/session/status", directory=directory) or {}
 
-    async def messages(self, session_id: str, *, limit: int | None = None,
-                       directory: str | Path | None = None) -> list[Message]:
+    async def messages(
+        self, session_id: str, *, limit: int | None = None, directory: str | Path | None = None
+    ) -> list[Message]:
         """The session's messages, oldest first, with their parts (tool calls, text, steps)."""
-        data = await self.request("GET", f"/session/{session_id}/message", directory=directory,
-                                  params={"limit": limit}, session_id=session_id)
+        data = await self.request(
+            "GET", f"/session/{session_id}/message", directory=directory, params={"limit": limit}, session_id=session_id
+        )
         return [Message.from_api(m) for m in data]
 
     # -- prompting ------------------------------------------------------------------------
 
     @staticmethod
-    def prompt_body(prompt: Prompt, *, agent: str | None = None, model: str | Mapping[str, str] | None = None,
-                    system: str | None = None, tools: Mapping[str, bool] | None = None,
-                    no_reply: bool = False) -> dict[str, Any]:
+    def prompt_body(
+        prompt: Prompt,
+        *,
+        agent: str | None = None,
+        model: str | Mapping[str, str] | None = None,
+        system: str | None = None,
+        tools: Mapping[str, bool] | None = None,
+        no_reply: bool = False,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"parts": text_parts(prompt)}
-        extra = {"agent": agent, "model": model_ref(model), "system": system,
-                 "tools": dict(tools) if tools is not None else None, "noReply": True if no_reply else None}
+        extra = {
+            "agent": agent,
+            "model": model_ref(model),
+            "system": system,
+            "tools": dict(tools) if tools is not None else None,
+            "noReply": True if no_reply else None,
+        }
         body.update({k: v for k, v in extra.items() if v is not None})
         return body
 
-    async def message(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
-                      model: str | Mapping[str, str] | None = None, system: str | None = None,
-                      tools: Mapping[str, bool] | None = None, no_reply: bool = False,
-                      timeout: float | None = None, abort_on_timeout: bool = True,
-                      directory: str | Path | None = None) -> Message:
+    async def message(
+        self,
+        session_id: str,
+        prompt: Prompt,
+        *,
+        agent: str | None = None,
+        model: str | Mapping[str, str] | None = None,
+        system: str | None = None,
+        tools: Mapping[str, bool] | None = None,
+        no_reply: bool = False,
+        timeout: float | None = None,
+        abort_on_timeout: bool = True,
+        directory: str | Path | None = None,
+    ) -> Message:
         """Prompt and wait for the whole turn; return the final assistant message.
 
         The server sends nothing until the turn is over, so there is no read
@@ -194,8 +248,7 @@ class OpenCodeClient:
         body = self.prompt_body(prompt, agent=agent, model=model, system=system, tools=tools, no_reply=no_reply)
         path = f"/session/{session_id}/message"
         with anyio.move_on_after(timeout) as scope:
-            data = await self.request("POST", path, json=body, directory=directory, session_id=session_id,
-                                      timeout=None)
+            data = await self.request("POST", path, json=body, directory=directory, session_id=session_id, timeout=None)
         if scope.cancelled_caught:
             await self._timed_out(session_id, timeout, abort_on_timeout, directory)
         if data is None:
@@ -206,16 +259,26 @@ class OpenCodeClient:
         """Add parts to the session without a model answer (`noReply`); the next prompt sees them."""
         return await self.message(session_id, text, no_reply=True, directory=directory)
 
-    async def prompt_async(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
-                           model: str | Mapping[str, str] | None = None, system: str | None = None,
-                           tools: Mapping[str, bool] | None = None, directory: str | Path | None = None) -> None:
+    async def prompt_async(
+        self,
+        session_id: str,
+        prompt: Prompt,
+        *,
+        agent: str | None = None,
+        model: str | Mapping[str, str] | None = None,
+        system: str | None = None,
+        tools: Mapping[str, bool] | None = None,
+        directory: str | Path | None = None,
+    ) -> None:
         """Start a turn and return at once (204). Follow it on `events()`; errors arrive only there."""
         body = self.prompt_body(prompt, agent=agent, model=model, system=system, tools=tools)
-        await self.request("POST", f"/session/{session_id}/prompt_async", json=body, directory=directory,
-                           session_id=session_id)
+        await self.request(
+            "POST", f"/session/{session_id}/prompt_async", json=body, directory=directory, session_id=session_id
+        )
 
-    async def reply_permission(self, request_id: str, reply: str = "reject", *, message: str | None = None,
-                               directory: str | Path | None = None) -> bool:
+    async def reply_permission(
+        self, request_id: str, reply: str = "reject", *, message: str | None = None, directory: str | Path | None = None
+    ) -> bool:
         """Answer a `permission.asked` event: `once`, `always` or `reject`."""
         body = {"reply": reply, **({"message": message} if message else {})}
         return bool(await self.request("POST", f"/permission/{request_id}/reply", json=body, directory=directory))
@@ -224,21 +287,39 @@ class OpenCodeClient:
         """Refuse a `question.asked` event (the question tool waits for a human otherwise)."""
         return bool(await self.request("POST", f"/question/{request_id}/reject", directory=directory))
 
-    def events(self, *, directory: str | Path | None = None, all_directories: bool = False,
-               heartbeat_timeout: float = 30.0, give_up_after: float | None = 60.0) -> EventStream:
+    def events(
+        self,
+        *,
+        directory: str | Path | None = None,
+        all_directories: bool = False,
+        heartbeat_timeout: float = 30.0,
+        give_up_after: float | None = 60.0,
+    ) -> EventStream:
         """The server's events for the project (`all_directories`: `/global/event`, every project)."""
         path, params = ("/global/event", {}) if all_directories else ("/event", self._params(directory))
-        return EventStream(self.transport, path, params, heartbeat_timeout=heartbeat_timeout, give_up_after=give_up_after)
+        return EventStream(
+            self.transport, path, params, heartbeat_timeout=heartbeat_timeout, give_up_after=give_up_after
+        )
 
     async def last_turn(self, session_id: str, *, directory: str | Path | None = None) -> Turn:
         """The answer to the session's latest prompt, gathered from its messages."""
         return Turn.after_last_prompt(session_id, await self.messages(session_id, directory=directory))
 
-    async def run(self, session_id: str, prompt: Prompt, *, agent: str | None = None,
-                  model: str | Mapping[str, str] | None = None, system: str | None = None,
-                  tools: Mapping[str, bool] | None = None, timeout: float | None = None,
-                  max_retries: int = 3, permission_reply: str = "reject", on_event: EventHook | None = None,
-                  directory: str | Path | None = None) -> Turn:
+    async def run(
+        self,
+        session_id: str,
+        prompt: Prompt,
+        *,
+        agent: str | None = None,
+        model: str | Mapping[str, str] | None = None,
+        system: str | None = None,
+        tools: Mapping[str, bool] | None = None,
+        timeout: float | None = None,
+        max_retries: int = 3,
+        permission_reply: str = "reject",
+        on_event: EventHook | None = None,
+        directory: str | Path | None = None,
+    ) -> Turn:
         """Prompt with `prompt_async`, follow the session on the event stream until idle, return the turn.
 
         Guards against the ways a headless turn hangs: `timeout` (seconds) aborts
@@ -251,13 +332,20 @@ class OpenCodeClient:
         events, for progress.
         """
         started = time.monotonic()
-        follower = TurnFollower(self, session_id, since=time.time(), max_retries=max_retries,
-                                permission_reply=permission_reply, directory=directory)
+        follower = TurnFollower(
+            self,
+            session_id,
+            since=time.time(),
+            max_retries=max_retries,
+            permission_reply=permission_reply,
+            directory=directory,
+        )
         with anyio.move_on_after(timeout) as scope:
             async with self.events(directory=directory) as stream:
                 await stream.connect()
-                await self.prompt_async(session_id, prompt, agent=agent, model=model, system=system, tools=tools,
-                                        directory=directory)
+                await self.prompt_async(
+                    session_id, prompt, agent=agent, model=model, system=system, tools=tools, directory=directory
+                )
                 async for event in stream:
                     if event.type in (Event.RECONNECTED, "server.heartbeat"):
                         await follower.poll()
@@ -273,13 +361,15 @@ class OpenCodeClient:
             await self._timed_out(session_id, timeout, True, directory)
         return await follower.turn(time.monotonic() - started)
 
-    async def _timed_out(self, session_id: str, timeout: float | None, abort: bool,
-                         directory: str | Path | None) -> None:
+    async def _timed_out(
+        self, session_id: str, timeout: float | None, abort: bool, directory: str | Path | None
+    ) -> None:
         if abort:
             with anyio.move_on_after(self.timeout):
                 await self.abort(session_id, directory=directory)
-        raise TimedOut(f"session {session_id} did not finish within {timeout:g} s"
-                       + ("; aborted" if abort else ""), session_id)
+        raise TimedOut(
+            f"session {session_id} did not finish within {timeout:g} s" + ("; aborted" if abort else ""), session_id
+        )
 
 
 def _abs(directory: str | Path | None) -> str | None:

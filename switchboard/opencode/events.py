@@ -55,9 +55,16 @@ class EventStream:
     retried: a server that is down raises `ServerDown` at once.
     """
 
-    def __init__(self, transport: Transport, path: str, params: dict[str, str], *,
-                 heartbeat_timeout: float = 3 * HEARTBEAT_SECONDS, give_up_after: float | None = 60.0,
-                 backoff: tuple[float, float] = (0.25, 5.0)) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        path: str,
+        params: dict[str, str],
+        *,
+        heartbeat_timeout: float = 3 * HEARTBEAT_SECONDS,
+        give_up_after: float | None = 60.0,
+        backoff: tuple[float, float] = (0.25, 5.0),
+    ) -> None:
         self._transport = transport
         self._path = path
         self._params = params
@@ -104,8 +111,9 @@ class EventStream:
         timeout = httpx.Timeout(self._transport.connect_timeout, read=self.heartbeat_timeout)
         while True:
             try:
-                async with self._transport.http.stream("GET", self._path, params=self._params,
-                                                    timeout=timeout) as response:
+                async with self._transport.http.stream(
+                    "GET", self._path, params=self._params, timeout=timeout
+                ) as response:
                     await self._transport.check(response)
                     if opened:
                         self.reconnects += 1
@@ -127,4 +135,3 @@ class EventStream:
                     yield Event(Event.DISCONNECTED, {"error": str(exc) or type(exc).__name__})
             await anyio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
-

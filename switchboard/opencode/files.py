@@ -21,8 +21,12 @@ class Attachment:
 
     def part(self) -> dict[str, Any]:
         data = base64.b64encode(self.text.encode("utf-8")).decode("ascii")
-        return {"type": "file", "mime": "text/plain", "filename": self.filename,
-                "url": f"data:text/plain;base64,{data}"}
+        return {
+            "type": "file",
+            "mime": "text/plain",
+            "filename": self.filename,
+            "url": f"data:text/plain;base64,{data}",
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,8 +44,9 @@ def read_attachments(paths: Iterable[str | Path], limit: int) -> list[Attachment
         text = validate.read_file(path, "attached file", limit)
         total += len(text.encode("utf-8"))
         if total > limit:
-            raise InvalidInput(f"attached files are over the limit of {limit} bytes together "
-                               "(setting max_payload_bytes)")
+            raise InvalidInput(
+                f"attached files are over the limit of {limit} bytes together (setting max_payload_bytes)"
+            )
         files.append(Attachment(str(path), text))
     return files
 

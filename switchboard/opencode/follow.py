@@ -24,20 +24,30 @@ class Session(Protocol):
     """The calls a follower makes on the server (`OpenCodeClient` has them)."""
 
     async def abort(self, session_id: str, *, directory: str | Path | None = None) -> bool: ...
-    async def reply_permission(self, request_id: str, reply: str = "reject", *, message: str | None = None,
-                               directory: str | Path | None = None) -> bool: ...
+    async def reply_permission(
+        self, request_id: str, reply: str = "reject", *, message: str | None = None, directory: str | Path | None = None
+    ) -> bool: ...
     async def reject_question(self, request_id: str, *, directory: str | Path | None = None) -> bool: ...
     async def status(self, *, directory: str | Path | None = None) -> dict[str, dict[str, Any]]: ...
-    async def messages(self, session_id: str, *, limit: int | None = None,
-                       directory: str | Path | None = None) -> list[Message]: ...
+    async def messages(
+        self, session_id: str, *, limit: int | None = None, directory: str | Path | None = None
+    ) -> list[Message]: ...
 
 
 class TurnFollower:
     """What is known about the turn answering the prompt sent to `session_id` after
     `since` (epoch seconds, this machine's clock)."""
 
-    def __init__(self, client: Session, session_id: str, *, since: float, max_retries: int = 3,
-                 permission_reply: str = "reject", directory: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        client: Session,
+        session_id: str,
+        *,
+        since: float,
+        max_retries: int = 3,
+        permission_reply: str = "reject",
+        directory: str | Path | None = None,
+    ) -> None:
         self.client = client
         self.session_id = session_id
         self.since_ms = (since - CLOCK_SKEW) * 1000
@@ -67,9 +77,10 @@ class TurnFollower:
             status = props.get("status") or {}
             self.retries = int(status.get("attempt") or self.retries + 1)
             if self.retries > self.max_retries:
-                self.error = {"name": "ProviderUnavailable",
-                              "data": {"message": f"gave up after {self.max_retries} retries: "
-                                                  f"{status.get('message', '')}"}}
+                self.error = {
+                    "name": "ProviderUnavailable",
+                    "data": {"message": f"gave up after {self.max_retries} retries: {status.get('message', '')}"},
+                }
                 await self.client.abort(self.session_id, directory=self.directory)
         elif kind == "session.error":
             self.error = self.error or props.get("error")
@@ -79,8 +90,7 @@ class TurnFollower:
                 return
             if kind == "permission.asked":
                 self.rejected.append(str(props.get("permission")))
-                await self.client.reply_permission(str(request_id), self.permission_reply,
-                                                   directory=self.directory)
+                await self.client.reply_permission(str(request_id), self.permission_reply, directory=self.directory)
             else:
                 await self.client.reject_question(str(request_id), directory=self.directory)
 
@@ -118,8 +128,9 @@ class TurnFollower:
         messages = turn.messages
         if self.error and not turn.error:
             messages = messages + [Message({"role": "assistant", "error": self.error}, [])]
-        return Turn(self.session_id, messages, duration=duration, retries=self.retries,
-                    rejected_permissions=self.rejected)
+        return Turn(
+            self.session_id, messages, duration=duration, retries=self.retries, rejected_permissions=self.rejected
+        )
 
 
 def complete(turn: Turn) -> bool:

@@ -30,12 +30,25 @@ class Session:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Session:
         times = data.get("time") or {}
-        return cls(str(data["id"]), str(data.get("title") or ""), str(data.get("directory") or ""),
-                   data.get("parentID"), _seconds(times.get("created")), _seconds(times.get("updated")), dict(data))
+        return cls(
+            str(data["id"]),
+            str(data.get("title") or ""),
+            str(data.get("directory") or ""),
+            data.get("parentID"),
+            _seconds(times.get("created")),
+            _seconds(times.get("updated")),
+            dict(data),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "directory": self.directory, "parent_id": self.parent_id,
-                "created_at": self.created_at, "updated_at": self.updated_at}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "directory": self.directory,
+            "parent_id": self.parent_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -52,12 +65,24 @@ class ToolUse:
     @classmethod
     def from_part(cls, part: Mapping[str, Any]) -> ToolUse:
         state = part.get("state") or {}
-        return cls(str(part.get("tool")), str(state.get("status")), dict(state.get("input") or {}),
-                   state.get("output"), state.get("error"), str(part.get("callID") or ""))
+        return cls(
+            str(part.get("tool")),
+            str(state.get("status")),
+            dict(state.get("input") or {}),
+            state.get("output"),
+            state.get("error"),
+            str(part.get("callID") or ""),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "status": self.status, "input": self.input, "output": self.output,
-                "error": self.error, "call_id": self.call_id}
+        return {
+            "tool": self.tool,
+            "status": self.status,
+            "input": self.input,
+            "output": self.output,
+            "error": self.error,
+            "call_id": self.call_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -82,8 +107,11 @@ class Message:
     @property
     def text(self) -> str:
         """The message's text parts, joined (synthetic and ignored parts left out)."""
-        return "".join(p.get("text", "") for p in self.parts
-                       if p.get("type") == "text" and not p.get("synthetic") and not p.get("ignored"))
+        return "".join(
+            p.get("text", "")
+            for p in self.parts
+            if p.get("type") == "text" and not p.get("synthetic") and not p.get("ignored")
+        )
 
     @property
     def tools(self) -> list[ToolUse]:
@@ -103,9 +131,16 @@ class Message:
         return float(self.info.get("cost") or 0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "role": self.role, "agent": self.info.get("agent"), "text": self.text,
-                "tools": [t.to_dict() for t in self.tools], "error": self.error,
-                "tokens": self.tokens or None, "cost": self.cost}
+        return {
+            "id": self.id,
+            "role": self.role,
+            "agent": self.info.get("agent"),
+            "text": self.text,
+            "tools": [t.to_dict() for t in self.tools],
+            "error": self.error,
+            "tokens": self.tokens or None,
+            "cost": self.cost,
+        }
 
 
 def error_text(error: Any) -> str | None:
@@ -145,8 +180,12 @@ class Event:
             directory = data.get("directory")
             data = data["payload"] if isinstance(data["payload"], Mapping) else {}
         props = data.get("properties")
-        return cls(str(data.get("type")), dict(props) if isinstance(props, Mapping) else {},
-                   data.get("id"), directory if isinstance(directory, str) else None)
+        return cls(
+            str(data.get("type")),
+            dict(props) if isinstance(props, Mapping) else {},
+            data.get("id"),
+            directory if isinstance(directory, str) else None,
+        )
 
     @property
     def session_id(self) -> str | None:
@@ -195,7 +234,7 @@ class Turn:
     def after_last_prompt(cls, session_id: str, messages: Sequence[Message], **extra: Any) -> Turn:
         """The turn answering the session's latest user message."""
         start = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
-        return cls(session_id, [m for m in messages[start + 1:] if m.role == "assistant"], **extra)
+        return cls(session_id, [m for m in messages[start + 1 :] if m.role == "assistant"], **extra)
 
     @property
     def text(self) -> str:
@@ -228,11 +267,19 @@ class Turn:
         return sum(m.cost for m in self.messages)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"session_id": self.session_id, "ok": self.ok, "text": self.text, "error": self.error,
-                "tools": [t.to_dict() for t in self.tools], "tokens": self.tokens, "cost": self.cost,
-                "duration": round(self.duration, 3), "retries": self.retries,
-                "rejected_permissions": self.rejected_permissions,
-                "messages": [m.id for m in self.messages]}
+        return {
+            "session_id": self.session_id,
+            "ok": self.ok,
+            "text": self.text,
+            "error": self.error,
+            "tools": [t.to_dict() for t in self.tools],
+            "tokens": self.tokens,
+            "cost": self.cost,
+            "duration": round(self.duration, 3),
+            "retries": self.retries,
+            "rejected_permissions": self.rejected_permissions,
+            "messages": [m.id for m in self.messages],
+        }
 
 
 def text_parts(prompt: str | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -96,8 +96,7 @@ class ManagedServer:
     """The one `opencode serve` a switchboard home runs. `env` adds to the server's environment
     (e.g. `XDG_DATA_HOME` to keep its sessions apart from the user's own)."""
 
-    def __init__(self, settings: Settings, *, binary: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: Settings, *, binary: str | None = None, env: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.binary = binary
         self.env = dict(env or {})
@@ -156,11 +155,17 @@ class ManagedServer:
     def _spawn(self, binary: str, port: int, wait: float) -> ServerInfo:
         password = secrets.token_urlsafe(24)
         # OpenCode takes its default project directory from PWD, not from the real working directory.
-        env = {**os.environ, **self.env, **QUIET_ENV, "PWD": str(self.dir),
-               "OPENCODE_SERVER_PASSWORD": password, "OPENCODE_SERVER_USERNAME": USERNAME,
-               # A runner's bash tool can call `switchboard ...` on this home (and its database).
-               "SWITCHBOARD_HOME": str(self.settings.home),
-               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+        env = {
+            **os.environ,
+            **self.env,
+            **QUIET_ENV,
+            "PWD": str(self.dir),
+            "OPENCODE_SERVER_PASSWORD": password,
+            "OPENCODE_SERVER_USERNAME": USERNAME,
+            # A runner's bash tool can call `switchboard ...` on this home (and its database).
+            "SWITCHBOARD_HOME": str(self.settings.home),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
         if self.settings.database_url != self.settings.default_database_url:
             env["SWITCHBOARD_DATABASE_URL"] = self.settings.database_url
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -169,13 +174,24 @@ class ManagedServer:
             start_offset = log.tell()
             process = subprocess.Popen(
                 [binary, "serve", "--hostname", "127.0.0.1", "--port", str(port)],
-                cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # not killed with the terminal or command that started it
             )
         _children[process.pid] = process
-        info = ServerInfo(url=f"http://127.0.0.1:{port}", pid=process.pid, password=password, username=USERNAME,
-                          binary=binary, version=binary_version(binary), started_at=time.time(),
-                          log=str(self.log_file))
+        info = ServerInfo(
+            url=f"http://127.0.0.1:{port}",
+            pid=process.pid,
+            password=password,
+            username=USERNAME,
+            binary=binary,
+            version=binary_version(binary),
+            started_at=time.time(),
+            log=str(self.log_file),
+        )
         deadline = time.monotonic() + wait
         while not _healthy(info.endpoint, timeout=2.0):
             if process.poll() is not None:
@@ -192,9 +208,20 @@ class ManagedServer:
         self.touch()
         with open(os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
             keeper = subprocess.Popen(
-                [sys.executable, "-m", "switchboard.opencode.keeper", str(self.settings.home), str(process.pid),
-                 str(self.settings.opencode_idle_seconds)],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "switchboard.opencode.keeper",
+                    str(self.settings.home),
+                    str(process.pid),
+                    str(self.settings.opencode_idle_seconds),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _children[keeper.pid] = keeper
         return info
 
@@ -250,8 +277,11 @@ def endpoint(settings: Settings, attach: str | None = None, *, start: bool = Tru
         managed = ManagedServer(settings).read()
         if managed is not None and managed.url == url.rstrip("/"):
             return managed.endpoint
-        return Endpoint(url.rstrip("/"), os.environ.get("OPENCODE_SERVER_PASSWORD") or None,
-                        os.environ.get("OPENCODE_SERVER_USERNAME") or USERNAME)
+        return Endpoint(
+            url.rstrip("/"),
+            os.environ.get("OPENCODE_SERVER_PASSWORD") or None,
+            os.environ.get("OPENCODE_SERVER_USERNAME") or USERNAME,
+        )
     server = ManagedServer(settings)
     if start:
         info = server.start()[0]

@@ -23,9 +23,27 @@ from switchboard.opencode.client import OpenCodeClient
 from switchboard.opencode.events import EventStream
 from switchboard.opencode.models import Event
 
-_METHODS = ("health", "dispose_instance", "create_session", "get_session", "list_sessions", "children",
-            "delete_session", "abort", "fork", "set_title", "status", "messages", "message", "add_context", "prompt_async",
-            "reply_permission", "reject_question", "last_turn", "run")
+_METHODS = (
+    "health",
+    "dispose_instance",
+    "create_session",
+    "get_session",
+    "list_sessions",
+    "children",
+    "delete_session",
+    "abort",
+    "fork",
+    "set_title",
+    "status",
+    "messages",
+    "message",
+    "add_context",
+    "prompt_async",
+    "reply_permission",
+    "reject_question",
+    "last_turn",
+    "run",
+)
 
 
 class OpenCode:
@@ -39,6 +57,7 @@ class OpenCode:
         self.client = self._portal.call(make)
 
     if TYPE_CHECKING:  # the blocking methods, one per name in _METHODS, are set below
+
         def __getattr__(self, name: str) -> Any: ...
 
     @property

@@ -71,7 +71,8 @@ def find(workdir: str | Path, name: str) -> str:
     raise InvalidInput(
         f"no OpenCode agent named {name!r} for {workdir}: looked for .opencode/agents/{name}.md "
         f"(and .opencode/agent/) and an agent entry in opencode.json there and in OpenCode's global "
-        f"config; built-in agents are {', '.join(BUILT_IN)} (or install one with --agent-file FILE.md)")
+        f"config; built-in agents are {', '.join(BUILT_IN)} (or install one with --agent-file FILE.md)"
+    )
 
 
 def install(workdir: str | Path, source: str | Path) -> str:
@@ -127,7 +128,8 @@ async def ensure_loaded(client: OpenCodeClient, name: str, workdir: str) -> None
     if await client.status(directory=workdir):
         raise AgentNotLoaded(
             f"agent {name!r} ({where}) was defined after OpenCode loaded {workdir}, and sessions are "
-            "busy there: run again when they finish, or restart the OpenCode server")
+            "busy there: run again when they finish, or restart the OpenCode server"
+        )
     await client.dispose_instance(workdir)
     if name not in await _loaded(client, workdir):
         raise AgentNotLoaded(f"OpenCode does not load agent {name!r} from {where}: check its front matter")
@@ -161,7 +163,7 @@ def strip_jsonc(text: str) -> str:
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
+            out.append(text[i : j + 1])
             i = j + 1
         elif text.startswith("//", i):
             end = text.find("\n", i)

@@ -80,13 +80,29 @@ class Phases:
 
 
 class Attempt:
-    def __init__(self, runners: Runners, runner: Runner, client: OpenCodeClient, prompt: str, *,
-                 run: Run | None = None, task_id: int | None = None, reply_to: int | None = None,
-                 timeout: float | None = None, model: str | None = None, continue_session: bool = False,
-                 keep_session: bool | None = None, max_retries: int = 3, max_steps: int | None = None,
-                 on_line: Callable[[str], Any] | None = None, workspace: TaskWorkspace | None = None,
-                 files: Sequence[Attachment] = (), session: str | None = None, fork_from: str | None = None,
-                 title: str | None = None) -> None:
+    def __init__(
+        self,
+        runners: Runners,
+        runner: Runner,
+        client: OpenCodeClient,
+        prompt: str,
+        *,
+        run: Run | None = None,
+        task_id: int | None = None,
+        reply_to: int | None = None,
+        timeout: float | None = None,
+        model: str | None = None,
+        continue_session: bool = False,
+        keep_session: bool | None = None,
+        max_retries: int = 3,
+        max_steps: int | None = None,
+        on_line: Callable[[str], Any] | None = None,
+        workspace: TaskWorkspace | None = None,
+        files: Sequence[Attachment] = (),
+        session: str | None = None,
+        fork_from: str | None = None,
+        title: str | None = None,
+    ) -> None:
         self.runners = runners
         self.runner = runner
         self.client = client
@@ -129,8 +145,9 @@ class Attempt:
     async def begin(self) -> Run:
         """Record the run (a resumed attempt has one already)."""
         if self.run is None:
-            self.run = await off_loop(self.runners.start_run, self.runner, self.prompt, task_id=self.task_id,
-                                      keep_session=self.keep_session)
+            self.run = await off_loop(
+                self.runners.start_run, self.runner, self.prompt, task_id=self.task_id, keep_session=self.keep_session
+            )
             self.phases.mark("record run")
         return self.run
 
@@ -145,8 +162,13 @@ class Attempt:
             session_id = await self._open_session()
             run = self.run = await off_loop(self.runners.record_session, run, session_id, self.client.url)
             self.phases.mark("session")
-        self.follower = TurnFollower(self.client, run.session_id or "", since=run.started_at,
-                                     max_retries=self.max_retries, directory=self.runner.workdir)
+        self.follower = TurnFollower(
+            self.client,
+            run.session_id or "",
+            since=run.started_at,
+            max_retries=self.max_retries,
+            directory=self.runner.workdir,
+        )
         prompted, has_context = False, False
         if resumed:
             prompted, has_context = await self._progress()
@@ -161,9 +183,14 @@ class Attempt:
         # Recorded before it is sent: a run marked prompted whose session lacks the prompt
         # was cut off before the request (or it got lost), never after the model saw it.
         self.run = await off_loop(self.runners.record_prompted, run)
-        await self.client.prompt_async(run.session_id or "", prompt_parts(self.prompt, self.files),
-                                       agent=self.runner.agent,
-                                       model=self.model, system=prepared.system, tools=prepared.tools)
+        await self.client.prompt_async(
+            run.session_id or "",
+            prompt_parts(self.prompt, self.files),
+            agent=self.runner.agent,
+            model=self.model,
+            system=prepared.system,
+            tools=prepared.tools,
+        )
         self.phases.mark("prompt")
         self._line("prompt sent")
         return True
@@ -196,12 +223,18 @@ class Attempt:
     async def _progress(self) -> tuple[bool, bool]:
         """For a resumed attempt: whether the prompt, and the context, reached the session.
         A prompt sent by an attempt that died at once may take a moment to appear."""
-        if self.run is not None and self.run.prompted_at is not None and \
-                time.time() - self.run.prompted_at < RESEND_AFTER:
+        if (
+            self.run is not None
+            and self.run.prompted_at is not None
+            and time.time() - self.run.prompted_at < RESEND_AFTER
+        ):
             await anyio.sleep(RESEND_AFTER - (time.time() - self.run.prompted_at))
         since_ms = ((self.run.started_at if self.run else 0) - CLOCK_SKEW) * 1000
-        ours = [m for m in await self.client.messages(self.session_id or "")
-                if m.role == "user" and created_ms(m) >= since_ms]
+        ours = [
+            m
+            for m in await self.client.messages(self.session_id or "")
+            if m.role == "user" and created_ms(m) >= since_ms
+        ]
         return any(m.text == self.prompt for m in ours), bool(ours)
 
     # -- follow ------------------------------------------------------------------------
@@ -209,8 +242,7 @@ class Attempt:
     @property
     def done(self) -> bool:
         """The turn is over (or the attempt timed out): time to `settle`."""
-        return (self.over_budget or time.time() >= self.deadline
-                or (self.follower is not None and self.follower.done))
+        return self.over_budget or time.time() >= self.deadline or (self.follower is not None and self.follower.done)
 
     async def handle(self, event: Event) -> None:
         """One of the session's events: logged, and followed."""
@@ -286,8 +318,10 @@ class Attempt:
         self.phases.mark("turn")
         error = None
         if self.over_budget:
-            error = (f"step budget exceeded ({self.max_steps}): session {self.session_id} asked the model "
-                     f"{len(self.steps)} times; aborted")
+            error = (
+                f"step budget exceeded ({self.max_steps}): session {self.session_id} asked the model "
+                f"{len(self.steps)} times; aborted"
+            )
         elif not self.follower.done and time.time() >= self.deadline:
             await self._abort_session()
             error = f"timed out: session {self.session_id} did not finish within {self.timeout:g} s; aborted"
@@ -325,8 +359,9 @@ class Attempt:
         if self.outcome is not None:
             return self.outcome
         self.phases.mark("read answer")
-        run = await off_loop(self.runners.finish, outcome.run, turn=outcome.turn, error=error, status=status,
-                             reply_to=self.reply_to)
+        run = await off_loop(
+            self.runners.finish, outcome.run, turn=outcome.turn, error=error, status=status, reply_to=self.reply_to
+        )
         self.run = run
         self.phases.mark("record + report")
         await self.cleanup()
@@ -337,8 +372,12 @@ class Attempt:
         self.run = await off_loop(self.runners.get_run, run.id)  # with what became of its session
         self.phases.mark("record + report")
         self.outcome = Outcome(self.run, outcome.turn, outcome.server_down)
-        log.debug("run %s phases: %s", run.id, ", ".join(f"{k} {v:.0f} ms" for k, v in self.phases.ms.items()),
-                  extra={"phases": dict(self.phases.ms)})
+        log.debug(
+            "run %s phases: %s",
+            run.id,
+            ", ".join(f"{k} {v:.0f} ms" for k, v in self.phases.ms.items()),
+            extra={"phases": dict(self.phases.ms)},
+        )
         return self.outcome
 
     async def _abort_session(self) -> None:

@@ -35,11 +35,30 @@ PRUNE_AGE = 60.0  # seconds: younger sessions may belong to an attempt that has 
 REPORT_EXCERPT = 1000  # characters of the answer a status_report carries
 # What config.json may set by hand, and the JSON types each takes.
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
-    "description": (str,), "role": (str,), "model": (str, type(None)), "agent": (str, type(None)),
-    "workdir": (str,), "timeout_seconds": (int, float), "max_parallel": (int,),
-    "max_steps": (int,), "isolation": (str,), "redact": (bool,)}
-_EDITABLE = ("description", "role", "model", "agent", "workdir", "timeout_seconds", "max_parallel",
-             "max_steps", "instructions", "isolation", "redact")
+    "description": (str,),
+    "role": (str,),
+    "model": (str, type(None)),
+    "agent": (str, type(None)),
+    "workdir": (str,),
+    "timeout_seconds": (int, float),
+    "max_parallel": (int,),
+    "max_steps": (int,),
+    "isolation": (str,),
+    "redact": (bool,),
+}
+_EDITABLE = (
+    "description",
+    "role",
+    "model",
+    "agent",
+    "workdir",
+    "timeout_seconds",
+    "max_parallel",
+    "max_steps",
+    "instructions",
+    "isolation",
+    "redact",
+)
 
 
 @dataclass(frozen=True)
@@ -68,19 +87,38 @@ class Runners:
 
     # -- definitions ---------------------------------------------------------------
 
-    def create(self, name: str, description: str = "", *, model: str | None = None,
-               agent: str | None = None, workdir: str | Path | None = None,
-               timeout: float = DEFAULT_TIMEOUT, instructions: str | None = None,
-               role: str = "worker", max_parallel: int = 1, max_steps: int = DEFAULT_MAX_STEPS,
-               agent_file: str | Path | None = None, isolation: str = "none", redact: bool = True) -> Runner:
+    def create(
+        self,
+        name: str,
+        description: str = "",
+        *,
+        model: str | None = None,
+        agent: str | None = None,
+        workdir: str | Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        instructions: str | None = None,
+        role: str = "worker",
+        max_parallel: int = 1,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        agent_file: str | Path | None = None,
+        isolation: str = "none",
+        redact: bool = True,
+    ) -> Runner:
         """Create a runner: its row, its folder (`AGENTS.md`, `config.json`), its mailbox identity,
         and its MCP server entry in the workdir's `opencode.json`. `agent` names an OpenCode
         agent defined for the workdir; `agent_file` installs one into `.opencode/agents/`."""
         check_name(name, "runner name", reserved=RESERVED_NAMES)
         values = {
-            "description": description, "role": role, "model": model, "agent": agent,
-            "workdir": str(workdir or Path.cwd()), "timeout_seconds": timeout,
-            "max_parallel": max_parallel, "max_steps": max_steps, "isolation": isolation, "redact": redact,
+            "description": description,
+            "role": role,
+            "model": model,
+            "agent": agent,
+            "workdir": str(workdir or Path.cwd()),
+            "timeout_seconds": timeout,
+            "max_parallel": max_parallel,
+            "max_steps": max_steps,
+            "isolation": isolation,
+            "redact": redact,
             "instructions": instructions if instructions is not None else default_instructions(name, description),
         }
         with self.store.transaction() as tx:
@@ -150,8 +188,12 @@ class Runners:
         if agent_file is not None and not changes.get("agent"):
             merged["agent"] = None  # the file names the agent
         moved = Path(merged["workdir"]).expanduser().resolve() != Path(current.workdir)
-        values = self._validated(merged, agent_file=agent_file, check_config=moved,
-                                 check_agent=bool(changes.get("agent") or agent_file or moved))
+        values = self._validated(
+            merged,
+            agent_file=agent_file,
+            check_config=moved,
+            check_agent=bool(changes.get("agent") or agent_file or moved),
+        )
         with self.store.transaction(write=True) as tx:
             self._get(tx, name)
             tx.execute("runners.update", {"name": name, "now": time.time(), **values})
@@ -199,7 +241,9 @@ class Runners:
             raise NotFound(f"no run with id {run_id}")
         return Run.from_row(row)
 
-    def log(self, name: str, run_id: int | None = None, tail: int | None = None) -> tuple[Run, Path, builtins.list[str]]:
+    def log(
+        self, name: str, run_id: int | None = None, tail: int | None = None
+    ) -> tuple[Run, Path, builtins.list[str]]:
         """The log of a runner's latest (or given) run: the run, the log file and its lines."""
         chosen = self.get_run(run_id) if run_id is not None else next(iter(self.runs(name, limit=1)), None)
         if chosen is None or chosen.runner != name:
@@ -230,11 +274,22 @@ class Runners:
 
         return anyio.run(lambda: self.arun(name, prompt, **options))
 
-    async def arun(self, name: str, prompt: str, *, attach: str | None = None, model: str | None = None,
-                   timeout: float | None = None, continue_session: bool = False,
-                   keep_session: bool | None = None, files: Sequence[Attachment] = (),
-                   session: str | None = None, fork: bool = False, title: str | None = None,
-                   on_event: Callable[[str], Any] | None = None) -> tuple[Run, Turn | None]:
+    async def arun(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        attach: str | None = None,
+        model: str | None = None,
+        timeout: float | None = None,
+        continue_session: bool = False,
+        keep_session: bool | None = None,
+        files: Sequence[Attachment] = (),
+        session: str | None = None,
+        fork: bool = False,
+        title: str | None = None,
+        on_event: Callable[[str], Any] | None = None,
+    ) -> tuple[Run, Turn | None]:
         """Run a prompt in a session of the runner and record it (see `Attempt`).
 
         Memory recalled for the task and the runner's unread mail go into the session
@@ -263,19 +318,38 @@ class Runners:
             raise InvalidInput(f"runner {name!r} has no live session to fork: run it with --continue first")
         target = await off_loop(endpoint, self.settings, attach)
         async with target.client(directory=runner.workdir) as client:
-            attempt = Attempt(self, runner, client, prompt, timeout=timeout, model=model, files=files,
-                              continue_session=continue_session, keep_session=keep_session, on_line=on_event,
-                              session=None if fork else session, fork_from=fork_from, title=title)
+            attempt = Attempt(
+                self,
+                runner,
+                client,
+                prompt,
+                timeout=timeout,
+                model=model,
+                files=files,
+                continue_session=continue_session,
+                keep_session=keep_session,
+                on_line=on_event,
+                session=None if fork else session,
+                fork_from=fork_from,
+                title=title,
+            )
             outcome = await attempt.run_to_end()
         return outcome.run, outcome.turn
 
-    def start_run(self, runner: Runner, prompt: str, *, task_id: int | None = None,
-                  keep_session: int = 0) -> Run:
+    def start_run(self, runner: Runner, prompt: str, *, task_id: int | None = None, keep_session: int = 0) -> Run:
         if runner.redact:
             prompt = redact(prompt)
         with self.store.transaction(write=True) as tx:
-            row = tx.row("runners.run_insert", {"runner": runner.name, "task_id": task_id, "prompt": prompt,
-                                                "now": time.time(), "keep_session": keep_session})
+            row = tx.row(
+                "runners.run_insert",
+                {
+                    "runner": runner.name,
+                    "task_id": task_id,
+                    "prompt": prompt,
+                    "now": time.time(),
+                    "keep_session": keep_session,
+                },
+            )
             log = self.log_path(Run.from_row(row))
             tx.execute("runners.run_set_log", {"id": row["id"], "log_path": str(log)})
         private_file(log)
@@ -295,8 +369,7 @@ class Runners:
             tx.execute("runners.run_prompted", {"id": run.id, "now": time.time()})
             return Run.from_row(tx.row("runners.run_get", {"id": run.id}))
 
-    async def prepare(self, client: OpenCodeClient, runner: Runner, prompt: str, *,
-                      context: bool = True) -> Prepared:
+    async def prepare(self, client: OpenCodeClient, runner: Runner, prompt: str, *, context: bool = True) -> Prepared:
         """What a prompt sends: the system prompt (the runner's AGENTS.md), the tools map,
         and (with `context`) recalled memory and unread mail, built off the event loop:
         recall may wait for the embedding model."""
@@ -356,8 +429,9 @@ class Runners:
         text, mail = self.context(runner, prompt)
         return Prepared(system=runner.instructions, prompt=prompt, context=text, mail=mail)
 
-    async def add_context(self, name: str, text: str, *, files: Sequence[Attachment] = (),
-                          attach: str | None = None) -> tuple[str, str]:
+    async def add_context(
+        self, name: str, text: str, *, files: Sequence[Attachment] = (), attach: str | None = None
+    ) -> tuple[str, str]:
         """Add context (no reply) to the session the runner continues; returns the session
         and message ids. A runner with no live session has nothing to add to."""
         from switchboard.offloop import off_loop
@@ -378,8 +452,15 @@ class Runners:
         for message_id in message_ids:
             self.mailbox.read(message_id)
 
-    def finish(self, run: Run, *, turn: Turn | None = None, error: str | None = None,
-               status: str | None = None, reply_to: int | None = None) -> Run:
+    def finish(
+        self,
+        run: Run,
+        *,
+        turn: Turn | None = None,
+        error: str | None = None,
+        status: str | None = None,
+        reply_to: int | None = None,
+    ) -> Run:
         """Record a run's end (its answer, tokens, cost, and every tool call in
         `run-N.json` beside its log) and report it, once, to the coordinator, in reply
         to the mail that dispatched it if there is one."""
@@ -391,13 +472,19 @@ class Runners:
         tokens = turn.tokens if turn is not None else {}
         scrub = self.scrubber(run.runner)
         with self.store.transaction(write=True) as tx:
-            row = tx.one("runners.run_finish", {
-                "id": run.id, "status": status, "now": time.time(),
-                "tokens_input": tokens.get("input"), "tokens_output": tokens.get("output"),
-                "cost": turn.cost if turn is not None else None,
-                "answer": scrub(turn.text) if turn is not None and turn.text is not None else None,
-                "error": scrub(error) if error is not None else None,
-            })
+            row = tx.one(
+                "runners.run_finish",
+                {
+                    "id": run.id,
+                    "status": status,
+                    "now": time.time(),
+                    "tokens_input": tokens.get("input"),
+                    "tokens_output": tokens.get("output"),
+                    "cost": turn.cost if turn is not None else None,
+                    "answer": scrub(turn.text) if turn is not None and turn.text is not None else None,
+                    "error": scrub(error) if error is not None else None,
+                },
+            )
         if row is None:  # finished already (by another coordinator that followed it too)
             return self.get_run(run.id)
         finished = Run.from_row(row)
@@ -407,8 +494,9 @@ class Runners:
         append_log(path, f"finished: {finished.status}" + (f" ({error})" if error else ""), finished.answer)
         if turn is not None:
             try:
-                path.with_suffix(".json").write_text(scrub(json.dumps(turn.to_dict(), indent=2)) + "\n",
-                                                     encoding="utf-8")
+                path.with_suffix(".json").write_text(
+                    scrub(json.dumps(turn.to_dict(), indent=2)) + "\n", encoding="utf-8"
+                )
             except OSError as exc:  # the run is recorded; only its tool-call detail is lost
                 log.warning("%s not written: %s", path.with_suffix(".json"), exc.strerror or exc)
         self.report(finished, reply_to, raw=scrub is not redact)
@@ -423,8 +511,9 @@ class Runners:
     def report(self, run: Run, reply_to: int | None = None, *, raw: bool = False) -> None:
         """The `status_report` of a finished run (the one report builder)."""
         try:
-            self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, reply_to=reply_to,
-                              raw=raw)
+            self.mailbox.send(
+                COORDINATOR, "status_report", report_text(run), sender=run.runner, reply_to=reply_to, raw=raw
+            )
         except NotFound:  # the dispatching message was pruned meanwhile
             self.mailbox.send(COORDINATOR, "status_report", report_text(run), sender=run.runner, raw=raw)
 
@@ -432,16 +521,19 @@ class Runners:
         """Finish the runs of a task left `running` by an attempt that ended without
         settling them (its coordinator died), but `keep`."""
         with self.store.transaction(write=True) as tx:
-            rows = tx.all("runners.close_task_runs", {"task_id": task_id, "keep": keep or 0, "error": error,
-                                                        "now": time.time()})
+            rows = tx.all(
+                "runners.close_task_runs", {"task_id": task_id, "keep": keep or 0, "error": error, "now": time.time()}
+            )
         return [Run.from_row(r) for r in rows]
 
     # -- sessions on the server ------------------------------------------------------
 
     def stale_live_sessions(self, name: str, session_id: str) -> builtins.list[str]:
         with self.store.transaction() as tx:
-            return [r["session_id"] for r in tx.all("runners.stale_live_sessions",
-                                                    {"runner": name, "session_id": session_id})]
+            return [
+                r["session_id"]
+                for r in tx.all("runners.stale_live_sessions", {"runner": name, "session_id": session_id})
+            ]
 
     async def delete_session(self, client: OpenCodeClient, session_id: str) -> bool:
         """Delete a session on the server and record it; a server that does not answer
@@ -494,8 +586,12 @@ class Runners:
         pruned = []
         for workdir in workdirs:
             for session in await client.list_sessions(directory=workdir, roots=True):
-                if session.title.endswith(self.session_tag) and session.id not in retained \
-                        and (session.created_at or 0) < cutoff and await self.delete_session(client, session.id):
+                if (
+                    session.title.endswith(self.session_tag)
+                    and session.id not in retained
+                    and (session.created_at or 0) < cutoff
+                    and await self.delete_session(client, session.id)
+                ):
                     pruned.append(session.id)
         return pruned
 
@@ -524,8 +620,14 @@ class Runners:
             raise NotFound(f"no runner named {name!r}")
         return Runner.from_row(row)
 
-    def _validated(self, values: dict[str, Any], *, agent_file: str | Path | None = None,
-                   check_agent: bool = True, check_config: bool = True) -> dict[str, Any]:
+    def _validated(
+        self,
+        values: dict[str, Any],
+        *,
+        agent_file: str | Path | None = None,
+        check_agent: bool = True,
+        check_config: bool = True,
+    ) -> dict[str, Any]:
         from switchboard.mcp import wiring
         from switchboard.runners import agents
 
@@ -575,8 +677,11 @@ class Runners:
         if not isinstance(config, dict):
             raise InvalidInput(f"{path} must hold a JSON object")
         for key, kinds in _CONFIG_TYPES.items():
-            if key in config and not isinstance(config[key], kinds) or (
-                    isinstance(config.get(key), bool) and bool not in kinds):
+            if (
+                key in config
+                and not isinstance(config[key], kinds)
+                or (isinstance(config.get(key), bool) and bool not in kinds)
+            ):
                 raise InvalidInput(f"{path}: {key} has the wrong type ({json.dumps(config[key])[:40]})")
             if key in config:
                 found[key] = config[key]

@@ -21,9 +21,13 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from switchboard.store.transfer import table_counts
 
     store = open_store(settings(ctx), migrate=False)
-    report: dict[str, Any] = {"database": store.connector.describe(), "dialect": store.dialect,
-              "schema_version": current_version(store), "schema_head": head(store.dialect),
-              "sqlite_vec": getattr(store.connector, "vec_version", None)}
+    report: dict[str, Any] = {
+        "database": store.connector.describe(),
+        "dialect": store.dialect,
+        "schema_version": current_version(store),
+        "schema_head": head(store.dialect),
+        "sqlite_vec": getattr(store.connector, "vec_version", None),
+    }
     if report["schema_version"] == report["schema_head"]:
         report["rows"] = table_counts(store)
     if as_json:
@@ -38,8 +42,10 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def prune(
     ctx: typer.Context,
-    older_than: Annotated[Optional[float], typer.Option(
-        "--older-than", help="Age such as 30d, 12h, 2w [setting retention_days: 30].", click_type=AGE)] = None,
+    older_than: Annotated[
+        Optional[float],
+        typer.Option("--older-than", help="Age such as 30d, 12h, 2w [setting retention_days: 30].", click_type=AGE),
+    ] = None,
     dry_run: DryRunOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -53,8 +59,10 @@ def prune(
         return
     verb = "would remove" if dry_run else "removed"
     mail = report.to_dict()["mail_total"]
-    typer.echo(f"{verb} {report.run_logs} run log(s), {report.memories} outcome memory(ies) and {mail} "
-               f"handled message(s) from before {report.to_dict()['cutoff']}")
+    typer.echo(
+        f"{verb} {report.run_logs} run log(s), {report.memories} outcome memory(ies) and {mail} "
+        f"handled message(s) from before {report.to_dict()['cutoff']}"
+    )
 
 
 @app.command()
@@ -141,5 +149,6 @@ def migrate_to(
         print_json(report.to_dict())
         return
     print_table(["table", "rows copied"], report.rows.items())
-    typer.echo(f"copied {sum(report.rows.values())} rows to {report.target}; "
-               f"now set SWITCHBOARD_DATABASE_URL to use it")
+    typer.echo(
+        f"copied {sum(report.rows.values())} rows to {report.target}; now set SWITCHBOARD_DATABASE_URL to use it"
+    )

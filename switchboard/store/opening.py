@@ -19,15 +19,18 @@ def connector_for(url: str, settings: Settings, create: bool = False) -> Connect
         path, _, query = url.removeprefix("sqlite:///").partition("?")
         if query not in ("", "mode=ro"):
             raise StoreError(f"unsupported SQLite URL option {query!r}: only mode=ro is known")
-        return SQLiteConnector(Path(path), settings.busy_timeout_seconds, read_only=query == "mode=ro",
-                               known=settings.home / KNOWN_DATABASES, create=create)
+        return SQLiteConnector(
+            Path(path),
+            settings.busy_timeout_seconds,
+            read_only=query == "mode=ro",
+            known=settings.home / KNOWN_DATABASES,
+            create=create,
+        )
     if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
         from switchboard.store.postgres import PostgresConnector
 
         return PostgresConnector(url)
-    raise StoreError(
-        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://..."
-    )
+    raise StoreError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://...")
 
 
 def open_store(settings: Settings, migrate: bool = True, create: bool = False) -> Store:

@@ -71,8 +71,10 @@ class PostgresConnector:
         return []
 
     def backup(self, conn: Any, target: Any) -> None:
-        raise StoreError(f"sb db backup copies SQLite files; back up {self.describe()} with pg_dump: "
-                         f"pg_dump --format=custom --file={target} 'URL'")
+        raise StoreError(
+            f"sb db backup copies SQLite files; back up {self.describe()} with pg_dump: "
+            f"pg_dump --format=custom --file={target} 'URL'"
+        )
 
     def verify(self) -> None:
         pass  # a server's database cannot vanish under a connection unnoticed
@@ -85,8 +87,10 @@ class PostgresConnector:
 
     def error(self, exc: BaseException) -> StoreError | None:
         errors = self.psycopg.errors
-        if isinstance(exc, (errors.UniqueViolation, errors.ForeignKeyViolation, errors.CheckViolation,
-                            self.psycopg.ProgrammingError)):
+        if isinstance(
+            exc,
+            (errors.UniqueViolation, errors.ForeignKeyViolation, errors.CheckViolation, self.psycopg.ProgrammingError),
+        ):
             return None  # a constraint is the caller's to explain; a SQL error is a bug
         if isinstance(exc, errors.ReadOnlySqlTransaction):
             return StoreError(f"database {self.describe()} is read-only")
@@ -119,8 +123,10 @@ class PostgresConnector:
     def after_bulk_load(self, conn: Any, tables: list[str]) -> None:
         """Identity sequences continue after the ids that were copied in."""
         for table in tables:
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
 
     def compact(self, conn: Any) -> None:
         pass  # autovacuum reclaims the space

@@ -41,8 +41,11 @@ def _vec_path() -> str | None:
 
 
 def corrupt(path: Path, cause: str) -> DatabaseCorrupt:
-    return DatabaseCorrupt(f"database {path} is damaged ({cause}): run `sb db check`, and restore a "
-                           f"backup as docs/operations.md (Backups) says", cause)
+    return DatabaseCorrupt(
+        f"database {path} is damaged ({cause}): run `sb db check`, and restore a "
+        f"backup as docs/operations.md (Backups) says",
+        cause,
+    )
 
 
 def _dict_row(cursor: Any, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -54,8 +57,15 @@ class SQLiteConnector:
     # Vectors are searched through a vec0 table kept beside memory_vectors (when sqlite-vec loads).
     vector_index_table = True
 
-    def __init__(self, path: Path, busy_timeout: float, read_only: bool = False, *,
-                 known: Path | None = None, create: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout: float,
+        read_only: bool = False,
+        *,
+        known: Path | None = None,
+        create: bool = False,
+    ) -> None:
         self.path = path
         self.read_only = read_only
         self.busy_timeout = busy_timeout
@@ -83,9 +93,7 @@ class SQLiteConnector:
                 raise StoreError(f"cannot create database {self.path}: {exc.strerror}") from None
         try:
             target = f"file:{quote(str(self.path))}?mode=ro" if self.read_only else str(self.path)
-            conn = self.module.connect(
-                target, timeout=self.busy_timeout, isolation_level=None, uri=self.read_only
-            )
+            conn = self.module.connect(target, timeout=self.busy_timeout, isolation_level=None, uri=self.read_only)
             conn.row_factory = _dict_row
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -123,8 +131,9 @@ class SQLiteConnector:
         if now is None:
             raise self.gone()
         if self.identity is not None and now != self.identity:
-            raise DatabaseGone(f"database {self.path} was replaced by another file while in use; "
-                               f"restart to use the new one")
+            raise DatabaseGone(
+                f"database {self.path} was replaced by another file while in use; restart to use the new one"
+            )
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -175,10 +184,7 @@ class SQLiteConnector:
             return None
         text = str(exc)
         if "locked" in text or "busy" in text:
-            return StoreError(
-                f"database {self.path} stayed locked by another process for over "
-                f"{self.busy_timeout:g}s"
-            )
+            return StoreError(f"database {self.path} stayed locked by another process for over {self.busy_timeout:g}s")
         if "malformed" in text or "not a database" in text:
             return corrupt(self.path, text)
         if "readonly" in text or "read-only" in text:

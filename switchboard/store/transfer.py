@@ -17,8 +17,7 @@ from switchboard.store.core import Store
 from switchboard.store.migrate import current_version, head
 
 # In an order that satisfies foreign keys; rows in id order within each.
-TABLES = ("agents", "messages", "memories", "memory_vectors", "runners", "runs", "tasks", "task_deps",
-          "schedules")
+TABLES = ("agents", "messages", "memories", "memory_vectors", "runners", "runs", "tasks", "task_deps", "schedules")
 _ORDER = {"agents": "name", "runners": "name", "memory_vectors": "memory_id", "task_deps": "task_id, depends_on"}
 _VECTOR_COLUMNS = {"memory_vectors": "embedding"}
 
@@ -30,8 +29,7 @@ class TransferReport:
     rows: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "rows": self.rows,
-                "total": sum(self.rows.values())}
+        return {"source": self.source, "target": self.target, "rows": self.rows, "total": sum(self.rows.values())}
 
 
 def table_counts(store: Store) -> dict[str, int]:
@@ -46,8 +44,10 @@ def transfer(source: Store, target: Store, batch: int = 500, progress: Progress 
         raise StoreError("both databases must be at the current schema version: run `switchboard db upgrade`")
     already = {t: n for t, n in table_counts(target).items() if n}
     if already:
-        raise Conflict(f"{target.connector.describe()} is not empty ({', '.join(f'{t}: {n}' for t, n in already.items())})"
-                       "; migrate into a new database")
+        raise Conflict(
+            f"{target.connector.describe()} is not empty ({', '.join(f'{t}: {n}' for t, n in already.items())})"
+            "; migrate into a new database"
+        )
     copied: dict[str, int] = {}
     if progress:
         progress.total(sum(table_counts(source).values()))
@@ -58,7 +58,8 @@ def transfer(source: Store, target: Store, batch: int = 500, progress: Progress 
             cursor = reader.execute(f"SELECT * FROM {table} ORDER BY {_ORDER.get(table, 'id')}")
             columns = [c[0] for c in cursor.description]
             insert = target.connector.translate(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})")
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+            )
             count = 0
             while rows := cursor.fetchmany(batch):
                 for row in rows:

@@ -46,19 +46,22 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
-def endpoint(method: str, path: str, *, body: type[Strict] | None = None,
-             params: tuple[Param, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def endpoint(
+    method: str, path: str, *, body: type[Strict] | None = None, params: tuple[Param, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         ENDPOINTS.append(Endpoint(method, path, fn.__name__, (fn.__doc__ or "").strip(), body, params))
         return fn
+
     return register
 
 
 LIMIT = Param("limit", "integer", f"At most this many (1-{MAX_LIMIT}).")
 
 
-def query_int(request: Request, name: str, default: int | None = None, low: int = 1,
-              high: int = MAX_LIMIT) -> int | None:
+def query_int(
+    request: Request, name: str, default: int | None = None, low: int = 1, high: int = MAX_LIMIT
+) -> int | None:
     text = request.query_params.get(name)
     if text is None:
         return default
@@ -89,14 +92,14 @@ def query_bool(request: Request, name: str) -> bool:
 
 def path_id(request: Request, name: str) -> int:
     value: int = request.path_params[name]  # the route's int convertor let only digits through
-    if not 1 <= value < 2 ** 63:
+    if not 1 <= value < 2**63:
         raise InvalidInput(f"{name.replace('_', ' ')} must be a positive id, got {value}")
     return value
 
 
 def ids(text: str | None) -> list[int]:
     parts = [p.strip() for p in (text or "").split(",") if p.strip()]
-    if not all(p.isdigit() and 0 < int(p) < 2 ** 63 for p in parts):
+    if not all(p.isdigit() and 0 < int(p) < 2**63 for p in parts):
         raise InvalidInput(f"ids must be task ids separated by commas, got {text!r}")
     return [int(p) for p in parts]
 
@@ -121,12 +124,23 @@ class Api:
 
     # -- tasks -------------------------------------------------------------------
 
-    @endpoint("GET", "/tasks", params=(Param("status", "string", "queued, running, done, dead or cancelled."),
-                                       Param("convoy", "string", "Only this convoy's tasks."), LIMIT))
+    @endpoint(
+        "GET",
+        "/tasks",
+        params=(
+            Param("status", "string", "queued, running, done, dead or cancelled."),
+            Param("convoy", "string", "Only this convoy's tasks."),
+            LIMIT,
+        ),
+    )
     async def list_tasks(self, request: Request) -> Response:
         """List tasks, newest first."""
-        tasks = await self.call(self.tasks.list, status=request.query_params.get("status"),
-                                convoy=request.query_params.get("convoy"), limit=query_int(request, "limit", 100))
+        tasks = await self.call(
+            self.tasks.list,
+            status=request.query_params.get("status"),
+            convoy=request.query_params.get("convoy"),
+            limit=query_int(request, "limit", 100),
+        )
         return JSONResponse([t.to_dict() for t in tasks])
 
     @endpoint("POST", "/tasks", body=TaskIn)
@@ -136,15 +150,27 @@ class Api:
         task = await self.call(self.tasks.add, source="http", **spec.model_dump())
         return JSONResponse(await self.call(self.workspaces.task_record, task), status_code=201)
 
-    @endpoint("GET", "/tasks/wait", params=(
-        Param("ids", "string", "Task ids separated by commas."), Param("convoy", "string", "A convoy's tasks."),
-        Param("timeout", "number", f"Seconds to wait at most (default 30, at most {MAX_WAIT_SECONDS:g}).")))
+    @endpoint(
+        "GET",
+        "/tasks/wait",
+        params=(
+            Param("ids", "string", "Task ids separated by commas."),
+            Param("convoy", "string", "A convoy's tasks."),
+            Param("timeout", "number", f"Seconds to wait at most (default 30, at most {MAX_WAIT_SECONDS:g})."),
+        ),
+    )
     async def wait_tasks(self, request: Request) -> Response:
         """Wait until tasks (or a convoy) finish, as `task wait --json`: `finished` is false on timeout."""
         timeout = query_float(request, "timeout", 30.0, MAX_WAIT_SECONDS)
         tasks, finished = await anyio.to_thread.run_sync(
-            partial(self.tasks.wait, ids(request.query_params.get("ids")), convoy=request.query_params.get("convoy"),
-                    timeout=timeout), limiter=self._waiters)
+            partial(
+                self.tasks.wait,
+                ids(request.query_params.get("ids")),
+                convoy=request.query_params.get("convoy"),
+                timeout=timeout,
+            ),
+            limiter=self._waiters,
+        )
         return JSONResponse({"finished": finished, "tasks": [t.to_dict() for t in tasks]})
 
     @endpoint("GET", "/tasks/{task_id:int}")
@@ -169,8 +195,9 @@ class Api:
     async def list_runners(self, request: Request) -> Response:
         """Runners, how many runs each has made, and the last one."""
         listed = await self.call(self.runners.list)
-        return JSONResponse([{**r.to_dict(), "runs": n, "last_run": last.to_dict() if last else None}
-                             for r, n, last in listed])
+        return JSONResponse(
+            [{**r.to_dict(), "runs": n, "last_run": last.to_dict() if last else None} for r, n, last in listed]
+        )
 
     @endpoint("GET", "/runners/{name}")
     async def show_runner(self, request: Request) -> Response:
@@ -183,14 +210,21 @@ class Api:
         runs = await self.call(self.runners.runs, request.path_params["name"], limit=query_int(request, "limit", 20))
         return JSONResponse([r.to_dict() for r in runs])
 
-    @endpoint("GET", "/runners/{name}/logs", params=(Param("run", "integer", "A given run [the latest]."),
-                                                     Param("tail", "integer", "Only the last N lines.")))
+    @endpoint(
+        "GET",
+        "/runners/{name}/logs",
+        params=(
+            Param("run", "integer", "A given run [the latest]."),
+            Param("tail", "integer", "Only the last N lines."),
+        ),
+    )
     async def runner_logs(self, request: Request) -> Response:
         """The log of a runner's latest (or given) run."""
         name = request.path_params["name"]
         await self.call(self.runners.get, name)  # a bad name is refused before any path is made of it
-        run, _, lines = await self.call(self.runners.log, name, query_int(request, "run", high=2 ** 62),
-                                        query_int(request, "tail", high=100_000))
+        run, _, lines = await self.call(
+            self.runners.log, name, query_int(request, "run", high=2**62), query_int(request, "tail", high=100_000)
+        )
         return JSONResponse({"run": run.to_dict(), "lines": lines})
 
     @endpoint("GET", "/runs/{run_id:int}")
@@ -204,18 +238,37 @@ class Api:
     async def send_mail(self, request: Request) -> Response:
         """Send a message; returns the messages written (one per recipient)."""
         spec = await json_body(request, MailIn)
-        sent = await self.call(self.mailbox.send, spec.to, spec.type, spec.payload, sender=spec.sender,
-                               priority=spec.priority, convoy=spec.convoy, reply_to=spec.reply_to)
+        sent = await self.call(
+            self.mailbox.send,
+            spec.to,
+            spec.type,
+            spec.payload,
+            sender=spec.sender,
+            priority=spec.priority,
+            convoy=spec.convoy,
+            reply_to=spec.reply_to,
+        )
         return JSONResponse([m.to_dict() for m in sent], status_code=201)
 
-    @endpoint("GET", "/mail", params=(Param("agent", "string", "Whose messages [everyone's]."),
-                                      Param("unread", "boolean", "Only unread ones."),
-                                      Param("type", "string", "Only this type."), LIMIT))
+    @endpoint(
+        "GET",
+        "/mail",
+        params=(
+            Param("agent", "string", "Whose messages [everyone's]."),
+            Param("unread", "boolean", "Only unread ones."),
+            Param("type", "string", "Only this type."),
+            LIMIT,
+        ),
+    )
     async def check_mail(self, request: Request) -> Response:
         """An agent's messages, most urgent, then oldest, first (nothing is marked read)."""
-        messages = await self.call(self.mailbox.check, request.query_params.get("agent"),
-                                   unread_only=query_bool(request, "unread"), type=request.query_params.get("type"),
-                                   limit=query_int(request, "limit", 100))
+        messages = await self.call(
+            self.mailbox.check,
+            request.query_params.get("agent"),
+            unread_only=query_bool(request, "unread"),
+            type=request.query_params.get("type"),
+            limit=query_int(request, "limit", 100),
+        )
         return JSONResponse([m.to_dict() for m in messages])
 
     @endpoint("GET", "/mail/{message_id:int}")
@@ -243,18 +296,31 @@ class Api:
             self._memory = Memory(self.tasks.store, self.settings)
         return self._memory
 
-    @endpoint("GET", "/memory/recall", params=(
-        Param("query", "string", "What to look for."), Param("namespace", "string", "Whose memory [shared]."),
-        Param("shared", "boolean", "Also the shared namespace."), Param("mode", "string", "hybrid, keyword or semantic."),
-        Param("limit", "integer", "At most this many (1-100).")))
+    @endpoint(
+        "GET",
+        "/memory/recall",
+        params=(
+            Param("query", "string", "What to look for."),
+            Param("namespace", "string", "Whose memory [shared]."),
+            Param("shared", "boolean", "Also the shared namespace."),
+            Param("mode", "string", "hybrid, keyword or semantic."),
+            Param("limit", "integer", "At most this many (1-100)."),
+        ),
+    )
     async def recall(self, request: Request) -> Response:
         """The memories that best match a query, best first."""
         query = request.query_params.get("query")
         if query is None:
             raise InvalidInput("recall needs ?query=")
-        result = await self.call(lambda: self.memory().recall(
-            query, namespace=request.query_params.get("namespace"), shared=query_bool(request, "shared"),
-            limit=query_int(request, "limit", 5, high=100), mode=request.query_params.get("mode", "hybrid")))
+        result = await self.call(
+            lambda: self.memory().recall(
+                query,
+                namespace=request.query_params.get("namespace"),
+                shared=query_bool(request, "shared"),
+                limit=query_int(request, "limit", 5, high=100),
+                mode=request.query_params.get("mode", "hybrid"),
+            )
+        )
         return JSONResponse(result.to_dict())
 
     @endpoint("POST", "/memory", body=MemoryIn)

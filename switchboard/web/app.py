@@ -32,8 +32,9 @@ log = logging.getLogger("switchboard.web")
 BODY_OVERHEAD = 64 * 1024  # JSON framing around the largest payload a setting allows
 
 
-def create_app(settings: Settings, *, no_auth: bool = False, dispatch_secret: str | None = None,
-               store: Store | None = None) -> Guard:
+def create_app(
+    settings: Settings, *, no_auth: bool = False, dispatch_secret: str | None = None, store: Store | None = None
+) -> Guard:
     store = store or open_store(settings)
     api = Api(store, settings)
     tokens = Tokens(store)
@@ -53,8 +54,11 @@ def create_app(settings: Settings, *, no_auth: bool = False, dispatch_secret: st
         return response
 
     async def events(request: Request) -> Response:
-        return StreamingResponse(feed.stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            feed.stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     async def spec(request: Request) -> Response:
         return JSONResponse(openapi.document())
@@ -75,8 +79,9 @@ def create_app(settings: Settings, *, no_auth: bool = False, dispatch_secret: st
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
-    return Guard(app, tokens, no_auth=no_auth, max_body=settings.max_payload_bytes + BODY_OVERHEAD,
-                 login_page=_login_response)
+    return Guard(
+        app, tokens, no_auth=no_auth, max_body=settings.max_payload_bytes + BODY_OVERHEAD, login_page=_login_response
+    )
 
 
 def _login_response(exc: HttpError) -> Response:

@@ -39,8 +39,9 @@ def is_loopback(host: str) -> bool:
 @app.callback(invoke_without_command=True, no_args_is_help=False)
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback must be asked for.")]
-        = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; anything but loopback must be asked for.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free one).", min=0, max=65535)] = 8765,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Let 127.0.0.1 in without a token.")] = False,
     as_json: JsonFlag = False,
@@ -62,8 +63,9 @@ def serve(
     from switchboard.web.server import run  # the server's imports, paid here only
 
     if as_json:
-        print_json({"url": url, "auth": "loopback needs no token" if no_auth else "token",
-                    "dispatch": secret is not None})
+        print_json(
+            {"url": url, "auth": "loopback needs no token" if no_auth else "token", "dispatch": secret is not None}
+        )
     else:
         typer.echo(f"switchboard serving {url}  (dashboard: {url}/, API: {url}/openapi.json)")
     run(config, sock, no_auth=no_auth, dispatch_secret=secret)
@@ -96,8 +98,11 @@ def create(
         print_json({**token.to_dict(), "token": secret})
     else:
         typer.echo(secret)
-        typer.echo(f"token {token.id} ({token.scope.value}, {token.name}): send it as "
-                   "'Authorization: Bearer TOKEN'; it is not shown again", err=True)
+        typer.echo(
+            f"token {token.id} ({token.scope.value}, {token.name}): send it as "
+            "'Authorization: Bearer TOKEN'; it is not shown again",
+            err=True,
+        )
 
 
 @token_app.command("list")
@@ -107,14 +112,17 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         print_json([t.to_dict() for t in tokens])
         return
-    print_table(["id", "name", "scope", "created", "last used", "revoked"],
-                [(t.id, t.name, t.scope.value, iso(t.created_at), iso(t.last_used_at), iso(t.revoked_at))
-                 for t in tokens], empty="no tokens: make one with `switchboard serve token create`")
+    print_table(
+        ["id", "name", "scope", "created", "last used", "revoked"],
+        [(t.id, t.name, t.scope.value, iso(t.created_at), iso(t.last_used_at), iso(t.revoked_at)) for t in tokens],
+        empty="no tokens: make one with `switchboard serve token create`",
+    )
 
 
 @token_app.command()
-def revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="Token id.", min=1)],
-           as_json: JsonFlag = False) -> None:
+def revoke(
+    ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="Token id.", min=1)], as_json: JsonFlag = False
+) -> None:
     """Revoke a token: requests with it get 401 from then on."""
     token = Tokens.open(settings(ctx)).revoke(token_id)
     emit(token, as_json, f"revoked token {token.id}")

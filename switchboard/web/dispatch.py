@@ -51,5 +51,9 @@ class Dispatch:
         if not prompt.strip():
             raise InvalidInput(f"usage: {(form.get('command') or ['/switchboard'])[0]} RUNNER PROMPT")
         task = await anyio.to_thread.run_sync(lambda: self.hooks.dispatch(signature, prompt.strip(), runner=runner))
-        return JSONResponse({"response_type": "in_channel",
-                             "text": f"switchboard queued task #{task.id} for {runner}: {task.prompt[:200]}"})
+        return JSONResponse(
+            {
+                "response_type": "in_channel",
+                "text": f"switchboard queued task #{task.id} for {runner}: {task.prompt[:200]}",
+            }
+        )

@@ -53,8 +53,9 @@ def error_json(status: int, code: str, message: str, headers: dict[str, str] | N
 
 def from_exception(exc: SwitchboardError) -> JSONResponse:
     if isinstance(exc, HttpError):
-        return error_json(exc.status, exc.code, str(exc),
-                          {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None)
+        return error_json(
+            exc.status, exc.code, str(exc), {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        )
     status, code = next((s, c) for kind, s, c in _KINDS if isinstance(exc, kind))
     return error_json(status, code, str(exc))
 
@@ -66,8 +67,10 @@ async def on_switchboard_error(request: Request, exc: Exception) -> JSONResponse
 
 async def on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    message = {404: f"no such endpoint: {request.method} {request.url.path}",
-               405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, exc.detail)
+    message = {
+        404: f"no such endpoint: {request.method} {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, exc.detail)
     return error_json(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), message)
 
 

@@ -66,11 +66,17 @@ class Feed:
         now = time.time()
         since = now - WINDOW
         with self.store.transaction() as tx:
-            found = ([("task", r["id"], (r["status"], r["updated_at"]), r, Task)
-                      for r in tx.all("web.tasks_changed", {"since": since})]
-                     + [("run", r["id"], (r["status"], r["finished_at"]), r, Run)
-                        for r in sorted(tx.all("web.runs_changed", {"since": since}), key=lambda r: r["id"])]
-                     + [("mail", r["id"], r["id"], r, Message) for r in tx.all("web.mail_since", {"since": since})])
+            found = (
+                [
+                    ("task", r["id"], (r["status"], r["updated_at"]), r, Task)
+                    for r in tx.all("web.tasks_changed", {"since": since})
+                ]
+                + [
+                    ("run", r["id"], (r["status"], r["finished_at"]), r, Run)
+                    for r in sorted(tx.all("web.runs_changed", {"since": since}), key=lambda r: r["id"])
+                ]
+                + [("mail", r["id"], r["id"], r, Message) for r in tx.all("web.mail_since", {"since": since})]
+            )
         events = []
         for kind, key, version, row, model in found:
             if self._sent.get((kind, key), (None,))[0] != version:

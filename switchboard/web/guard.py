@@ -70,7 +70,9 @@ class Guard:
         if secret is None:
             if self.no_auth and loopback(scope.get("client")):
                 return
-            raise Unauthorized("a token is needed: 'Authorization: Bearer TOKEN' (see `switchboard serve token create`)")
+            raise Unauthorized(
+                "a token is needed: 'Authorization: Bearer TOKEN' (see `switchboard serve token create`)"
+            )
         token = await anyio.to_thread.run_sync(self.tokens.check, secret)
         if token is None:
             raise Unauthorized("invalid or revoked token")
@@ -106,5 +108,9 @@ def _cookie(header: str) -> str | None:
 
 def _wants_html(scope: dict[str, Any], headers: Headers, exc: HttpError) -> bool:
     """A browser opening the dashboard without a token gets the token form (still a 401)."""
-    return (isinstance(exc, Unauthorized) and scope["method"] == "GET" and scope["path"] == "/"
-            and "text/html" in headers.get("accept", ""))
+    return (
+        isinstance(exc, Unauthorized)
+        and scope["method"] == "GET"
+        and scope["path"] == "/"
+        and "text/html" in headers.get("accept", "")
+    )

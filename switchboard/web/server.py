@@ -14,9 +14,16 @@ SHUTDOWN_GRACE = 3  # seconds (uvicorn takes an int); event streams never end by
 
 
 def run(settings: Settings, sock: socket.socket, *, no_auth: bool, dispatch_secret: str | None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
-                        datefmt="%Y-%m-%dT%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
     app = create_app(settings, no_auth=no_auth, dispatch_secret=dispatch_secret)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE, server_header=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        server_header=False,
+    )
     uvicorn.Server(config).run(sockets=[sock])

@@ -36,15 +36,22 @@ class Token:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Token:
-        return cls(row["id"], row["name"], Scope(row["scope"]), row["created_at"], row["last_used_at"],
-                   row["revoked_at"])
+        return cls(
+            row["id"], row["name"], Scope(row["scope"]), row["created_at"], row["last_used_at"], row["revoked_at"]
+        )
 
     def allows(self, scope: Scope) -> bool:
         return self.scope is Scope.WRITE or scope is Scope.READ
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "scope": self.scope.value, "created_at": iso(self.created_at),
-                "last_used_at": iso(self.last_used_at), "revoked_at": iso(self.revoked_at)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope.value,
+            "created_at": iso(self.created_at),
+            "last_used_at": iso(self.last_used_at),
+            "revoked_at": iso(self.revoked_at),
+        }
 
 
 def digest(token: str) -> str:
@@ -65,8 +72,10 @@ class Tokens:
         check_name(name, "token name")
         secret = PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction(write=True) as tx:
-            row = tx.row("web.token_insert", {"name": name, "scope": kind.value, "token_hash": digest(secret),
-                                              "now": time.time()})
+            row = tx.row(
+                "web.token_insert",
+                {"name": name, "scope": kind.value, "token_hash": digest(secret), "now": time.time()},
+            )
         return Token.from_row(row), secret
 
     def list(self) -> list[Token]:

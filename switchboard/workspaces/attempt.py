@@ -45,9 +45,15 @@ class TaskWorkspace:
                 directory, self.workspace = self.workspace.directory, None
                 return directory
             return self.workspace.directory
-        self.workspace = await off_loop(self.workspaces.create, task.id, task.attempts, task.prompt,
-                                        self.runner.workdir, base=task.base_ref,
-                                        deliver=task.deliver or Delivery.BRANCH)
+        self.workspace = await off_loop(
+            self.workspaces.create,
+            task.id,
+            task.attempts,
+            task.prompt,
+            self.runner.workdir,
+            base=task.base_ref,
+            deliver=task.deliver or Delivery.BRANCH,
+        )
         return self.workspace.directory
 
     async def leave(self, *, ok: bool, client: OpenCodeClient) -> Workspace | None:
@@ -63,13 +69,15 @@ class TaskWorkspace:
         except OpenCodeError as exc:
             log.warning("could not dispose OpenCode's instance of %s: %s", workspace.directory, exc)
         try:
-            settled = await off_loop(self.workspaces.settle, workspace, ok=ok, runner=self.runner.name,
-                                     prompt=self.task.prompt)
+            settled = await off_loop(
+                self.workspaces.settle, workspace, ok=ok, runner=self.runner.name, prompt=self.task.prompt
+            )
         except SwitchboardError as exc:
             log.warning("worktree %s of task %s left for the next sweep: %s", workspace.path, workspace.task_id, exc)
             return None
-        log.info("task %s worktree: %s%s", workspace.task_id, settled.outcome,
-                 f" ({settled.note})" if settled.note else "")
+        log.info(
+            "task %s worktree: %s%s", workspace.task_id, settled.outcome, f" ({settled.note})" if settled.note else ""
+        )
         return settled
 
 

@@ -11,8 +11,12 @@ from switchboard.errors import SwitchboardError
 # Commits switchboard makes: never signed (no one is there to unlock a key), no hooks
 # (they belong to people's commits), and an identity that says who made them.
 _COMMIT_CONFIG = ("-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null")
-IDENTITY = {"GIT_AUTHOR_NAME": "switchboard", "GIT_AUTHOR_EMAIL": "switchboard@localhost",
-            "GIT_COMMITTER_NAME": "switchboard", "GIT_COMMITTER_EMAIL": "switchboard@localhost"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "switchboard",
+    "GIT_AUTHOR_EMAIL": "switchboard@localhost",
+    "GIT_COMMITTER_NAME": "switchboard",
+    "GIT_COMMITTER_EMAIL": "switchboard@localhost",
+}
 
 
 class GitError(SwitchboardError):
@@ -24,8 +28,15 @@ def git(cwd: str | Path, *args: str, check: bool = True, identity: bool = False)
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
     try:
-        done = subprocess.run(["git", *_COMMIT_CONFIG, *args], cwd=cwd, env=env, capture_output=True,
-                              text=True, errors="replace", stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", *_COMMIT_CONFIG, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError as exc:
         raise GitError(f"cannot run git in {cwd}: {exc.strerror}") from None
     if check and done.returncode != 0:
@@ -80,7 +91,7 @@ def checked_out_at(repo: str | Path, branch: str) -> Path | None:
     current: str | None = None
     for line in out(repo, "worktree", "list", "--porcelain").splitlines():
         if line.startswith("worktree "):
-            current = line[len("worktree "):]
+            current = line[len("worktree ") :]
         elif line == f"branch refs/heads/{branch}" and current is not None:
             return Path(current)
     return None

@@ -73,8 +73,11 @@ class Workspace:
 
     @property
     def branch_kept(self) -> bool:
-        return self.status == "finished" and self.branch_removed_at is None and \
-            self.outcome in (Outcome.BRANCH, Outcome.MERGED, Outcome.NEEDS_MERGE)
+        return (
+            self.status == "finished"
+            and self.branch_removed_at is None
+            and self.outcome in (Outcome.BRANCH, Outcome.MERGED, Outcome.NEEDS_MERGE)
+        )
 
     def to_dict(self, *, patch: bool = False) -> dict[str, Any]:
         """The record for `--json`; the patch only when asked (it can be large)."""

@@ -22,8 +22,9 @@ def check_isolation(value: str | Isolation, workdir: str | Path) -> str:
     return isolation.value
 
 
-def check_task_options(candidates: Sequence[dict[str, Any]], *, isolation: str | None, base: str | None,
-                       deliver: str | None) -> tuple[str | None, str | None, str | None]:
+def check_task_options(
+    candidates: Sequence[dict[str, Any]], *, isolation: str | None, base: str | None, deliver: str | None
+) -> tuple[str | None, str | None, str | None]:
     """A task's (isolation, base, deliver), checked against the runners that may take it
     (rows with `workdir` and `isolation`). The task's isolation beats the runner's."""
     chosen = parse_choice(Isolation, isolation, "isolation") if isolation is not None else None

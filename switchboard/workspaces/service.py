@@ -75,15 +75,24 @@ class Workspaces:
 
     # -- an attempt's worktree -----------------------------------------------------
 
-    def create(self, task_id: int, attempt: int, prompt: str, workdir: str | Path, *,
-               base: str | None = None, deliver: Delivery | str = Delivery.BRANCH) -> Workspace:
+    def create(
+        self,
+        task_id: int,
+        attempt: int,
+        prompt: str,
+        workdir: str | Path,
+        *,
+        base: str | None = None,
+        deliver: Delivery | str = Delivery.BRANCH,
+    ) -> Workspace:
         """A fresh worktree for this attempt on branch `switchboard/<task>-<slug>`, from `base`
         (default: HEAD's commit). The same attempt asked again gets the same worktree."""
         with self._lock(f"task-{task_id}"):  # two starts of one attempt must not undo each other
             return self._create(task_id, attempt, prompt, workdir, base=base, deliver=deliver)
 
-    def _create(self, task_id: int, attempt: int, prompt: str, workdir: str | Path, *, base: str | None,
-                deliver: Delivery | str) -> Workspace:
+    def _create(
+        self, task_id: int, attempt: int, prompt: str, workdir: str | Path, *, base: str | None, deliver: Delivery | str
+    ) -> Workspace:
         existing = self.get(task_id, attempt)
         if existing is not None and existing.status == "active" and Path(existing.directory).is_dir():
             return existing
@@ -103,10 +112,21 @@ class Workspaces:
         branch = branch_name(task_id, prompt)
         if existing is None or existing.status == "finished":
             branch = _free_branch(repo, branch)
-        values = {"task_id": task_id, "attempt": attempt, "host": self.host, "repo": str(repo),
-                  "path": str(path), "directory": str(directory), "branch": branch, "base_ref": base_ref,
-                  "base_commit": base_commit, "target_branch": target, "deliver": Delivery(deliver).value,
-                  "note": note, "now": time.time()}
+        values = {
+            "task_id": task_id,
+            "attempt": attempt,
+            "host": self.host,
+            "repo": str(repo),
+            "path": str(path),
+            "directory": str(directory),
+            "branch": branch,
+            "base_ref": base_ref,
+            "base_commit": base_commit,
+            "target_branch": target,
+            "deliver": Delivery(deliver).value,
+            "note": note,
+            "now": time.time(),
+        }
         with self.store.transaction(write=True) as tx:
             # An attempt given back uncounted (shutdown, restart) comes again under its number.
             row = tx.row("workspaces.insert" if existing is None else "workspaces.renew", values)
@@ -155,10 +175,13 @@ class Workspaces:
         for line in git.out(path, "log", "--reverse", "--format=%H%x09%s", f"{base}..{head}").splitlines():
             sha, _, subject = line.partition("\t")
             commits.append({"sha": sha, "subject": subject, "by": "switchboard" if sha == made_by_us else "agent"})
-        return Result(head_commit=head, commits=commits, files=_files(path, base, head),
-                      diff_stat=git.out(path, "diff", "--stat", base, head),
-                      patch=git.out(path, "format-patch", "--stdout", f"{base}..{head}")[:PATCH_LIMIT] if commits
-                      else "")
+        return Result(
+            head_commit=head,
+            commits=commits,
+            files=_files(path, base, head),
+            diff_stat=git.out(path, "diff", "--stat", base, head),
+            patch=git.out(path, "format-patch", "--stdout", f"{base}..{head}")[:PATCH_LIMIT] if commits else "",
+        )
 
     def _tool_file_excludes(self, workspace: Workspace) -> list[str]:
         sub = Path(workspace.directory).relative_to(workspace.path)
@@ -177,13 +200,21 @@ class Workspaces:
         now = time.time()
         notes = "; ".join(n for n in (workspace.note, note) if n) or None
         with self.store.transaction(write=True) as tx:
-            row = tx.one("workspaces.finish", {
-                "id": workspace.id, "outcome": outcome.value, "note": notes,
-                "head_commit": result.head_commit if result else None,
-                "commits": json.dumps(result.commits if result else []),
-                "files": json.dumps(result.files if result else []),
-                "diff_stat": result.diff_stat if result else None, "patch": result.patch if result else None,
-                "now": now, "branch_removed_at": now if remove_branch else None})
+            row = tx.one(
+                "workspaces.finish",
+                {
+                    "id": workspace.id,
+                    "outcome": outcome.value,
+                    "note": notes,
+                    "head_commit": result.head_commit if result else None,
+                    "commits": json.dumps(result.commits if result else []),
+                    "files": json.dumps(result.files if result else []),
+                    "diff_stat": result.diff_stat if result else None,
+                    "patch": result.patch if result else None,
+                    "now": now,
+                    "branch_removed_at": now if remove_branch else None,
+                },
+            )
         return Workspace.from_row(row) if row is not None else self._stored(workspace)
 
     def _deliver(self, workspace: Workspace, result: Result | None) -> tuple[Outcome, str | None, bool]:
@@ -215,26 +246,37 @@ class Workspaces:
             if git.is_ancestor(repo, tip, head):
                 new, how = head, "fast-forwarded"
             else:
-                merged = git.git(repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", tip, head,
-                                 check=False)
+                merged = git.git(
+                    repo, "merge-tree", "--write-tree", "--name-only", "--no-messages", tip, head, check=False
+                )
                 if merged.returncode != 0:
                     lines = merged.stdout.strip().splitlines()
                     conflicts = ", ".join(lines[1:6]) or merged.stderr.strip()
                     return False, f"needs merge: {workspace.branch} conflicts with {base} ({conflicts})"
                 tree = merged.stdout.split()[0]
                 message = f"Merge {workspace.branch} (task #{workspace.task_id})"
-                new = git.git(repo, "commit-tree", tree, "-p", tip, "-p", head, "-m", message,
-                              identity=True).stdout.strip()
+                new = git.git(
+                    repo, "commit-tree", tree, "-p", tip, "-p", head, "-m", message, identity=True
+                ).stdout.strip()
                 how = "merged"
             checked_out = git.checked_out_at(repo, base)
             if checked_out is not None:
                 # As `git merge` would: update that tree's files, refusing if local edits are in the way.
                 moved = git.git(checked_out, "read-tree", "-m", "-u", tip, new, check=False)
                 if moved.returncode != 0:
-                    return False, (f"needs merge: {checked_out} has local changes to files the task "
-                                   f"changed; the branch {workspace.branch} is kept")
-            git.out(repo, "update-ref", "-m", f"switchboard: {how} task #{workspace.task_id}",
-                    f"refs/heads/{base}", new, tip)
+                    return False, (
+                        f"needs merge: {checked_out} has local changes to files the task "
+                        f"changed; the branch {workspace.branch} is kept"
+                    )
+            git.out(
+                repo,
+                "update-ref",
+                "-m",
+                f"switchboard: {how} task #{workspace.task_id}",
+                f"refs/heads/{base}",
+                new,
+                tip,
+            )
             return True, f"{how} into {base} ({new[:10]})"
 
     @contextmanager
@@ -294,10 +336,15 @@ class Workspaces:
             if finished and not Path(workspace.path).is_dir():
                 finished = False  # nothing left to collect
             try:
-                settled.append(self.settle(workspace, ok=finished, runner=row["task_runner"] or "agent",
-                                           prompt=row["task_prompt"]))
-                log.info("orphaned worktree of task %s (attempt %s): %s", workspace.task_id,
-                         workspace.attempt, settled[-1].outcome)
+                settled.append(
+                    self.settle(workspace, ok=finished, runner=row["task_runner"] or "agent", prompt=row["task_prompt"])
+                )
+                log.info(
+                    "orphaned worktree of task %s (attempt %s): %s",
+                    workspace.task_id,
+                    workspace.attempt,
+                    settled[-1].outcome,
+                )
             except git.GitError as exc:
                 log.warning("orphaned worktree %s left in place: %s", workspace.path, exc)
         return settled
@@ -338,9 +385,14 @@ def _files(path: str, base: str, head: str) -> list[dict[str, object]]:
     files: list[dict[str, object]] = []
     for line in git.out(path, "diff", "--numstat", "--no-renames", base, head).splitlines():
         added, deleted, name = line.split("\t", 2)
-        files.append({"path": name, "status": statuses.get(name, "M"),
-                      "added": int(added) if added.isdigit() else None,
-                      "deleted": int(deleted) if deleted.isdigit() else None})
+        files.append(
+            {
+                "path": name,
+                "status": statuses.get(name, "M"),
+                "added": int(added) if added.isdigit() else None,
+                "deleted": int(deleted) if deleted.isdigit() else None,
+            }
+        )
     return files
 
 
