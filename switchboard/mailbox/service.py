@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -43,7 +42,7 @@ class Mailbox:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._claimer = f"{socket.gethostname()}:{os.getpid()}"
+        self._claimer = f"{os.uname().nodename}:{os.getpid()}"
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Mailbox:
