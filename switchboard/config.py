@@ -17,6 +17,7 @@ from switchboard.errors import ConfigError, InvalidInput
 
 CONFIG_FILE = "config.toml"
 DATABASE_FILE = "switchboard.db"
+COORDINATOR_LOCK = "coordinator.lock"  # in the home: held by the running coordinator
 
 # Environment variable for each setting that has one.
 ENV_VARS = {

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import time
+from pathlib import Path
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a process holds the `flock` on `path`. The kernel drops a lock when its
+    process dies, zombie or not, so this says more than a pid file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def alive(pid: int) -> bool:

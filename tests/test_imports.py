@@ -185,3 +185,69 @@ def test_switchboard_imports_form_a_dag() -> None:
 def test_each_allowed_lazy_import_is_still_made_lazily(importer: str, target: str) -> None:
     kind, _line = import_graph()[importer].get(target, ("absent", 0))
     assert kind == "lazy", f"{importer} -> {target} is {kind}: drop it from LAZY_ON_PURPOSE"
+
+
+# Modules that make up the command line: they sit above every part and may import any.
+CLI_MODULES = {"cli", "cliopts", "entry", "roothelp", "__main__"}
+# The parts that build on others; `store` and `opencode`, at the bottom, import none of them.
+UPPER_PARTS = {"compat", "coordinator", "hooks", "mailbox", "mcp", "memory", "runners", "web", "workspaces"}
+
+
+def part(module: str) -> str:
+    """The part a module belongs to: its package under switchboard (`switchboard.memory.warm`
+    is `memory`), a top-level helper module itself (`config`), or `cli` for the command line."""
+    names = module.split(".")[1:]
+    if names and (names[-1] in CLI_MODULES or names[-1].endswith("_cli")):
+        return "cli"
+    return names[0] if names else "switchboard"
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("switchboard.memory.warm", "memory"),
+        ("switchboard.memory", "memory"),
+        ("switchboard.memory.cli", "cli"),
+        ("switchboard.coordinator.task_cli", "cli"),
+        ("switchboard.cli", "cli"),
+        ("switchboard.cliopts", "cli"),
+        ("switchboard.entry", "cli"),
+        ("switchboard.config", "config"),
+        ("switchboard", "switchboard"),
+    ],
+)
+def test_each_module_has_one_part(module: str, expected: str) -> None:
+    assert part(module) == expected
+
+
+def _part_edges() -> dict[tuple[str, str], list[str]]:
+    """(importer part, imported part) -> the module imports that make that edge."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for importer, targets in import_graph().items():
+        for target, (kind, line) in targets.items():
+            if part(importer) != part(target):
+                edges.setdefault((part(importer), part(target)), []).append(
+                    f"{importer} imports {target} ({kind}, line {line})"
+                )
+    return edges
+
+
+def test_parts_form_a_dag_below_the_cli() -> None:
+    edges = _part_edges()
+    graph: dict[str, set[str]] = {}
+    for importer, target in edges:
+        graph.setdefault(importer, set()).add(target)
+    report = []
+    for component in cycles(graph):
+        report.append(" <-> ".join(component))
+        report += [
+            f"    {why}" for (a, b), whys in sorted(edges.items()) if a in component and b in component for why in whys
+        ]
+    assert not report, "circles between parts:\n" + "\n".join(report)
+    assert not any(target == "cli" for _, target in edges), "a part imports the command line"
+
+
+@pytest.mark.parametrize("bottom", ["store", "opencode"])
+def test_the_bottom_parts_import_no_part_above_them(bottom: str) -> None:
+    above = [why for (a, b), whys in sorted(_part_edges().items()) if a == bottom and b in UPPER_PARTS for why in whys]
+    assert not above, "\n".join(above)

@@ -25,7 +25,7 @@ import pytest
 from switchboard.config import Settings
 from switchboard.coordinator.tasks import Tasks
 from switchboard.mailbox import Mailbox
-from switchboard.mcp import wiring
+from switchboard.runners import wiring
 from switchboard.mcp.tools import RunnerTools
 from switchboard.memory import Memory
 from switchboard.memory.warm import WarmEmbedder, WarmServer, embedder, socket_path

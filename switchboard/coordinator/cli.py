@@ -85,7 +85,9 @@ def start(
         "keep_sessions": keep_sessions or None,
     }
     if foreground:
-        daemon.run_foreground(settings(ctx), grace=grace, **options)
+        from switchboard.hooks import delivery  # webhooks, delivered beside the loop
+
+        daemon.run_foreground(settings(ctx), grace=grace, companions=[delivery.run], **options)
         return
     argv = [f"--concurrency={concurrency}", f"--grace={grace}", f"--lease={lease}", f"--log-level={level}"]
     argv += [f"--model-limit={m}" for m in model_limit or []]

@@ -11,18 +11,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from switchboard.config import ENV_VARS, Settings, private_file, secure_home
+from switchboard.config import COORDINATOR_LOCK, ENV_VARS, Settings, private_file, secure_home
 from switchboard.errors import Conflict, DatabaseGone, SwitchboardError
+from switchboard.processes import lock_held
 from switchboard.redaction import redact
+
+if TYPE_CHECKING:
+    import anyio
 
 STATE_FILE = "coordinator.json"
 LOG_FILE = "coordinator.log"
-LOCK_FILE = "coordinator.lock"
+LOCK_FILE = COORDINATOR_LOCK
 ATTACH_ENV = "SWITCHBOARD_ATTACH"  # `--attach` URLs, space-separated
 
 
@@ -35,20 +39,8 @@ def log_path(settings: Settings) -> Path:
 
 
 def running(settings: Settings) -> bool:
-    """Whether a coordinator runs for this home: it holds the lock on `coordinator.lock`.
-    The kernel drops the lock when the process dies, zombie or not; a pid says less."""
-    path = settings.home / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    """Whether a coordinator runs for this home: it holds the lock on `coordinator.lock`."""
+    return lock_held(settings.home / LOCK_FILE)
 
 
 def read_state(settings: Settings) -> dict[str, Any] | None:
@@ -64,12 +56,15 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
     return state
 
 
-def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
-    """Run the loop in this process until SIGTERM or SIGINT."""
+Companion = Callable[["anyio.Event", Settings], Coroutine[Any, Any, None]]
+
+
+def run_foreground(settings: Settings, *, grace: float, companions: Iterable[Companion] = (), **options: Any) -> None:
+    """Run the loop in this process until SIGTERM or SIGINT, with `companions` (such as
+    webhook delivery, a part above this one) beside it until it stops; each supervises itself."""
     import anyio
 
     from switchboard.coordinator.loop import Coordinator
-    from switchboard.hooks import delivery
 
     with _writing(settings.home):
         secure_home(settings.home)
@@ -98,7 +93,8 @@ def run_foreground(settings: Settings, *, grace: float, **options: Any) -> None:
         gone: DatabaseGone | None = None
         async with anyio.create_task_group() as group:
             group.start_soon(on_signal)
-            group.start_soon(delivery.run, stop, settings)  # webhooks; supervises itself
+            for companion in companions:
+                group.start_soon(companion, stop, settings)
             try:
                 await coordinator.run(stop, grace=grace)
             except DatabaseGone as exc:  # raised out here, not wrapped in the group's ExceptionGroup

@@ -10,7 +10,7 @@ import typer
 
 from switchboard.cliopts import LogLevel, LogLevelOpt, QuietOpt, VerboseOpt, part_app, settings, setup_logging
 from switchboard.errors import InvalidInput
-from switchboard.mcp.wiring import URL_FILE_VAR
+from switchboard.runners.wiring import URL_FILE_VAR
 from switchboard.output import print_json
 
 app = part_app()
@@ -55,7 +55,7 @@ def mcp(
 
     check_name(name, "runner name")
     if print_config:
-        from switchboard.mcp import wiring
+        from switchboard.runners import wiring
 
         print_json(
             {

@@ -16,7 +16,7 @@ from pydantic import Field
 from switchboard.config import Settings
 from switchboard.errors import SwitchboardError
 from switchboard.mcp.tools import REPORT_STATUSES, RunnerTools
-from switchboard.mcp.wiring import TARGET_URI, target
+from switchboard.runners.wiring import TARGET_URI, target
 from switchboard.memory.models import MemoryType
 
 INSTRUCTIONS = """\

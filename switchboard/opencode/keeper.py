@@ -14,10 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from switchboard.config import Settings
-from switchboard.coordinator.daemon import running
+from switchboard.config import COORDINATOR_LOCK, Settings
 from switchboard.opencode.server import USED_FILE, ManagedServer
-from switchboard.processes import alive, terminate
+from switchboard.processes import alive, lock_held, terminate
 
 
 def keep(home: Path, pid: int, idle: float) -> str:
@@ -37,7 +36,7 @@ def keep(home: Path, pid: int, idle: float) -> str:
         if info is None or info.pid != pid:
             return "server replaced"
         used = server.dir / USED_FILE
-        if running(settings):
+        if lock_held(settings.home / COORDINATOR_LOCK):  # a running coordinator uses its servers
             active = time.time()
         elif used.exists():
             active = max(active, used.stat().st_mtime)

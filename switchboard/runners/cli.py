@@ -29,7 +29,7 @@ from switchboard.cliopts import (
 )
 from switchboard.config import private_file
 from switchboard.errors import InvalidInput
-from switchboard.mcp.wiring import server_name
+from switchboard.runners.wiring import server_name
 from switchboard.output import emit, preview, print_fields, print_json, print_table
 from switchboard.runners.models import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Run
 from switchboard.runners.service import Runners

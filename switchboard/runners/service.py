@@ -384,7 +384,7 @@ class Runners:
         otherwise) and its MCP server running in the workdir's instance (a problem there
         is logged: the run goes on without the tools). Returns the prompt's tools map.
         A check made in the last `EQUIPPED_FOR` seconds is not made again."""
-        from switchboard.mcp import wiring
+        from switchboard.runners import wiring
         from switchboard.opencode.errors import AuthRefused, OpenCodeError, ServerDown
         from switchboard.runners import agents
 
@@ -628,7 +628,7 @@ class Runners:
         check_agent: bool = True,
         check_config: bool = True,
     ) -> dict[str, Any]:
-        from switchboard.mcp import wiring
+        from switchboard.runners import wiring
         from switchboard.runners import agents
 
         check_name(values["role"], "role")
@@ -716,14 +716,14 @@ def _memory_context(settings: Settings, store: Store, namespace: str, prompt: st
 
 
 def _wire(settings: Settings, runner: Runner) -> None:
-    from switchboard.mcp import wiring
+    from switchboard.runners import wiring
 
     wiring.wire(settings, runner.name, runner.workdir, agent=runner.agent, steps=runner.max_steps)
 
 
 def _unwire(settings: Settings, runner: Runner) -> None:
     """Take the runner's MCP server out of its workdir's opencode.json, if it can be."""
-    from switchboard.mcp import wiring
+    from switchboard.runners import wiring
 
     try:
         wiring.unwire(settings, runner.name, runner.workdir, agent=runner.agent, steps=runner.max_steps)

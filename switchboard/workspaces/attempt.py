@@ -9,26 +9,24 @@ from typing import TYPE_CHECKING
 
 from switchboard.errors import SwitchboardError
 from switchboard.offloop import off_loop
-from switchboard.workspaces.models import Delivery, Isolation, Workspace
+from switchboard.workspaces.models import Delivery, ForRunner, ForTask, Isolation, Workspace
 from switchboard.workspaces.service import Workspaces
 
 if TYPE_CHECKING:
-    from switchboard.coordinator.models import Task
     from switchboard.opencode.client import OpenCodeClient
-    from switchboard.runners.models import Runner
 
 log = logging.getLogger("switchboard.workspaces")
 
 
 class TaskWorkspace:
-    def __init__(self, workspaces: Workspaces, task: Task, runner: Runner) -> None:
+    def __init__(self, workspaces: Workspaces, task: ForTask, runner: ForRunner) -> None:
         self.workspaces = workspaces
         self.task = task
         self.runner = runner
         self.workspace: Workspace | None = None
 
     @classmethod
-    def wanted(cls, workspaces: Workspaces, task: Task, runner: Runner) -> TaskWorkspace | None:
+    def wanted(cls, workspaces: Workspaces, task: ForTask, runner: ForRunner) -> TaskWorkspace | None:
         """The attempt's workspace if the task (or else its runner) asks for isolation."""
         return cls(workspaces, task, runner) if (task.isolation or runner.isolation) == Isolation.WORKTREE else None
 

@@ -5,9 +5,39 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from switchboard.timefmt import iso
+
+
+class ForTask(Protocol):
+    """What a workspace needs of the task it is made for (the coordinator's `Task` is one;
+    workspaces sit below the coordinator, so they name only these parts of it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def isolation(self) -> str | None: ...
+    @property
+    def base_ref(self) -> str | None: ...
+    @property
+    def deliver(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class ForRunner(Protocol):
+    """What a workspace needs of the runner that works in it (the runners' `Runner` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def workdir(self) -> str: ...
+    @property
+    def isolation(self) -> str: ...
 
 
 class Isolation(StrEnum):

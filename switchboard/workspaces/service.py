@@ -21,16 +21,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from switchboard.config import Settings
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.store import Store, open_store
 from switchboard.workspaces import git
-from switchboard.workspaces.models import Delivery, Outcome, Result, Workspace
+from switchboard.workspaces.models import Delivery, ForTask, Outcome, Result, Workspace
 
-if TYPE_CHECKING:
-    from switchboard.coordinator.models import Task
 
 log = logging.getLogger("switchboard.workspaces")
 
@@ -308,7 +306,7 @@ class Workspaces:
             row = tx.one("workspaces.latest", {"task_id": task_id})
         return Workspace.from_row(row) if row is not None else None
 
-    def task_record(self, task: Task) -> dict[str, Any]:
+    def task_record(self, task: ForTask) -> dict[str, Any]:
         """A task as `task show --json` and the HTTP API give it: with its latest workspace."""
         workspace = self.latest(task.id)
         return {**task.to_dict(), "workspace": workspace.to_dict() if workspace else None}
