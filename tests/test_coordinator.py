@@ -100,6 +100,29 @@ def test_parallel_work_within_global_and_runner_limits(settings: Settings, team:
     assert team.get(ids[0]).result == "slow answer"
 
 
+def test_sessions_go_once_their_tasks_settle(
+    settings: Settings, team: Tasks, attach: str, opencode_server: Endpoint, workdir: Path
+) -> None:
+    """The coordinator deletes a session after its task has settled, not before: the
+    runner is free for its next task while the delete runs in the background."""
+    ids = [team.add(f"quick review {i}", role="review").id for i in range(3)]
+    runners = Runners.open(settings)
+
+    def settled_and_gone() -> bool:
+        runs = runners.runs("reviewer")
+        return all_finished(team, ids)() and len(runs) == 3 and all(r.session_deleted_at for r in runs)
+
+    run_until(Coordinator(settings, attach=[attach], remember=False), settled_and_gone, timeout=60)
+    runs = {r.task_id: r for r in runners.runs("reviewer")}
+    assert [team.get(i).status.value for i in ids] == ["done"] * 3
+    for task_id in ids:
+        run = runs[task_id]
+        assert run.session_deleted_at is not None
+        assert run.session_deleted_at >= team.get(task_id).finished_at
+    with opencode_server.sync_client(directory=workdir) as client:
+        assert not {r.session_id for r in runs.values()} & {s.id for s in client.list_sessions()}
+
+
 def test_dependencies_order_the_work_and_reports_come_back(settings: Settings, team: Tasks, attach: str) -> None:
     first = team.add("slow build", runner="tester").id
     second = team.add("slow test", runner="tester", after=[first]).id

@@ -244,6 +244,7 @@ class Coordinator:
             workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
             files=task.files,
             model=task.model,
+            defer_cleanup=True,
         )
         flight = self._follow(Flight(task.id, attempt, url))
         try:
@@ -350,6 +351,7 @@ class Coordinator:
             workspace=TaskWorkspace.wanted(self.workspaces, task, runner),
             files=task.files,
             model=task.model,
+            defer_cleanup=True,
         )
         flight = self._follow(Flight(task.id, attempt, url))
         log.info("following task %s again (run %s, session %s)", task.id, run.id, run.session_id)
@@ -386,6 +388,7 @@ class Coordinator:
         if task.status.value != "running" or task.owner != self.owner:
             if task.status.value == "cancelled":
                 await flight.attempt.abort(task.error or "cancelled")
+                await self._clean_up(flight)
             self._drop(flight.task_id)
             return 1
         try:
@@ -412,7 +415,13 @@ class Coordinator:
     async def _settled(self, flight: Flight, outcome: Outcome) -> int:
         self._drop(flight.task_id)
         await self._settle_task(flight.task_id, outcome)
+        await self._clean_up(flight)
         return 1
+
+    async def _clean_up(self, flight: Flight) -> None:
+        """Delete the attempt's session in the background: the runner is free already."""
+        if flight.attempt.defer_cleanup:
+            await self._launch(f"session clean-up of task {flight.task_id}", flight.attempt.cleanup)
 
     async def _settle_task(self, task_id: int, outcome: Outcome) -> None:
         """The task's fate from its attempt's outcome; no other run of it stays `running`."""
@@ -710,6 +719,7 @@ class Coordinator:
         """Abort what is still running and requeue it, without counting the attempt."""
         for flight in list(self.flights.values()):
             await flight.attempt.abort("coordinator stopped; task requeued")
+            await flight.attempt.cleanup()  # now: the loop's background is closing
             await off_loop(self.tasks.release, flight.task_id, self.owner)
             self._drop(flight.task_id)
             log.info("task %s requeued at shutdown", flight.task_id)

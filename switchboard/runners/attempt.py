@@ -102,6 +102,7 @@ class Attempt:
         session: str | None = None,
         fork_from: str | None = None,
         title: str | None = None,
+        defer_cleanup: bool = False,
     ) -> None:
         self.runners = runners
         self.runner = runner
@@ -130,6 +131,10 @@ class Attempt:
         self.outcome: Outcome | None = None
         self._last_line: str | None = None
         self.phases = Phases()
+        # The coordinator deletes the session after the task settles, off the runner's time;
+        # with a worktree the session must go first (`_finish`), so it is not deferred.
+        self.defer_cleanup = defer_cleanup and workspace is None
+        self._cleaned = False
 
     @property
     def session_id(self) -> str | None:
@@ -364,8 +369,9 @@ class Attempt:
         )
         self.run = run
         self.phases.mark("record + report")
-        await self.cleanup()
-        self.phases.mark("delete session")
+        if not self.defer_cleanup:
+            await self.cleanup()
+            self.phases.mark("delete session")
         if self.workspace is not None:  # after the session is gone, before a retry can want the branch
             await self.workspace.leave(ok=run.ok, client=self.client)
             self.phases.mark("workspace")
@@ -407,10 +413,12 @@ class Attempt:
 
     async def cleanup(self) -> None:
         """Delete the session now that its answer, tool calls and log are recorded, unless
-        it is kept; a runner's new live session retires the one before it."""
+        it is kept; a runner's new live session retires the one before it. Once: a
+        deferred clean-up and a shutdown may both ask."""
         run = self.run
-        if run is None or not run.session_id:
+        if run is None or not run.session_id or self._cleaned:
             return
+        self._cleaned = True
         if self.keep_session == 2:
             for old in await off_loop(self.runners.stale_live_sessions, run.runner, run.session_id):
                 await self.runners.delete_session(self.client, old)
