@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python bench/memory_pg.py && \
 	$(BIN)/python bench/dispatch.py && \
 	$(BIN)/python bench/coordinator.py && \
+	$(BIN)/python bench/scale.py && \
 	$(BIN)/python bench/backends.py && \
 	$(BIN)/python bench/recall_paths.py && \
 	$(BIN)/python bench/worktrees.py && \

@@ -26,7 +26,7 @@ def main() -> None:
     elif _maybe_hot(args):
         from switchboard.mailbox.hot import run
 
-        code = run(args)
+        code = run(args, one_shot=True)  # ends the process itself when it takes the call
     if code is None:
         from switchboard.cli import main as typer_main
 

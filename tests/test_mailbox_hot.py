@@ -5,6 +5,7 @@ output, errors and exit codes, line for line, and it leaves every other command 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -107,6 +108,36 @@ def test_sb_runs_each_command_line_on_its_path(
         [str(Path(sys.executable).with_name("sb")), *args], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == code and getattr(done, stream).startswith(text)
+
+
+def test_hot_calls_that_end_without_closing_lose_nothing(tmp_path: Path) -> None:
+    """A hot call ends its process without closing the database (no checkpoint, no
+    teardown): what 16 senders and 4 batch claimers do at once is all there, once each,
+    and the database checks clean."""
+    env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path)}
+    env.pop("SWITCHBOARD_DATABASE_URL", None)
+    sb = str(Path(sys.executable).with_name("sb"))
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sb, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(process: subprocess.Popen[str]) -> str:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        return out
+
+    finish(start("mail", "send", "--to", "bob", "--type", "request", "--payload", "m0"))
+    senders = [start("mail", "send", "--to", "bob", "--type", "request", "--payload", f"m{i}") for i in range(1, 17)]
+    sent = sorted(int(finish(p)) for p in senders) + [1]
+    claimers = [start("mail", "claim", "--agent", "bob", "--batch", "5", "--json") for _ in range(4)]
+    batches = [json.loads(finish(p) or "[]") for p in claimers]
+    claimed = [m["id"] for batch in batches for m in batch]
+    assert len(claimed) == len(set(claimed)) == 17 and sorted(claimed) == sorted(sent)
+    assert sorted(m["payload"] for batch in batches for m in batch) == sorted(f"m{i}" for i in range(17))
+    for batch in batches:
+        finish(start("mail", "ack", *(str(m["id"]) for m in batch)))
+    assert json.loads(finish(start("mail", "check", "--agent", "bob", "--unread-only", "--json"))) == []
+    assert json.loads(finish(start("db", "check", "--json")))["ok"] is True
 
 
 @pytest.mark.parametrize(

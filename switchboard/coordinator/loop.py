@@ -52,6 +52,7 @@ log = logging.getLogger("switchboard.coordinator")
 
 CHECK_EVERY = 5.0  # seconds between checks of a session that sent no idle event
 SHUTDOWN_GRACE = 30.0
+CHECKS_AT_SHUTDOWN = 10.0  # seconds to let the checks under way end before giving back the rest
 PRUNE_EVERY = 120.0  # seconds between clean-ups of the sessions crashed attempts left on the servers
 RETAIN_EVERY = 3600.0  # seconds between applications of the retention horizon (setting retention_days)
 MAX_PULSE_BACKOFF = 30.0  # seconds between pulses at most while the database cannot be used
@@ -73,6 +74,7 @@ class Flight:
     attempt: Attempt
     url: str
     next_check: float = 0.0
+    checking: bool = False  # a check (and maybe the settling) of it is under way
 
 
 @dataclass
@@ -128,6 +130,7 @@ class Coordinator:
         self._starting: set[int] = set()  # tasks claimed whose attempt is being set up
         self._memory: Any = None
         self._failed_pulses = 0  # in a row: the pause before the next one doubles
+        self._finished = 0  # flights settled so far, counted where each settles
 
     # -- one pass ----------------------------------------------------------------
 
@@ -140,7 +143,9 @@ class Coordinator:
             report.ingested = await off_loop(self.ingest_mail)
             report.fired = len(await off_loop(self.schedules.fire_due))
         report.adopted = await self._adopt()
-        report.finished = await self._check_flights()
+        finished = self._finished
+        await self._check_flights()
+        report.finished = self._finished - finished  # in the loop, those settled by now
         if self.accepting:
             report.started = await self._start_ready()
         await off_loop(self.tasks.renew, self.owner, self.lease)
@@ -371,17 +376,28 @@ class Coordinator:
 
     # -- following -----------------------------------------------------------------
 
-    async def _check_flights(self) -> int:
+    async def _check_flights(self) -> None:
+        """Check the flights that are due, each in the background of the running loop: one
+        that settles (reading its answer, recording, reporting) holds up no other, and its
+        runner's next task starts at the next pulse, which it wakes."""
         now = time.time()
         due = [
             f
             for f in self.flights.values()
-            if f.attempt.follower is not None and (f.next_check <= now or f.attempt.done)
+            if f.attempt.follower is not None and not f.checking and (f.next_check <= now or f.attempt.done)
         ]
-        finished = 0
         for flight in due:
-            finished += await self._check(flight)
-        return finished
+            flight.checking = True
+            await self._launch(f"check of task {flight.task_id}", self._check_once, flight)
+
+    async def _check_once(self, flight: Flight) -> None:
+        try:
+            finished = await self._check(flight)
+        finally:
+            flight.checking = False
+        if finished:
+            self._finished += finished
+            self._wake.set()
 
     async def _check(self, flight: Flight) -> int:
         task = await off_loop(self.tasks.get, flight.task_id)
@@ -716,7 +732,11 @@ class Coordinator:
             self._wake.set()
 
     async def _give_back(self) -> None:
-        """Abort what is still running and requeue it, without counting the attempt."""
+        """Abort what is still running and requeue it, without counting the attempt, once
+        the checks under way have ended (a flight that is settling is not to be aborted)."""
+        with anyio.move_on_after(CHECKS_AT_SHUTDOWN):
+            while any(f.checking for f in self.flights.values()):
+                await anyio.sleep(0.05)
         for flight in list(self.flights.values()):
             await flight.attempt.abort("coordinator stopped; task requeued")
             await flight.attempt.cleanup()  # now: the loop's background is closing

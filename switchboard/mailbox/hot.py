@@ -9,6 +9,7 @@ and the typer CLI runs instead, so help and usage errors stay the typer CLI's ow
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -111,18 +112,36 @@ def _parse(args: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[i
         raise _NotHot from None
 
 
-def run(args: list[str]) -> int | None:
-    """Run a hot mail verb and return its exit code; None if the typer CLI should run it."""
+def run(args: list[str], *, one_shot: bool = False) -> int | None:
+    """Run a hot mail verb and return its exit code; None if the typer CLI should run it.
+    `one_shot` (the `sb` executable): end the process here instead of returning, see `_end`."""
     try:
         verb, root, options, positional = _parse(args)
     except _NotHot:
         return None
+    mailbox = None
     try:
         validate.utf8_args(args)
         settings = Settings.load(root.get("--home"), database_url=root.get("--database-url"))
-        return _VERBS[verb](Mailbox.open(settings), settings, options, *positional)
+        mailbox = Mailbox.open(settings, one_shot=one_shot)
+        code = _VERBS[verb](mailbox, settings, options, *positional)
     except SwitchboardError as exc:
-        return print_error(str(exc), 2, args)
+        code = print_error(str(exc), 2, args)
+    if one_shot:
+        _end(code)  # `mailbox` still holds its connection: it is never closed
+    return code
+
+
+def _end(code: int) -> None:  # never returns
+    """End the process at once. Its commits are synced already (`one_shot` stores use
+    `synchronous = FULL`); closing the last connection would checkpoint the WAL into the
+    database (four fsyncs), and the interpreter's teardown takes ~6 ms: neither is needed."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
+        pass
+    os._exit(code)
 
 
 def _send(mailbox: Mailbox, settings: Settings, o: dict[str, Any]) -> int:

@@ -45,9 +45,9 @@ class Mailbox:
         self._claimer = f"{os.uname().nodename}:{os.getpid()}"
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Mailbox:
+    def open(cls, settings: Settings | None = None, *, one_shot: bool = False) -> Mailbox:
         settings = settings or Settings.load()
-        return cls(open_store(settings), settings)
+        return cls(open_store(settings, one_shot=one_shot), settings)
 
     # -- sending -------------------------------------------------------------
 

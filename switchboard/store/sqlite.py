@@ -65,8 +65,13 @@ class SQLiteConnector:
         *,
         known: Path | None = None,
         create: bool = False,
+        one_shot: bool = False,
     ) -> None:
         self.path = path
+        # A one-shot process (a hot `sb mail` call) syncs each commit to the WAL and then
+        # exits without closing: closing the last connection would checkpoint the WAL
+        # into the database (four fsyncs) for nothing the next opener needs.
+        self.synchronous = "FULL" if one_shot else "NORMAL"
         self.read_only = read_only
         self.busy_timeout = busy_timeout
         self.module = _driver()
@@ -96,7 +101,7 @@ class SQLiteConnector:
             conn = self.module.connect(target, timeout=self.busy_timeout, isolation_level=None, uri=self.read_only)
             conn.row_factory = _dict_row
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
             except self.module.OperationalError:
