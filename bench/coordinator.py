@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -54,34 +55,53 @@ class PhaseLog(logging.Handler):
             self.runs.append(record.phases)  # type: ignore[attr-defined]
 
 
+def drive(coordinator: Coordinator, done: Callable[[], bool], poll: float = 0.05) -> float:
+    """Run the coordinator's loop until `done()`; the seconds it took."""
+
+    async def main() -> float:
+        stop = anyio.Event()
+        started = time.perf_counter()
+
+        async def watch() -> None:
+            while not done():
+                await anyio.sleep(poll)
+            stop.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            await coordinator.run(stop, grace=5)
+        return time.perf_counter() - started
+
+    return anyio.run(main)
+
+
+def check_done(tasks: Tasks, ids: list[int]) -> None:
+    """Every task done, with the answer its prompt asked for."""
+    for i, task_id in enumerate(ids):
+        task = tasks.get(task_id)
+        assert task.status.value == "done", (task_id, task.error)
+        _check(i, task.result or "")
+
+
+def print_phases(runs: list[dict[str, float]], percentile: float) -> None:
+    """Mean and `percentile` of each phase over the attempts, then the mean total."""
+    print(f"where a task's runner time goes (mean over {len(runs)} attempts):")
+    for name in dict.fromkeys(name for run in runs for name in run):
+        values = sorted(run.get(name, 0.0) for run in runs)
+        tail = values[min(len(values) - 1, int(len(values) * percentile))]
+        print(f"  {name:<16} {statistics.mean(values):7.1f} ms  (p{percentile * 100:.0f} {tail:.1f})")
+    print(f"  {'total':<16} {statistics.mean(sum(r.values()) for r in runs):7.1f} ms")
+
+
 def coordinated(settings: Settings, workdir: Path, count: int, width: int) -> tuple[float, list[float]]:
     runners = Runners.open(settings)
     for r in range(width):
         runners.create(f"runner-{r}", workdir=workdir)
     tasks = Tasks(runners.store, settings)
     coordinator = Coordinator(settings, concurrency=width, remember=False)
-
-    async def main() -> float:
-        stop = anyio.Event()
-        started = time.perf_counter()
-        ids = [tasks.add(_prompt(i)).id for i in range(count)]
-
-        async def watch() -> None:
-            while not all(tasks.get(i).status.finished for i in ids):
-                await anyio.sleep(0.05)
-            stop.set()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            await coordinator.run(stop, grace=5)
-        elapsed = time.perf_counter() - started
-        for i, task_id in enumerate(ids):
-            task = tasks.get(task_id)
-            assert task.status.value == "done", (task_id, task.error)
-            _check(i, task.result or "")
-        return elapsed
-
-    elapsed = anyio.run(main)
+    ids = [tasks.add(_prompt(i)).id for i in range(count)]
+    elapsed = drive(coordinator, lambda: all(tasks.get(i).status.finished for i in ids))
+    check_done(tasks, ids)
     gaps: list[float] = []
     for r in range(width):
         runs = sorted(runners.runs(f"runner-{r}", limit=count), key=lambda run: run.started_at)
@@ -130,12 +150,7 @@ def main() -> None:
     print(f"ratios: switchboard / raw = {t_sb / t_raw:.2f}x, cold / switchboard = {t_cold / t_sb:.1f}x")
     print(f"per-task overhead over raw HTTP: {(t_sb - t_raw) * width / n * 1000:.0f} ms of runner time")
     if phases.runs:
-        print(f"where a task's runner time goes (mean over {len(phases.runs)} attempts):")
-        names = list(dict.fromkeys(name for run in phases.runs for name in run))
-        for name in names:
-            values = [run.get(name, 0.0) for run in phases.runs]
-            print(f"  {name:<16} {statistics.mean(values):7.1f} ms  (p90 {sorted(values)[int(len(values) * 0.9)]:.1f})")
-        print(f"  {'total':<16} {statistics.mean(sum(r.values()) for r in phases.runs):7.1f} ms")
+        print_phases(phases.runs, 0.9)
     if gaps:
         print(
             f"dispatch latency (runner free -> next prompt): median {statistics.median(gaps) * 1000:.0f} ms, "

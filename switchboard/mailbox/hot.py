@@ -119,7 +119,6 @@ def run(args: list[str], *, one_shot: bool = False) -> int | None:
         verb, root, options, positional = _parse(args)
     except _NotHot:
         return None
-    mailbox = None
     try:
         validate.utf8_args(args)
         settings = Settings.load(root.get("--home"), database_url=root.get("--database-url"))
