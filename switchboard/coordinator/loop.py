@@ -131,6 +131,7 @@ class Coordinator:
         self._memory: Any = None
         self._failed_pulses = 0  # in a row: the pause before the next one doubles
         self._finished = 0  # flights settled so far, counted where each settles
+        self._checks = 0  # checks under way, including those whose flight is already dropped
 
     # -- one pass ----------------------------------------------------------------
 
@@ -391,10 +392,12 @@ class Coordinator:
             await self._launch(f"check of task {flight.task_id}", self._check_once, flight)
 
     async def _check_once(self, flight: Flight) -> None:
+        self._checks += 1
         try:
             finished = await self._check(flight)
         finally:
             flight.checking = False
+            self._checks -= 1
         if finished:
             self._finished += finished
             self._wake.set()
@@ -733,9 +736,10 @@ class Coordinator:
 
     async def _give_back(self) -> None:
         """Abort what is still running and requeue it, without counting the attempt, once
-        the checks under way have ended (a flight that is settling is not to be aborted)."""
+        the checks under way have ended: a flight that is settling is not to be aborted, and
+        one dropped already may still be recording its outcome (memory, report, notice)."""
         with anyio.move_on_after(CHECKS_AT_SHUTDOWN):
-            while any(f.checking for f in self.flights.values()):
+            while self._checks:
                 await anyio.sleep(0.05)
         for flight in list(self.flights.values()):
             await flight.attempt.abort("coordinator stopped; task requeued")
